@@ -1,0 +1,98 @@
+//! Command-line arguments (clap derive). Flags become library options in
+//! `options.rs`, nowhere else.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  fwkit inspect CP022989.scexe
+  fwkit verify CP022989.scexe --sha256 <hex from the vendor's download page>
+  fwkit verify installer.run --json | jq .verdict
+  fwkit unpack CP022989.scexe -o CP022989
+  fwkit unpack Firmware_XXXX_LN_1.00_A00.BIN -o dup --max-size 2G
+
+Exit status: 0 verified, 1 not verified (a check failed, unsafe content,
+or no integrity data), 2 usage error or unreadable/unrecognised input.";
+
+/// Unpack, verify and pack firmware packages without ever executing them.
+#[derive(Debug, Parser)]
+#[command(name = "fwkit", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show a package's format, layers, members, declared checks and vendor metadata.
+    #[command(after_help = "Example:\n  fwkit inspect CP022989.scexe --json")]
+    Inspect(InspectArgs),
+    /// Run every check the package carries in one pass; exit 0 only if all pass.
+    #[command(after_help = "Examples:\n  fwkit verify pkg.run\n  fwkit verify CP022989.scexe --sha256 0f3c…e1 --json")]
+    Verify(VerifyArgs),
+    /// Verify and unpack the payload into a new directory (never the stub).
+    #[command(after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify")]
+    Unpack(UnpackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The package file.
+    pub package: PathBuf,
+    /// Print a JSON report on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Never draw a progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Most bytes of member content to read or write (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "16G")]
+    pub max_size: String,
+    /// Most members to read.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_entries: u64,
+    /// Most path components in a member name.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_depth: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The SHA-256 of the whole file you trust (e.g. from the vendor's download page).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The SHA-256 of the whole file you trust.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Directory to create; it must not exist.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Place the files even when integrity checks fail (safety checks still apply).
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+pub fn parse() -> Cli {
+    Cli::parse()
+}

@@ -1,0 +1,213 @@
+//! Text and JSON rendering of reports, and the progress bar.
+
+use anyhow::Result;
+use fwkit::{Check, MemberKind, Outcome, Report, VendorInfo, Verdict};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Version of the JSON report layout (documented in the README).
+const SCHEMA: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema: u32,
+    command: &'a str,
+    verified: bool,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+pub fn emit(report: &Report, command: &str, json: bool) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        let doc = JsonReport {
+            schema: SCHEMA,
+            command,
+            verified: report.verdict.is_verified(),
+            report,
+        };
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        text(&mut out, report, command)?;
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        if command == "unpack" && report.unpacked.is_some() && !report.verdict.is_verified() {
+            eprintln!(
+                "warning: the unpacked files are NOT VERIFIED (see the reasons above); do not flash them before checking them some other way"
+            );
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn text(out: &mut impl Write, report: &Report, command: &str) -> Result<()> {
+    writeln!(
+        out,
+        "{}: {} package, {} bytes",
+        report.path.display(),
+        report.format,
+        report.size
+    )?;
+    if command == "inspect" {
+        writeln!(out, "layers:")?;
+        for layer in &report.layers {
+            writeln!(out, "  {:>10}..{:<10} {}", layer.range.0, layer.range.1, layer.kind)?;
+        }
+        for info in &report.vendor {
+            vendor(out, info)?;
+        }
+        writeln!(out, "members ({}):", report.members.len())?;
+        for m in &report.members {
+            let kind = match &m.kind {
+                MemberKind::File => "file".to_owned(),
+                MemberKind::Dir => "dir".to_owned(),
+                MemberKind::Symlink { target } => format!("symlink -> {target}"),
+                MemberKind::HardLink { target } => format!("hardlink -> {target}"),
+                MemberKind::Other { what } => what.clone(),
+                _ => "other".to_owned(),
+            };
+            let problem = m
+                .problem
+                .as_ref()
+                .map(|p| format!("  REFUSED: {p}"))
+                .unwrap_or_default();
+            writeln!(out, "  {:04o} {:>12}  {:<7} {}{problem}", m.mode & 0o7777, m.size, kind, m.name)?;
+        }
+    }
+    writeln!(out, "checks:")?;
+    for check in &report.checks {
+        writeln!(out, "  {:<8} {:<10} {}", outcome(check), kind(check), check.summary())?;
+    }
+    for (start, end) in &report.uncovered {
+        writeln!(out, "  note: bytes {start}..{end} are covered by no integrity check")?;
+    }
+    match &report.verdict {
+        Verdict::Verified => writeln!(out, "verdict: verified")?,
+        Verdict::NotVerified { reasons } => {
+            writeln!(out, "verdict: NOT VERIFIED")?;
+            for reason in reasons {
+                writeln!(out, "  - {reason}")?;
+            }
+        }
+    }
+    if command == "unpack" {
+        match &report.unpacked {
+            Some(dir) => writeln!(
+                out,
+                "unpacked {} member(s) into {}",
+                report.members.len(),
+                dir.display()
+            )?,
+            None => writeln!(out, "not unpacked: nothing was written")?,
+        }
+    }
+    Ok(())
+}
+
+fn outcome(check: &Check) -> &'static str {
+    match check.outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "FAILED",
+        Outcome::NotRun => "NOT RUN",
+        Outcome::Info => "info",
+    }
+}
+
+fn kind(check: &Check) -> String {
+    serde_json::to_value(check.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    match info {
+        VendorInfo::Makeself(m) => {
+            writeln!(out, "makeself header:")?;
+            writeln!(out, "  version: {}", opt(&m.version))?;
+            writeln!(out, "  payload offset rule: {}", m.offset_rule)?;
+            writeln!(out, "  label: {}", opt(&m.label))?;
+            writeln!(out, "  script: {} {} (never run by fwkit)", opt(&m.script), m.script_args.clone().unwrap_or_default())?;
+            writeln!(out, "  compression: {}", opt(&m.compression))?;
+            writeln!(out, "  signed: {}", if m.signed { "yes (gpg, not checked)" } else { "no" })?;
+        }
+        VendorInfo::HpComponent(c) => {
+            writeln!(out, "HP smart component ({}):", c.source)?;
+            writeln!(out, "  name: {}", opt(&c.name))?;
+            writeln!(out, "  version: {} revision {}", opt(&c.version), opt(&c.revision))?;
+            writeln!(out, "  release date: {}", opt(&c.release_date))?;
+            if !c.products.is_empty() {
+                writeln!(out, "  products: {}", c.products.join(", "))?;
+            }
+            for d in &c.devices {
+                writeln!(out, "  device: {} target {} version {}", opt(&d.name), opt(&d.target), opt(&d.version))?;
+                for image in &d.images {
+                    writeln!(
+                        out,
+                        "    image: {} (reset required: {})",
+                        opt(&image.file_name),
+                        opt(&image.reset_required)
+                    )?;
+                }
+            }
+        }
+        VendorInfo::DellPackage(p) => {
+            writeln!(out, "Dell update package:")?;
+            writeln!(out, "  name: {}", opt(&p.name))?;
+            writeln!(out, "  package id: {} release id: {}", opt(&p.package_id), opt(&p.release_id))?;
+            writeln!(out, "  version: {} (Dell {})", opt(&p.vendor_version), opt(&p.dell_version))?;
+            writeln!(out, "  release date: {}", opt(&p.release_date))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr, drawn only for long reads on a terminal.
+pub struct Bar(Mutex<Option<ProgressBar>>);
+
+impl Bar {
+    pub fn new() -> Bar {
+        Bar(Mutex::new(None))
+    }
+}
+
+impl fwkit::Progress for Bar {
+    fn start(&self, total: u64) {
+        if total < (64 << 20) {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+        {
+            bar.set_style(style);
+        }
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Ok(slot) = self.0.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.inc(bytes);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.0.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}

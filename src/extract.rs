@@ -1,0 +1,220 @@
+//! The only code that writes to the filesystem.
+//!
+//! # Security
+//!
+//! Everything is written into a fresh staging directory created next to the
+//! destination (mode 0700, so nobody else can place links in it). Names are
+//! [`MemberName`]s, already checked for safety by the scan, and every parent
+//! directory is one this module created itself, so nothing is written through
+//! a link. Files are opened with `O_CREAT|O_EXCL` (`create_new`), which does not
+//! follow a link at the final component either. Modes keep the permission
+//! bits only, never setuid/setgid/sticky; ownership is never set. The staging
+//! directory is renamed onto the destination only after every check passed,
+//! refusing to replace anything that appeared there meanwhile; on any failure
+//! it is removed and the destination does not exist.
+
+use crate::error::{Error, Result};
+use crate::package::MemberName;
+use crate::scan::Sink;
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A staging directory next to the destination, removed unless committed.
+pub(crate) struct Staging {
+    dir: tempfile::TempDir,
+    dest: PathBuf,
+    created: HashSet<MemberName>,
+    dir_modes: Vec<(MemberName, u32)>,
+    open: Option<(PathBuf, io::BufWriter<File>, u32, u64)>,
+}
+
+impl Staging {
+    /// Prepare to unpack into `dest`, which must not exist.
+    pub(crate) fn new(dest: &Path) -> Result<Staging> {
+        if dest.symlink_metadata().is_ok() {
+            return Err(Error::DestinationExists {
+                path: dest.to_path_buf(),
+            });
+        }
+        let parent = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix(".fwkit-unpack-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::write(&parent, e))?;
+        Ok(Staging {
+            dir,
+            dest: dest.to_path_buf(),
+            created: HashSet::new(),
+            dir_modes: Vec::new(),
+            open: None,
+        })
+    }
+
+    fn path(&self, name: &MemberName) -> PathBuf {
+        name.to_path(self.dir.path())
+    }
+
+    /// Create every missing ancestor of `name`, outermost first.
+    fn parents(&mut self, name: &MemberName) -> Result<()> {
+        for ancestor in name.ancestors() {
+            if self.created.insert(ancestor.clone()) {
+                let path = self.path(&ancestor);
+                match fs::create_dir(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+                    Err(e) => return Err(Error::write(path, e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Move the staged tree into place. Fails, leaving nothing, if the
+    /// destination appeared meanwhile.
+    pub(crate) fn commit(mut self) -> Result<PathBuf> {
+        self.close_file()?;
+        // Innermost directories first, so a read-only parent does not block a child.
+        self.dir_modes.sort_by_key(|(name, _)| std::cmp::Reverse(name.depth()));
+        for (name, mode) in &self.dir_modes {
+            set_mode(&self.path(name), mode | 0o700)?;
+        }
+        set_mode(self.dir.path(), 0o755)?;
+        let staged = self.dir.path().to_path_buf();
+        rename_no_replace(&staged, &self.dest).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => Error::DestinationExists {
+                path: self.dest.clone(),
+            },
+            _ => Error::write(&self.dest, e),
+        })?;
+        // The directory now lives at `dest`; do not delete it.
+        let _ = self.dir.keep();
+        Ok(self.dest)
+    }
+
+    fn close_file(&mut self) -> Result<()> {
+        if let Some((path, writer, mode, mtime)) = self.open.take() {
+            let file = writer
+                .into_inner()
+                .map_err(|e| Error::write(&path, e.into_error()))?;
+            if mtime > 0 {
+                let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+                // Best effort: a file system without timestamps is no reason to fail.
+                let _ = file.set_modified(time);
+            }
+            drop(file);
+            set_mode(&path, mode & 0o777)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for Staging {
+    fn dir(&mut self, name: &MemberName, mode: u32) -> Result<()> {
+        self.parents(name)?;
+        if self.created.insert(name.clone()) {
+            let path = self.path(name);
+            fs::create_dir(&path).map_err(|e| Error::write(path, e))?;
+        }
+        self.dir_modes.push((name.clone(), mode & 0o777));
+        Ok(())
+    }
+
+    fn begin_file(&mut self, name: &MemberName, mode: u32, mtime: u64) -> Result<()> {
+        self.close_file()?;
+        self.parents(name)?;
+        let path = self.path(name);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::write(&path, e))?;
+        self.created.insert(name.clone());
+        self.open = Some((path, io::BufWriter::with_capacity(256 << 10, file), mode, mtime));
+        Ok(())
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        if let Some((path, writer, _, _)) = &mut self.open {
+            writer.write_all(data).map_err(|e| Error::write(path.as_path(), e))?;
+        }
+        Ok(())
+    }
+
+    fn end_file(&mut self) -> Result<()> {
+        self.close_file()
+    }
+
+    fn symlink(&mut self, name: &MemberName, target: &str) -> Result<()> {
+        self.parents(name)?;
+        let path = self.path(name);
+        make_symlink(target, &path).map_err(|e| Error::write(&path, e))?;
+        self.created.insert(name.clone());
+        Ok(())
+    }
+
+    fn hardlink(&mut self, name: &MemberName, target: &MemberName) -> Result<()> {
+        self.close_file()?;
+        self.parents(name)?;
+        let path = self.path(name);
+        fs::hard_link(self.path(target), &path).map_err(|e| Error::write(&path, e))?;
+        self.created.insert(name.clone());
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| Error::write(path, e))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_symlink(target: &str, path: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, path)
+}
+
+#[cfg(not(unix))]
+fn make_symlink(_: &str, _: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "symlinks are only created on Unix",
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        // File systems without RENAME_NOREPLACE: check, then rename.
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            rename_checked(from, to)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    rename_checked(from, to)
+}
+
+fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
+    if to.symlink_metadata().is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "destination appeared while unpacking",
+        ));
+    }
+    fs::rename(from, to)
+}

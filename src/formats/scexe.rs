@@ -1,0 +1,78 @@
+//! HP/HPE Linux smart components, `.scexe` (see `formats/hpe-scexe.md`).
+//!
+//! A shell stub with a `_SKIP=N` line; the payload (a gzip tar) starts on
+//! 1-based line N and runs to the end of the file. No checksum is embedded.
+
+use super::{shell, Capture, Layout, Source};
+use crate::detect::{is_scexe_skip_line, lines, text_prefix, trim_start, FormatKind, SCEXE_SKIP};
+use crate::detect::Encoding;
+use crate::package::{Check, CheckKind, Layer, Outcome};
+use std::io;
+
+pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
+    let mut layout = Layout::new(FormatKind::HpScexe);
+    layout.capture = Capture::TopLevelXml;
+    let structure = "scexe stub";
+    let text = text_prefix(head);
+    let values: Vec<Option<u64>> = lines(text)
+        .filter(|l| is_scexe_skip_line(l))
+        .map(|l| {
+            let value = &trim_start(l)[SCEXE_SKIP.len()..];
+            let digits: Vec<u8> = value.iter().copied().take_while(u8::is_ascii_digit).collect();
+            std::str::from_utf8(&digits).ok()?.parse().ok()
+        })
+        .collect();
+    let skip = match values.as_slice() {
+        [Some(n)] => *n,
+        [] => {
+            layout
+                .checks
+                .push(Check::failed(CheckKind::Structure, structure, "no _SKIP=N line"));
+            return Ok(layout);
+        }
+        many if many.iter().all(|v| *v == many[0] && v.is_some()) => many[0].unwrap_or(0),
+        _ => {
+            layout.checks.push(Check::failed(
+                CheckKind::Structure,
+                structure,
+                "several _SKIP lines that disagree",
+            ));
+            return Ok(layout);
+        }
+    };
+    let offset = skip
+        .checked_sub(1)
+        .and_then(|n| shell::offset_after_lines(head, n))
+        .filter(|&o| o < source.len);
+    let Some(offset) = offset else {
+        layout.checks.push(Check::failed(
+            CheckKind::Structure,
+            structure,
+            format!(
+                "_SKIP={skip} points past the end of the stub text or of the {}-byte file",
+                source.len
+            ),
+        ));
+        return Ok(layout);
+    };
+    layout.layers.push(Layer {
+        kind: "shell stub (HP smart component)".to_owned(),
+        range: (0, offset),
+    });
+    layout.checks.push(
+        Check::new(CheckKind::Structure, structure, Outcome::Passed)
+            .with_range((0, source.len))
+            .with_detail(format!("_SKIP={skip}: payload at byte {offset} to end of file")),
+    );
+    layout.add_stream(source, (offset, source.len), "payload".to_owned())?;
+    if layout.streams.iter().any(|s| s.encoding != Encoding::Gzip) {
+        layout
+            .warnings
+            .push("HP smart components carry a gzip tar; this payload is not gzip".to_owned());
+    }
+    layout.warnings.push(
+        "an HP .scexe carries no checksum or signature of its own; pin the SHA-256 HPE publishes with --sha256"
+            .to_owned(),
+    );
+    Ok(layout)
+}

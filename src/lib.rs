@@ -1,0 +1,50 @@
+//! fwkit: unpack, verify and pack firmware packages without ever executing them.
+//!
+//! fwkit reads vendor firmware containers (makeself archives, HP `.scexe` smart
+//! components, Dell Linux update packages, tarballs), proves every checksum the
+//! package carries in a single streaming pass, and only then hands the payload
+//! to the caller.
+//!
+//! ```no_run
+//! use fwkit::{Package, VerifyOptions};
+//!
+//! let package = Package::open("CP022989.scexe")?;
+//! let report = package.verify(&VerifyOptions::default())?;
+//! if report.verdict.is_verified() {
+//!     println!("{} checks passed", report.checks.len());
+//! }
+//! # Ok::<(), fwkit::Error>(())
+//! ```
+//!
+//! The library never prints. A failed check is an outcome in a [`Report`];
+//! `Err` only means the package could not be read or recognised.
+//!
+//! # Security
+//!
+//! Everything in a package is untrusted: header text is parsed as literal
+//! assignments and never evaluated, embedded scripts are never run, and
+//! extraction goes through one module ([`extract`](crate::unpack)) that refuses
+//! unsafe names, links that leave the target and special files.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![warn(missing_docs)]
+
+mod detect;
+mod error;
+mod extract;
+mod formats;
+mod package;
+mod scan;
+mod verify;
+
+pub use detect::{detect, Encoding, FormatKind};
+pub use error::{Error, Result};
+pub use verify::{hex, parse_sha256};
+pub use package::{
+    Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, Layer, Limits,
+    MakeselfInfo, Member, MemberKind, MemberName, Outcome, Package, Progress, Report,
+    UnpackOptions, VendorInfo, Verdict, VerifyOptions,
+};

@@ -1,0 +1,327 @@
+//! The format-independent model: a package, its layers and members, the
+//! checks run on it and the verdict.
+
+mod name;
+mod open;
+mod vendor;
+
+pub use name::{MemberName, NameError};
+pub use open::Package;
+pub use vendor::{DellPackage, HpComponent, HpDevice, HpImage, MakeselfInfo, VendorInfo};
+pub(crate) use vendor::{parse_dell_package as parse_dell_package_xml, parse_hp_component, MAX_XML};
+
+use crate::detect::FormatKind;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A byte range of the package file, `start..end`.
+pub type ByteRange = (u64, u64);
+
+/// One layer of a package: a shell stub, a compressed stream, a tar archive.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    /// What the layer is, e.g. `shell stub (makeself 2.4.5)`, `gzip`, `tar`.
+    pub kind: String,
+    /// Bytes of the package file this layer occupies (for inner layers, the
+    /// range of the outer stream that holds them).
+    pub range: ByteRange,
+}
+
+/// What a member is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+#[non_exhaustive]
+pub enum MemberKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink {
+        /// The link target as stored.
+        target: String,
+    },
+    /// A hard link to an earlier member.
+    HardLink {
+        /// The member linked to, as stored.
+        target: String,
+    },
+    /// Anything else: device node, fifo, sparse file… (never extracted).
+    Other {
+        /// What it is.
+        what: String,
+    },
+}
+
+/// One entry of a package's payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// The name as stored (lossy UTF-8), for display.
+    pub name: String,
+    /// The validated path, `None` when the stored name is unsafe.
+    pub path: Option<MemberName>,
+    /// What the member is.
+    pub kind: MemberKind,
+    /// Size in bytes of its content.
+    pub size: u64,
+    /// Permission bits as stored.
+    pub mode: u32,
+    /// Index of the payload stream (makeself chunk) it came from.
+    pub stream: usize,
+    /// Why fwkit refuses this member, if it does.
+    pub problem: Option<String>,
+}
+
+/// A digest or checksum algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// POSIX `cksum` (CRC-32/CKSUM with the length appended).
+    Cksum,
+    /// MD5.
+    Md5,
+    /// SHA-256.
+    Sha256,
+    /// The integrity check built into a compressed stream (gzip CRC-32,
+    /// bzip2 block CRCs, xz check, zstd/lz4 frame checksum).
+    StreamCheck,
+}
+
+impl Algorithm {
+    /// Stable name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Cksum => "cksum",
+            Algorithm::Md5 => "md5",
+            Algorithm::Sha256 => "sha256",
+            Algorithm::StreamCheck => "stream-check",
+        }
+    }
+}
+
+/// The family a check belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CheckKind {
+    /// The container's layout is consistent (offsets, sizes, headers).
+    Structure,
+    /// A declared digest over a byte range matches.
+    Digest,
+    /// A digest supplied by the caller (e.g. `--sha256`) matches.
+    External,
+    /// A compressed stream's own check and the archive inside it are intact.
+    Stream,
+    /// The members are safe to write (names, links, types).
+    Safety,
+    /// A resource limit was respected.
+    Limit,
+    /// A signature.
+    Signature,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The check ran and passed.
+    Passed,
+    /// The check ran and failed.
+    Failed,
+    /// The check could not run; fwkit treats this as a failure.
+    NotRun,
+    /// Reported for information (e.g. a signature present but not checked).
+    Info,
+}
+
+impl Outcome {
+    /// True for outcomes that stop a package from being verified.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failed | Outcome::NotRun)
+    }
+}
+
+/// One check fwkit ran (or could not run) on a package.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// The family of the check.
+    pub kind: CheckKind,
+    /// What it covers, in words (`payload chunk 1`, `member a/b.bin`).
+    pub covers: String,
+    /// The bytes of the package file it covers, when it covers a range.
+    pub range: Option<ByteRange>,
+    /// The algorithm, for digest and stream checks.
+    pub algorithm: Option<Algorithm>,
+    /// The expected value, as the package (or caller) declared it.
+    pub expected: Option<String>,
+    /// The value fwkit computed.
+    pub computed: Option<String>,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why it failed or could not run, or a note.
+    pub detail: Option<String>,
+}
+
+impl Check {
+    pub(crate) fn new(kind: CheckKind, covers: impl Into<String>, outcome: Outcome) -> Check {
+        Check {
+            kind,
+            covers: covers.into(),
+            range: None,
+            algorithm: None,
+            expected: None,
+            computed: None,
+            outcome,
+            detail: None,
+        }
+    }
+
+    pub(crate) fn failed(kind: CheckKind, covers: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check::new(kind, covers, Outcome::Failed).with_detail(detail)
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Check {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn with_range(mut self, range: ByteRange) -> Check {
+        self.range = Some(range);
+        self
+    }
+
+    /// One line for humans: `failed: md5 of payload chunk 1: expected …, computed …`.
+    pub fn summary(&self) -> String {
+        let mut line = String::new();
+        if let Some(algorithm) = self.algorithm {
+            line.push_str(algorithm.name());
+            line.push_str(" of ");
+        }
+        line.push_str(&self.covers);
+        if let Some((start, end)) = self.range {
+            line.push_str(&format!(" (bytes {start}..{end})"));
+        }
+        if self.outcome.is_failure() {
+            if let (Some(expected), Some(computed)) = (&self.expected, &self.computed) {
+                line.push_str(&format!(": expected {expected}, computed {computed}"));
+            }
+        }
+        if let Some(detail) = &self.detail {
+            line.push_str(": ");
+            line.push_str(detail);
+        }
+        line
+    }
+}
+
+/// The answer: is this package verified?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status")]
+pub enum Verdict {
+    /// Every check passed and at least one integrity check covered the payload.
+    Verified,
+    /// Something failed, could not run, or the package carries no integrity data.
+    NotVerified {
+        /// Why, one line each.
+        reasons: Vec<String>,
+    },
+}
+
+impl Verdict {
+    /// True when verified.
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Verdict::Verified)
+    }
+}
+
+/// Everything fwkit learned about a package in one pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The package file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The outer format.
+    pub format: FormatKind,
+    /// Layers, outermost first.
+    pub layers: Vec<Layer>,
+    /// Vendor metadata found in headers or members.
+    pub vendor: Vec<VendorInfo>,
+    /// Members of the payload, in archive order.
+    pub members: Vec<Member>,
+    /// Every check, in the order they were decided.
+    pub checks: Vec<Check>,
+    /// Byte ranges of the file no digest or stream check covers.
+    pub uncovered: Vec<ByteRange>,
+    /// Things the user should know that are not failures.
+    pub warnings: Vec<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// For unpack: whether the target directory was created.
+    pub unpacked: Option<PathBuf>,
+}
+
+/// Resource limits for reading a package.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Total bytes of member content (default 16 GiB).
+    pub max_size: u64,
+    /// Number of members (default 1,000,000).
+    pub max_entries: u64,
+    /// Path components in a member name (default 64).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_size: 16 << 30,
+            max_entries: 1_000_000,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Receives progress while fwkit reads a package (the CLI draws a bar).
+pub trait Progress: Send + Sync {
+    /// Reading starts; `total` bytes will be read.
+    fn start(&self, total: u64);
+    /// `bytes` more were read.
+    fn advance(&self, bytes: u64);
+    /// Reading ended.
+    fn finish(&self);
+}
+
+/// Options for [`Package::verify`] and [`Package::inspect`].
+#[derive(Clone, Default)]
+pub struct VerifyOptions {
+    /// A SHA-256 of the whole file the caller trusts (e.g. from the vendor's
+    /// download page). When given, it must match.
+    pub sha256: Option<[u8; 32]>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Progress receiver.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for VerifyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("sha256", &self.sha256.map(|d| crate::verify::hex(&d)))
+            .field("limits", &self.limits)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// Options for [`Package::unpack`].
+#[derive(Debug, Clone, Default)]
+pub struct UnpackOptions {
+    /// Checks to run while unpacking.
+    pub verify: VerifyOptions,
+    /// Place the tree even when integrity checks fail. Safety checks (names,
+    /// links, special files, limits) are never skipped.
+    pub no_verify: bool,
+}

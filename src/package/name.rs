@@ -1,0 +1,194 @@
+//! Member names: validated, relative, normalised paths.
+
+use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Longest member name fwkit accepts, in bytes.
+pub const MAX_NAME_LEN: usize = 4096;
+
+/// A member path that is safe to create below a target directory.
+///
+/// It is relative, has no `..`, `.` or empty components, no NUL, no
+/// backslash and no drive prefix, on every host. Leading `./` is removed
+/// (makeself archives name their entries `./file`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct MemberName(String);
+
+/// Why a raw member name is not a [`MemberName`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum NameError {
+    /// Empty after removing `./` prefixes (the archive root itself).
+    #[error("empty name")]
+    Empty,
+    /// Starts with `/`.
+    #[error("absolute path")]
+    Absolute,
+    /// Has a `..` component.
+    #[error("parent directory component '..'")]
+    ParentDir,
+    /// Contains a NUL byte.
+    #[error("NUL byte in name")]
+    Nul,
+    /// Contains a backslash, which is a separator on Windows.
+    #[error("backslash in name")]
+    Backslash,
+    /// Starts with a drive prefix such as `C:`.
+    #[error("drive prefix")]
+    Drive,
+    /// Not valid UTF-8.
+    #[error("name is not UTF-8")]
+    NotUtf8,
+    /// Longer than [`MAX_NAME_LEN`].
+    #[error("name longer than {MAX_NAME_LEN} bytes")]
+    TooLong,
+    /// A control character (newline, escape…) that would garble reports.
+    #[error("control character in name")]
+    Control,
+}
+
+impl MemberName {
+    /// Validate a raw name from an archive header.
+    pub fn parse(raw: &[u8]) -> Result<MemberName, NameError> {
+        if raw.len() > MAX_NAME_LEN {
+            return Err(NameError::TooLong);
+        }
+        if raw.contains(&0) {
+            return Err(NameError::Nul);
+        }
+        let text = std::str::from_utf8(raw).map_err(|_| NameError::NotUtf8)?;
+        if text.contains('\\') {
+            return Err(NameError::Backslash);
+        }
+        if text.chars().any(char::is_control) {
+            return Err(NameError::Control);
+        }
+        if text.starts_with('/') {
+            return Err(NameError::Absolute);
+        }
+        let bytes = text.as_bytes();
+        if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+            return Err(NameError::Drive);
+        }
+        let mut parts = Vec::new();
+        for part in text.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => return Err(NameError::ParentDir),
+                other => parts.push(other),
+            }
+        }
+        if parts.is_empty() {
+            return Err(NameError::Empty);
+        }
+        Ok(MemberName(parts.join("/")))
+    }
+
+    /// The name as a `/`-separated string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Number of path components.
+    pub fn depth(&self) -> usize {
+        self.0.split('/').count()
+    }
+
+    /// The parent name, if the member is not at the top level.
+    pub fn parent(&self) -> Option<MemberName> {
+        self.0
+            .rsplit_once('/')
+            .map(|(parent, _)| MemberName(parent.to_owned()))
+    }
+
+    /// Every proper ancestor, outermost first (`a`, `a/b` for `a/b/c`).
+    pub fn ancestors(&self) -> impl Iterator<Item = MemberName> + '_ {
+        self.0
+            .match_indices('/')
+            .map(|(i, _)| MemberName(self.0[..i].to_owned()))
+    }
+
+    /// The last component.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// The path below `root` this member occupies.
+    pub fn to_path(&self, root: &Path) -> PathBuf {
+        let mut path = root.to_path_buf();
+        for part in self.0.split('/') {
+            path.push(part);
+        }
+        path
+    }
+
+    /// Resolve a symlink target written in this member's directory, lexically.
+    /// `None` when the target is absolute or climbs above the root.
+    pub(crate) fn resolve_link(&self, target: &str) -> Option<Vec<String>> {
+        if target.starts_with('/') || target.contains('\\') || target.contains('\0') {
+            return None;
+        }
+        let mut parts: Vec<String> = self
+            .parent()
+            .map(|p| p.0.split('/').map(str::to_owned).collect())
+            .unwrap_or_default();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                other => parts.push(other.to_owned()),
+            }
+        }
+        Some(parts)
+    }
+}
+
+impl fmt::Display for MemberName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_dot_prefixes() {
+        let name = MemberName::parse(b"./sub//file.bin").unwrap();
+        assert_eq!(name.as_str(), "sub/file.bin");
+        assert_eq!(name.depth(), 2);
+        assert_eq!(name.parent().unwrap().as_str(), "sub");
+        assert_eq!(name.file_name(), "file.bin");
+    }
+
+    #[test]
+    fn refuses_unsafe_names() {
+        assert_eq!(MemberName::parse(b"./"), Err(NameError::Empty));
+        assert_eq!(MemberName::parse(b"/etc/passwd"), Err(NameError::Absolute));
+        assert_eq!(MemberName::parse(b"a/../../x"), Err(NameError::ParentDir));
+        assert_eq!(MemberName::parse(b"a\\..\\x"), Err(NameError::Backslash));
+        assert_eq!(MemberName::parse(b"C:x"), Err(NameError::Drive));
+        assert_eq!(MemberName::parse(b"a\0b"), Err(NameError::Nul));
+        assert_eq!(MemberName::parse(b"a\nb"), Err(NameError::Control));
+        assert_eq!(MemberName::parse(&[0xff, 0xfe]), Err(NameError::NotUtf8));
+        assert_eq!(
+            MemberName::parse(&vec![b'a'; MAX_NAME_LEN + 1]),
+            Err(NameError::TooLong)
+        );
+    }
+
+    #[test]
+    fn link_resolution_stays_lexical() {
+        let link = MemberName::parse(b"a/b/link").unwrap();
+        assert_eq!(link.resolve_link("../c").unwrap(), vec!["a", "c"]);
+        assert_eq!(link.resolve_link("../../c").unwrap(), vec!["c"]);
+        assert!(link.resolve_link("../../../c").is_none());
+        assert!(link.resolve_link("/etc").is_none());
+    }
+}

@@ -1,0 +1,182 @@
+//! Opening a package and running the pass for inspect, verify and unpack.
+
+use super::{Check, CheckKind, Outcome, Report, UnpackOptions, VendorInfo, VerifyOptions};
+use crate::detect::{detect, FormatKind, HEAD_LEN};
+use crate::error::{Error, Result};
+use crate::extract::Staging;
+use crate::formats::{self, Capture, Layout, Source};
+use crate::scan::{self, Discard, Sink};
+use crate::verify;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A package whose headers have been read. Nothing of the payload has been
+/// read yet; every operation makes one pass over the file.
+#[derive(Debug)]
+pub struct Package {
+    path: PathBuf,
+    size: u64,
+    layout: Layout,
+}
+
+impl Package {
+    /// Open a package and read its headers. Detection is by content only.
+    ///
+    /// `Err` when the file cannot be read or its format is not recognised.
+    /// A recognised package with broken headers opens fine; its report
+    /// carries the failed structure checks.
+    pub fn open(path: impl AsRef<Path>) -> Result<Package> {
+        let path = path.as_ref();
+        let mut file = File::open(path).map_err(|e| Error::read(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::read(path, e))?;
+        if !meta.is_file() {
+            return Err(Error::read(
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+            ));
+        }
+        let size = meta.len();
+        let mut head = Vec::with_capacity(HEAD_LEN.min(size as usize));
+        (&mut file)
+            .take(HEAD_LEN as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::read(path, e))?;
+        let Some(kind) = detect(&head) else {
+            let shown = head.len().min(16);
+            return Err(Error::Unrecognised {
+                path: path.to_path_buf(),
+                head: verify::hex(&head[..shown]),
+            });
+        };
+        if matches!(kind, FormatKind::Zip | FormatKind::Pe | FormatKind::Cab) {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                format: kind.name(),
+            });
+        }
+        let mut source = Source::new(file, size);
+        let layout = formats::layout(kind, &head, &mut source).map_err(|e| Error::read(path, e))?;
+        Ok(Package {
+            path: path.to_path_buf(),
+            size,
+            layout,
+        })
+    }
+
+    /// The detected format.
+    pub fn format(&self) -> FormatKind {
+        self.layout.format
+    }
+
+    /// The package file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read the whole package once: list members, read vendor metadata and
+    /// run every check. The same pass as [`Package::verify`].
+    pub fn inspect(&self, options: &VerifyOptions) -> Result<Report> {
+        self.verify(options)
+    }
+
+    /// Run every check the package carries, plus the caller's `sha256`, in
+    /// one streaming pass. Failures are in the report's verdict.
+    pub fn verify(&self, options: &VerifyOptions) -> Result<Report> {
+        self.run(options, &mut Discard)
+    }
+
+    /// Verify and unpack the payload members into `dest`, which must not
+    /// exist. The tree is staged next to `dest` and renamed into place only
+    /// when every check passed (or, with `no_verify`, when only integrity
+    /// checks failed). Otherwise `dest` is not created and the report says why.
+    ///
+    /// # Security
+    ///
+    /// Member names, links and types are checked before anything is written;
+    /// see the `extract` module. Safety checks are never skipped.
+    pub fn unpack(&self, dest: impl AsRef<Path>, options: &UnpackOptions) -> Result<Report> {
+        let dest = dest.as_ref();
+        let mut staging = Staging::new(dest)?;
+        let mut report = self.run(&options.verify, &mut staging)?;
+        let unsafe_content = report.checks.iter().any(|c| {
+            c.outcome.is_failure()
+                && matches!(c.kind, CheckKind::Safety | CheckKind::Limit | CheckKind::Structure)
+        }) || report.members.iter().any(|m| m.problem.is_some());
+        let integrity_failed = report.checks.iter().any(|c| c.outcome.is_failure());
+        let place = if unsafe_content {
+            false
+        } else if integrity_failed {
+            options.no_verify
+        } else {
+            // Verified, or nothing failed but the package has no integrity data.
+            true
+        };
+        if place {
+            report.unpacked = Some(staging.commit()?);
+        }
+        Ok(report)
+    }
+
+    fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
+        let layout = &self.layout;
+        let mut digests = layout.digests.clone();
+        if let Some(sha256) = &options.sha256 {
+            digests.push(verify::external_sha256(sha256, self.size));
+        }
+        let broken = layout.checks.iter().any(|c| c.outcome.is_failure());
+        let mut checks = layout.checks.clone();
+        let mut members = Vec::new();
+        let mut warnings = layout.warnings.clone();
+        let mut vendor = layout.vendor.clone();
+        if broken {
+            // The layout is not trustworthy: do not decode; the external digest still runs.
+            let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
+            let empty = Layout {
+                streams: Vec::new(),
+                ..layout.clone()
+            };
+            let external: Vec<_> = digests
+                .into_iter()
+                .filter(|d| d.kind == CheckKind::External)
+                .collect();
+            for d in &layout.digests {
+                checks.push(
+                    Check::new(d.kind, d.covers.clone(), Outcome::NotRun)
+                        .with_range(d.range)
+                        .with_detail("the header is inconsistent, so the declared digest was not checked"),
+                );
+            }
+            let result = scan::scan(&self.path, file, self.size, &empty, &external, options, sink)?;
+            checks.extend(result.checks.into_iter().filter(|c| c.kind != CheckKind::Safety));
+        } else {
+            let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
+            let result = scan::scan(&self.path, file, self.size, layout, &digests, options, sink)?;
+            checks.extend(result.checks);
+            members = result.members;
+            warnings.extend(result.warnings);
+            if layout.capture == Capture::TopLevelXml {
+                for (name, bytes) in &result.captured {
+                    if let Some(info) = super::parse_hp_component(name, bytes) {
+                        vendor.push(VendorInfo::HpComponent(info));
+                    }
+                }
+            }
+        }
+        let verdict = verify::verdict(&checks, &members);
+        let uncovered = verify::uncovered(&checks, self.size);
+        Ok(Report {
+            path: self.path.clone(),
+            size: self.size,
+            format: layout.format,
+            layers: layout.layers.clone(),
+            vendor,
+            members,
+            checks,
+            uncovered,
+            warnings,
+            verdict,
+            unpacked: None,
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! Vendor metadata: what a package says about itself.
+//!
+//! All of it is untrusted text, shown to the user and never acted on.
+
+use serde::Serialize;
+
+/// Metadata found in a package's header or members.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+#[non_exhaustive]
+pub enum VendorInfo {
+    /// The variables of a makeself header.
+    Makeself(MakeselfInfo),
+    /// An HP `cpq_package` component XML.
+    HpComponent(HpComponent),
+    /// A Dell update package's `package.xml`.
+    DellPackage(DellPackage),
+}
+
+/// What a makeself header declares.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MakeselfInfo {
+    /// Makeself version from the header comment.
+    pub version: Option<String>,
+    /// How the payload offset was found: `skip="N"`, `head -n N`, `tail +N`, `1.x skip=N`.
+    pub offset_rule: String,
+    /// The `label` text.
+    pub label: Option<String>,
+    /// The startup script (never run by fwkit).
+    pub script: Option<String>,
+    /// Its arguments.
+    pub script_args: Option<String>,
+    /// The target directory name.
+    pub target_dir: Option<String>,
+    /// The `Compression:` the header announces.
+    pub compression: Option<String>,
+    /// Chunk sizes from `filesizes`.
+    pub filesizes: Vec<u64>,
+    /// A gpg signature is embedded.
+    pub signed: bool,
+    /// The declared decrypt command (never run by fwkit).
+    pub decrypt_cmd: Option<String>,
+}
+
+/// An HP smart component's `cpq_package` XML.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HpComponent {
+    /// The member the XML came from.
+    pub source: String,
+    /// `<filename>`.
+    pub filename: Option<String>,
+    /// English name.
+    pub name: Option<String>,
+    /// `version@value`.
+    pub version: Option<String>,
+    /// `version@revision`.
+    pub revision: Option<String>,
+    /// `version@type_of_change`.
+    pub type_of_change: Option<String>,
+    /// Release date, `YYYY-MM-DD`.
+    pub release_date: Option<String>,
+    /// `products/product@rom` values.
+    pub products: Vec<String>,
+    /// Devices from `payload/Devices`.
+    pub devices: Vec<HpDevice>,
+}
+
+/// One device an HP component updates.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HpDevice {
+    /// `DeviceName`.
+    pub name: Option<String>,
+    /// `Target` GUID.
+    pub target: Option<String>,
+    /// `Version`.
+    pub version: Option<String>,
+    /// Firmware images.
+    pub images: Vec<HpImage>,
+}
+
+/// One firmware image of an HP device.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HpImage {
+    /// `FileName`.
+    pub file_name: Option<String>,
+    /// `ResetRequired`.
+    pub reset_required: Option<String>,
+    /// `DirectFlashOk`.
+    pub direct_flash_ok: Option<String>,
+    /// `UefiFlashable`.
+    pub uefi_flashable: Option<String>,
+    /// `InstallDurationSec`.
+    pub install_duration_sec: Option<String>,
+}
+
+/// A Dell update package's `SoftwareComponent` XML.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DellPackage {
+    /// English display name.
+    pub name: Option<String>,
+    /// `packageID`.
+    pub package_id: Option<String>,
+    /// `releaseID`.
+    pub release_id: Option<String>,
+    /// `vendorVersion`.
+    pub vendor_version: Option<String>,
+    /// `dellVersion`.
+    pub dell_version: Option<String>,
+    /// `releaseDate`.
+    pub release_date: Option<String>,
+    /// `packageType`.
+    pub package_type: Option<String>,
+    /// `ComponentType@value`.
+    pub component_type: Option<String>,
+    /// `rebootRequired`.
+    pub reboot_required: Option<String>,
+}
+
+/// Largest metadata XML fwkit parses.
+pub(crate) const MAX_XML: usize = 1 << 20;
+
+fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, tag: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    node.children()
+        .find(|c| c.is_element() && c.tag_name().name().eq_ignore_ascii_case(tag))
+}
+
+fn children<'a, 'i: 'a>(
+    node: roxmltree::Node<'a, 'i>,
+    tag: &'a str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> + 'a {
+    node.children()
+        .filter(move |c| c.is_element() && c.tag_name().name().eq_ignore_ascii_case(tag))
+}
+
+fn text(node: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
+    let node = node?;
+    let text: String = node
+        .descendants()
+        .filter(|d| d.is_text())
+        .filter_map(|d| d.text())
+        .collect();
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn attr(node: Option<roxmltree::Node<'_, '_>>, name: &str) -> Option<String> {
+    node?.attribute(name).map(str::to_owned)
+}
+
+fn parse_xml(bytes: &[u8]) -> Option<roxmltree::Document<'_>> {
+    if bytes.len() > MAX_XML {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    roxmltree::Document::parse(text.trim_start_matches('\u{feff}').trim()).ok()
+}
+
+/// Parse an HP `cpq_package` XML; `None` when it is not one.
+pub(crate) fn parse_hp_component(source: &str, bytes: &[u8]) -> Option<HpComponent> {
+    let doc = parse_xml(bytes)?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "cpq_package" {
+        return None;
+    }
+    let version = child(root, "version");
+    let name = child(root, "name").and_then(|n| {
+        children(n, "name_xlate")
+            .find(|x| x.attribute("lang").is_none_or(|l| l.eq_ignore_ascii_case("en")))
+    });
+    let date = child(root, "release_date").and_then(|d| {
+        let year = d.attribute("year")?;
+        let month = d.attribute("month").unwrap_or("1");
+        let day = d.attribute("day").unwrap_or("1");
+        Some(format!("{year}-{month:0>2}-{day:0>2}"))
+    });
+    let products = child(root, "products")
+        .map(|p| {
+            children(p, "product")
+                .filter_map(|x| x.attribute("rom").map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let devices = child(root, "payload")
+        .and_then(|p| child(p, "Devices"))
+        .map(|d| children(d, "Device").map(parse_hp_device).collect())
+        .unwrap_or_default();
+    Some(HpComponent {
+        source: source.to_owned(),
+        filename: text(child(root, "filename")),
+        name: text(name),
+        version: attr(version, "value"),
+        revision: attr(version, "revision"),
+        type_of_change: attr(version, "type_of_change"),
+        release_date: date,
+        products,
+        devices,
+    })
+}
+
+fn parse_hp_device(device: roxmltree::Node<'_, '_>) -> HpDevice {
+    HpDevice {
+        name: text(child(device, "DeviceName")),
+        target: text(child(device, "Target")),
+        version: text(child(device, "Version")),
+        images: children(device, "FirmwareImages")
+            .map(|image| HpImage {
+                file_name: text(child(image, "FileName")),
+                reset_required: text(child(image, "ResetRequired")),
+                direct_flash_ok: text(child(image, "DirectFlashOk")),
+                uefi_flashable: text(child(image, "UefiFlashable")),
+                install_duration_sec: text(child(image, "InstallDurationSec")),
+            })
+            .collect(),
+    }
+}
+
+/// Parse a Dell `SoftwareComponent` package XML; `None` when it is not one.
+pub(crate) fn parse_dell_package(bytes: &[u8]) -> Option<DellPackage> {
+    let doc = parse_xml(bytes)?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "SoftwareComponent" {
+        return None;
+    }
+    let display = |tag: &str| {
+        child(root, tag).and_then(|n| {
+            let en = children(n, "Display")
+                .find(|d| d.attribute("lang").is_none_or(|l| l.eq_ignore_ascii_case("en")));
+            text(en)
+        })
+    };
+    let get = |name: &str| root.attribute(name).map(str::to_owned);
+    Some(DellPackage {
+        name: display("Name"),
+        package_id: get("packageID"),
+        release_id: get("releaseID"),
+        vendor_version: get("vendorVersion"),
+        dell_version: get("dellVersion"),
+        release_date: get("releaseDate"),
+        package_type: get("packageType"),
+        component_type: attr(child(root, "ComponentType"), "value"),
+        reboot_required: get("rebootRequired"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hp_component_fields() {
+        let xml = br#"<?xml version="1.0"?>
+<cpq_package version="2.0"><filename>CP1.scexe</filename>
+<version value="2.10" revision="A" type_of_change="0"/>
+<name><name_xlate lang="en">Expander</name_xlate></name>
+<release_date year="2026" month="3" day="9"/>
+<products><product rom="U30"/></products>
+<payload><Devices><Device><DeviceName>SAS</DeviceName><Target>g</Target>
+<FirmwareImages><FileName>PUF21000.bin</FileName><ResetRequired>True</ResetRequired></FirmwareImages>
+</Device></Devices></payload></cpq_package>"#;
+        let c = parse_hp_component("CP1.xml", xml).unwrap();
+        assert_eq!(c.name.as_deref(), Some("Expander"));
+        assert_eq!(c.version.as_deref(), Some("2.10"));
+        assert_eq!(c.release_date.as_deref(), Some("2026-03-09"));
+        assert_eq!(c.products, vec!["U30"]);
+        assert_eq!(c.devices[0].images[0].file_name.as_deref(), Some("PUF21000.bin"));
+        assert!(parse_hp_component("x", b"<other/>").is_none());
+    }
+
+    #[test]
+    fn xml_with_a_dtd_is_refused() {
+        let xml = br#"<!DOCTYPE a [<!ENTITY x "yyyy">]><cpq_package>&x;</cpq_package>"#;
+        // roxmltree expands a small internal entity; what matters is no external fetch
+        // and bounded expansion, so either outcome is acceptable but it must not panic.
+        let _ = parse_hp_component("x", xml);
+    }
+}

@@ -1,0 +1,561 @@
+//! The single pass over a package.
+//!
+//! One thread reads the file once, in blocks. Each block goes to the digest
+//! workers (declared and external digests over byte ranges) and to this
+//! thread, which decompresses the payload streams, walks the tar archives,
+//! decides member safety and hands content to a [`Sink`]. Channels are
+//! bounded, so memory stays at a few blocks whatever the package size.
+
+use crate::error::{Error, Result};
+use crate::formats::tar::Decoder;
+use crate::formats::{Capture, Layout, RangeDigest, StreamSpec};
+use crate::package::{
+    Check, CheckKind, Member, MemberKind, MemberName, Outcome, Progress, VerifyOptions, MAX_XML,
+};
+use crate::verify::digest::Hasher;
+use crate::verify::safety::{Admission, Tree};
+use std::fs::File;
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread;
+
+const BLOCK: usize = 1 << 20;
+const QUEUE: usize = 4;
+/// Zero padding fwkit accepts after a tar archive's end inside a stream.
+const MAX_PADDING: u64 = 16 << 20;
+
+/// Where member content goes: nowhere (verify) or the staging tree (unpack).
+pub(crate) trait Sink {
+    fn dir(&mut self, name: &MemberName, mode: u32) -> Result<()>;
+    fn begin_file(&mut self, name: &MemberName, mode: u32, mtime: u64) -> Result<()>;
+    fn write(&mut self, data: &[u8]) -> Result<()>;
+    fn end_file(&mut self) -> Result<()>;
+    fn symlink(&mut self, name: &MemberName, target: &str) -> Result<()>;
+    fn hardlink(&mut self, name: &MemberName, target: &MemberName) -> Result<()>;
+}
+
+/// The sink of `verify` and `inspect`: content is checked, then dropped.
+pub(crate) struct Discard;
+
+impl Sink for Discard {
+    fn dir(&mut self, _: &MemberName, _: u32) -> Result<()> {
+        Ok(())
+    }
+    fn begin_file(&mut self, _: &MemberName, _: u32, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn write(&mut self, _: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn end_file(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn symlink(&mut self, _: &MemberName, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn hardlink(&mut self, _: &MemberName, _: &MemberName) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What one pass found.
+pub(crate) struct ScanResult {
+    pub members: Vec<Member>,
+    pub checks: Vec<Check>,
+    pub captured: Vec<(String, Vec<u8>)>,
+    pub warnings: Vec<String>,
+}
+
+struct Block {
+    offset: u64,
+    data: Vec<u8>,
+}
+
+type Shared = Arc<Block>;
+
+/// Run the pass: `digests` over byte ranges, every stream of `layout` decoded.
+pub(crate) fn scan(
+    path: &Path,
+    file: File,
+    len: u64,
+    layout: &Layout,
+    digests: &[RangeDigest],
+    options: &VerifyOptions,
+    sink: &mut dyn Sink,
+) -> Result<ScanResult> {
+    let start = digests
+        .iter()
+        .map(|d| d.range.0)
+        .chain(layout.streams.iter().map(|s| s.range.0))
+        .min()
+        .unwrap_or(len);
+    let workers = digests.len().min(3);
+    thread::scope(|scope| {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for w in 0..workers {
+            let jobs: Vec<(usize, &RangeDigest)> = digests
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % workers == w)
+                .collect();
+            let (tx, rx) = sync_channel::<Shared>(QUEUE);
+            senders.push(tx);
+            handles.push(scope.spawn(move || digest_worker(rx, jobs)));
+        }
+        let (decode_tx, decode_rx) = sync_channel::<io::Result<Shared>>(QUEUE);
+        let decode_tx = (!layout.streams.is_empty()).then_some(decode_tx);
+        let progress = options.progress.clone();
+        let reader = scope.spawn(move || read_blocks(file, start, len, senders, decode_tx, progress));
+
+        let mut walk = Walk::new(options, layout.capture);
+        let mut blocks = BlockReader::new(decode_rx);
+        let mut stream_checks = Vec::new();
+        for (index, spec) in layout.streams.iter().enumerate() {
+            if walk.stopped {
+                stream_checks.push(not_run(spec, "an earlier limit stopped the scan"));
+                continue;
+            }
+            blocks.set_window(spec.range);
+            stream_checks.push(walk.stream(&mut blocks, spec, index, sink)?);
+        }
+        drop(blocks);
+        let read = reader
+            .join()
+            .map_err(|_| Error::read(path, io::Error::other("reader thread failed")))?;
+        read.map_err(|e| Error::read(path, e))?;
+        let mut checks = Vec::new();
+        let mut computed = vec![None; digests.len()];
+        for handle in handles {
+            let results = handle
+                .join()
+                .map_err(|_| Error::read(path, io::Error::other("digest thread failed")))?;
+            for (i, value) in results {
+                computed[i] = Some(value);
+            }
+        }
+        for (digest, value) in digests.iter().zip(computed) {
+            checks.push(crate::verify::digest_check(digest, value));
+        }
+        checks.extend(stream_checks);
+        checks.extend(walk.tree.finish());
+        Ok(ScanResult {
+            members: walk.members,
+            checks,
+            captured: walk.captured,
+            warnings: walk.warnings,
+        })
+    })
+}
+
+fn read_blocks(
+    mut file: File,
+    start: u64,
+    len: u64,
+    workers: Vec<SyncSender<Shared>>,
+    mut decode: Option<SyncSender<io::Result<Shared>>>,
+    progress: Option<Arc<dyn Progress>>,
+) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    if let Some(p) = &progress {
+        p.start(len - start.min(len));
+    }
+    let result = (|| {
+        file.seek(SeekFrom::Start(start))?;
+        let mut offset = start;
+        while offset < len {
+            let want = usize::try_from(len - offset).unwrap_or(BLOCK).min(BLOCK);
+            let mut data = vec![0u8; want];
+            let mut filled = 0;
+            while filled < want {
+                match file.read(&mut data[filled..]) {
+                    Ok(0) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("file shrank while reading: ended at byte {}", offset + filled as u64),
+                        ))
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let block = Arc::new(Block { offset, data });
+            for worker in &workers {
+                // A worker only stops early if it failed; the join reports it.
+                let _ = worker.send(Arc::clone(&block));
+            }
+            if let Some(tx) = &decode {
+                if tx.send(Ok(Arc::clone(&block))).is_err() {
+                    // The decoder has finished; digests still need the rest.
+                    decode = None;
+                }
+            }
+            offset += want as u64;
+            if let Some(p) = &progress {
+                p.advance(want as u64);
+            }
+        }
+        Ok(())
+    })();
+    if let (Err(e), Some(tx)) = (&result, &decode) {
+        let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+    }
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    result
+}
+
+fn digest_worker(rx: Receiver<Shared>, jobs: Vec<(usize, &RangeDigest)>) -> Vec<(usize, String)> {
+    let mut hashers: Vec<Hasher> = jobs.iter().map(|(_, d)| Hasher::new(d.algorithm)).collect();
+    for block in rx {
+        let block_end = block.offset + block.data.len() as u64;
+        for ((_, digest), hasher) in jobs.iter().zip(hashers.iter_mut()) {
+            let (start, end) = digest.range;
+            let from = start.max(block.offset);
+            let to = end.min(block_end);
+            if from < to {
+                let a = (from - block.offset) as usize;
+                let b = (to - block.offset) as usize;
+                hasher.update(&block.data[a..b]);
+            }
+        }
+    }
+    jobs.iter()
+        .zip(hashers)
+        .map(|((i, _), hasher)| (*i, hasher.finish()))
+        .collect()
+}
+
+/// `BufRead` over the blocks of the reader thread, limited to a window.
+struct BlockReader {
+    rx: Receiver<io::Result<Shared>>,
+    current: Option<Shared>,
+    pos: u64,
+    end: u64,
+}
+
+impl BlockReader {
+    fn new(rx: Receiver<io::Result<Shared>>) -> BlockReader {
+        BlockReader {
+            rx,
+            current: None,
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    fn set_window(&mut self, (start, end): (u64, u64)) {
+        self.pos = self.pos.max(start);
+        self.end = end;
+    }
+
+    fn available(&self) -> Option<(usize, usize)> {
+        let block = self.current.as_ref()?;
+        let block_end = block.offset + block.data.len() as u64;
+        (self.pos >= block.offset && self.pos < block_end).then(|| {
+            let a = (self.pos - block.offset) as usize;
+            let b = (block_end.min(self.end) - block.offset) as usize;
+            (a, b)
+        })
+    }
+}
+
+impl Read for BlockReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for BlockReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.end {
+            return Ok(&[]);
+        }
+        let (a, b) = loop {
+            if let Some(range) = self.available() {
+                break range;
+            }
+            match self.rx.recv() {
+                Ok(Ok(block)) => self.current = Some(block),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("file ended at byte {}", self.pos),
+                    ))
+                }
+            }
+        };
+        match &self.current {
+            Some(block) => Ok(&block.data[a..b]),
+            None => Ok(&[]),
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt as u64).min(self.end);
+    }
+}
+
+fn not_run(spec: &StreamSpec, why: &str) -> Check {
+    Check::new(CheckKind::Stream, spec.label.clone(), Outcome::NotRun)
+        .with_range(spec.range)
+        .with_detail(why.to_owned())
+}
+
+/// Why walking a stream stopped early.
+enum Stop {
+    /// The content is bad: a check failure, the scan goes on.
+    Content(String),
+    /// A limit was hit: the scan stops.
+    Limit(String),
+    /// Writing failed: the whole operation fails.
+    Fatal(Error),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        Stop::Content(error_chain(&e))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// State carried across the streams of one pass.
+struct Walk {
+    tree: Tree,
+    members: Vec<Member>,
+    captured: Vec<(String, Vec<u8>)>,
+    warnings: Vec<String>,
+    capture: Capture,
+    stopped: bool,
+    buf: Vec<u8>,
+}
+
+impl Walk {
+    fn new(options: &VerifyOptions, capture: Capture) -> Walk {
+        Walk {
+            tree: Tree::new(options.limits),
+            members: Vec::new(),
+            captured: Vec::new(),
+            warnings: Vec::new(),
+            capture,
+            stopped: false,
+            buf: vec![0u8; 256 << 10],
+        }
+    }
+
+    fn stream(
+        &mut self,
+        blocks: &mut BlockReader,
+        spec: &StreamSpec,
+        index: usize,
+        sink: &mut dyn Sink,
+    ) -> Result<Check> {
+        let covers = format!("{} ({} stream and tar archive)", spec.label, spec.encoding.name());
+        let mut check = Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range(spec.range);
+        check.algorithm = spec.check.map(|_| crate::package::Algorithm::StreamCheck);
+        if spec.encoding.is_encrypted() {
+            return Ok(check_not_run(
+                check,
+                format!("payload is encrypted ({}); fwkit never decrypts, so its content cannot be checked", spec.encoding.name()),
+            ));
+        }
+        if !spec.encoding.is_supported() {
+            return Ok(check_not_run(
+                check,
+                format!("payload encoding {} is not supported; its content cannot be checked", spec.encoding.name()),
+            ));
+        }
+        let outcome = match Decoder::new(spec.encoding, &mut *blocks) {
+            Ok(decoder) => self.walk_tar(decoder, index, sink),
+            Err(e) => Err(Stop::from(e)),
+        };
+        match outcome {
+            Ok(()) => {
+                check.detail = Some(match spec.check {
+                    Some(what) => format!("{what} verified; tar structure intact"),
+                    None => "tar structure intact; the stream carries no integrity check".to_owned(),
+                });
+                if spec.check.is_none() {
+                    // Structure only: it proves nothing about the content bytes.
+                    check.kind = CheckKind::Structure;
+                }
+                Ok(check)
+            }
+            Err(Stop::Content(why)) => {
+                check.outcome = Outcome::Failed;
+                check.detail = Some(why);
+                Ok(check)
+            }
+            Err(Stop::Limit(why)) => {
+                self.stopped = true;
+                check.kind = CheckKind::Limit;
+                check.outcome = Outcome::Failed;
+                check.detail = Some(why);
+                Ok(check)
+            }
+            Err(Stop::Fatal(e)) => Err(e),
+        }
+    }
+
+    fn walk_tar<R: BufRead>(
+        &mut self,
+        decoder: Decoder<R>,
+        index: usize,
+        sink: &mut dyn Sink,
+    ) -> Result<(), Stop> {
+        let mut archive = tar::Archive::new(decoder);
+        for entry in archive.entries()? {
+            let entry = entry?;
+            self.entry(entry, index, sink)?;
+        }
+        let mut decoder = archive.into_inner();
+        // After the end-of-archive blocks only zero padding may follow.
+        let mut padding = 0u64;
+        loop {
+            let n = decoder.read(&mut self.buf)?;
+            if n == 0 {
+                break;
+            }
+            if self.buf[..n].iter().any(|&b| b != 0) {
+                return Err(Stop::Content(format!(
+                    "non-zero data after the end of the tar archive (at decoded byte +{padding})"
+                )));
+            }
+            padding += n as u64;
+            if padding > MAX_PADDING {
+                return Err(Stop::Limit(format!(
+                    "more than {MAX_PADDING} bytes of padding after the tar archive"
+                )));
+            }
+        }
+        let mut inner = decoder.into_inner();
+        if !inner.fill_buf()?.is_empty() {
+            return Err(Stop::Content(
+                "bytes after the end of the compressed stream".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn entry<R: Read>(
+        &mut self,
+        mut entry: tar::Entry<'_, R>,
+        index: usize,
+        sink: &mut dyn Sink,
+    ) -> Result<(), Stop> {
+        use tar::EntryType;
+        let raw = entry.path_bytes().into_owned();
+        let header = entry.header();
+        let mode = header.mode()?;
+        let mtime = header.mtime().unwrap_or(0);
+        let link = entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default();
+        let kind = match header.entry_type() {
+            EntryType::Regular | EntryType::Continuous => MemberKind::File,
+            EntryType::Directory => MemberKind::Dir,
+            EntryType::Symlink => MemberKind::Symlink { target: link },
+            EntryType::Link => MemberKind::HardLink { target: link },
+            EntryType::Char => MemberKind::Other { what: "character device".to_owned() },
+            EntryType::Block => MemberKind::Other { what: "block device".to_owned() },
+            EntryType::Fifo => MemberKind::Other { what: "fifo".to_owned() },
+            EntryType::GNUSparse => MemberKind::Other { what: "sparse file".to_owned() },
+            other => MemberKind::Other {
+                what: format!("tar entry type {:?}", other.as_byte() as char),
+            },
+        };
+        let size = entry.size();
+        let name = String::from_utf8_lossy(&raw).into_owned();
+        let admission = self.tree.admit(&raw, &kind, size);
+        let (path, problem) = match admission {
+            Admission::Root => return Ok(()),
+            Admission::Limit(why) => return Err(Stop::Limit(why)),
+            Admission::Refused(path, why) => (path, Some(why)),
+            Admission::Accepted(path) => (Some(path), None),
+        };
+        if mode & 0o7000 != 0 && problem.is_none() {
+            self.warnings.push(format!(
+                "{name}: setuid/setgid/sticky bits {:o} are dropped",
+                mode & 0o7000
+            ));
+        }
+        let member = Member {
+            name,
+            path: path.clone(),
+            kind: kind.clone(),
+            size,
+            mode,
+            stream: index,
+            problem: problem.clone(),
+        };
+        self.members.push(member);
+        let Some(path) = path.filter(|_| problem.is_none()) else {
+            return Ok(());
+        };
+        let fatal = Stop::Fatal;
+        match kind {
+            MemberKind::Dir => sink.dir(&path, mode).map_err(fatal)?,
+            MemberKind::Symlink { target } => sink.symlink(&path, &target).map_err(fatal)?,
+            MemberKind::HardLink { target } => {
+                let target = MemberName::parse(target.as_bytes())
+                    .map_err(|e| Stop::Content(format!("{path}: hard link target: {e}")))?;
+                sink.hardlink(&path, &target).map_err(fatal)?
+            }
+            MemberKind::File => {
+                let keep = self.capture == Capture::TopLevelXml
+                    && path.depth() == 1
+                    && path.as_str().to_ascii_lowercase().ends_with(".xml")
+                    && size <= MAX_XML as u64;
+                let mut kept = Vec::new();
+                sink.begin_file(&path, mode, mtime).map_err(fatal)?;
+                loop {
+                    let n = entry
+                        .read(&mut self.buf)
+                        .map_err(|e| Stop::Content(format!("{path}: {}", error_chain(&e))))?;
+                    if n == 0 {
+                        break;
+                    }
+                    if keep {
+                        kept.extend_from_slice(&self.buf[..n]);
+                    }
+                    sink.write(&self.buf[..n]).map_err(fatal)?;
+                }
+                sink.end_file().map_err(fatal)?;
+                if keep {
+                    self.captured.push((path.to_string(), kept));
+                }
+            }
+            MemberKind::Other { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+fn check_not_run(mut check: Check, why: String) -> Check {
+    check.outcome = Outcome::NotRun;
+    check.detail = Some(why);
+    check
+}

@@ -1,0 +1,183 @@
+//! Member safety: which entries may be written below a target directory.
+//!
+//! The tree of accepted members is tracked as the archive streams by, so a
+//! decision never depends on what is on disk: no name escapes, no entry is
+//! written through a link, no link points outside, no special files, no
+//! duplicates, and the limits hold.
+
+use crate::package::{Check, CheckKind, Limits, MemberKind, MemberName, Outcome};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Node {
+    Dir,
+    File,
+    Symlink,
+}
+
+/// The decision on one entry.
+pub(crate) enum Admission {
+    /// The archive's root directory entry (`./`): nothing to do.
+    Root,
+    /// Safe to write.
+    Accepted(MemberName),
+    /// Not written; the reason is a safety failure.
+    Refused(Option<MemberName>, String),
+    /// A limit was exceeded; the scan stops.
+    Limit(String),
+}
+
+pub(crate) struct Tree {
+    limits: Limits,
+    nodes: HashMap<MemberName, Node>,
+    /// Symlinks and their targets, checked for chains at the end.
+    links: Vec<(MemberName, String)>,
+    entries: u64,
+    total: u64,
+    refused: u64,
+}
+
+impl Tree {
+    pub(crate) fn new(limits: Limits) -> Tree {
+        Tree {
+            limits,
+            nodes: HashMap::new(),
+            links: Vec::new(),
+            entries: 0,
+            total: 0,
+            refused: 0,
+        }
+    }
+
+    pub(crate) fn admit(&mut self, raw: &[u8], kind: &MemberKind, size: u64) -> Admission {
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
+            return Admission::Limit(format!(
+                "more than {} entries (--max-entries)",
+                self.limits.max_entries
+            ));
+        }
+        let name = match MemberName::parse(raw) {
+            Ok(name) => name,
+            Err(crate::package::NameError::Empty) if *kind == MemberKind::Dir => {
+                self.entries -= 1;
+                return Admission::Root;
+            }
+            Err(e) => return self.refuse(None, e.to_string()),
+        };
+        self.total = self.total.saturating_add(size);
+        if self.total > self.limits.max_size {
+            return Admission::Limit(format!(
+                "member content exceeds {} bytes (--max-size) at {name}",
+                self.limits.max_size
+            ));
+        }
+        if name.depth() > self.limits.max_depth {
+            return self.refuse(
+                Some(name),
+                format!("nested deeper than {} levels (--max-depth)", self.limits.max_depth),
+            );
+        }
+        let blocked = name.ancestors().find_map(|ancestor| match self.nodes.get(&ancestor) {
+            None | Some(Node::Dir) => None,
+            Some(Node::Symlink) => Some(format!("would be written through symlink {ancestor}")),
+            Some(Node::File) => Some(format!("parent {ancestor} is a file")),
+        });
+        if let Some(why) = blocked {
+            return self.refuse(Some(name), why);
+        }
+        let node = match kind {
+            MemberKind::Dir => Node::Dir,
+            MemberKind::File => Node::File,
+            MemberKind::Symlink { target } => {
+                if target.is_empty() || name.resolve_link(target).is_none() {
+                    return self.refuse(Some(name), format!("symlink to '{target}' points outside the target directory"));
+                }
+                Node::Symlink
+            }
+            MemberKind::HardLink { target } => {
+                let Ok(target_name) = MemberName::parse(target.as_bytes()) else {
+                    return self.refuse(Some(name), format!("hard link to '{target}' points outside the target directory"));
+                };
+                if self.nodes.get(&target_name) != Some(&Node::File) {
+                    return self.refuse(
+                        Some(name),
+                        format!("hard link to '{target}', which is not an earlier regular file of the package"),
+                    );
+                }
+                Node::File
+            }
+            MemberKind::Other { what } => {
+                return self.refuse(Some(name), format!("{what}: fwkit never creates special files"))
+            }
+        };
+        match self.nodes.get(&name) {
+            Some(Node::Dir) if node == Node::Dir => return Admission::Accepted(name),
+            Some(_) => return self.refuse(Some(name), "duplicate name".to_owned()),
+            None => {}
+        }
+        for ancestor in name.ancestors() {
+            self.nodes.entry(ancestor).or_insert(Node::Dir);
+        }
+        self.nodes.insert(name.clone(), node);
+        if let MemberKind::Symlink { target } = kind {
+            self.links.push((name.clone(), target.clone()));
+        }
+        Admission::Accepted(name)
+    }
+
+    fn refuse(&mut self, name: Option<MemberName>, why: String) -> Admission {
+        self.refused += 1;
+        Admission::Refused(name, why)
+    }
+
+    /// The safety checks of the whole tree: refused members and link chains.
+    pub(crate) fn finish(&self) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for (name, target) in &self.links {
+            // A `..` after a component that is itself a symlink can climb out of
+            // the tree even though the text looks contained (`q -> .`, `p -> q/..`).
+            let parent = name.parent();
+            let mut walked: Vec<&str> = parent
+                .as_ref()
+                .map(|p| p.as_str().split('/').collect::<Vec<_>>())
+                .unwrap_or_default();
+            let mut through_link = false;
+            for part in target.split('/') {
+                match part {
+                    "" | "." => {}
+                    ".." if through_link => {
+                        checks.push(Check::failed(
+                            CheckKind::Safety,
+                            format!("member {name}"),
+                            format!("symlink to '{target}' climbs out of another symlink"),
+                        ));
+                        break;
+                    }
+                    ".." => {
+                        walked.pop();
+                    }
+                    other => {
+                        walked.push(other);
+                        if let Ok(prefix) = MemberName::parse(walked.join("/").as_bytes()) {
+                            if self.nodes.get(&prefix) == Some(&Node::Symlink) {
+                                through_link = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let outcome = if self.refused == 0 && checks.is_empty() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
+        let detail = format!(
+            "{} member(s) checked: names, links, types, duplicates; {} refused",
+            self.entries, self.refused
+        );
+        checks.push(Check::new(CheckKind::Safety, "all members", outcome).with_detail(detail));
+        checks
+    }
+}
