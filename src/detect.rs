@@ -85,7 +85,7 @@ fn detect_shell(head: &[u8]) -> Option<FormatKind> {
         Some(FormatKind::Makeself)
     } else if has_line(DELL_PACKAGE_MARKER) || has_line(DELL_ARCHIVE_MARKER) {
         Some(FormatKind::DellDup)
-    } else if lines(text).any(|l| is_scexe_skip_line(l)) {
+    } else if lines(text).any(is_scexe_skip_line) {
         Some(FormatKind::HpScexe)
     } else {
         None
@@ -252,7 +252,10 @@ mod tests {
         assert_eq!(Encoding::sniff(&[0x1f, 0x8b, 8, 0]), Encoding::Gzip);
         assert_eq!(Encoding::sniff(b"BZh91AY&SY"), Encoding::Bzip2);
         assert_eq!(Encoding::sniff(b"BZ3v1\0\0"), Encoding::Bzip3);
-        assert_eq!(Encoding::sniff(b"Salted__12345678"), Encoding::OpensslEncrypted);
+        assert_eq!(
+            Encoding::sniff(b"Salted__12345678"),
+            Encoding::OpensslEncrypted
+        );
         assert_eq!(Encoding::sniff(&[0u8; 4]), Encoding::Unknown);
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");

@@ -79,7 +79,8 @@ impl Staging {
     pub(crate) fn commit(mut self) -> Result<PathBuf> {
         self.close_file()?;
         // Innermost directories first, so a read-only parent does not block a child.
-        self.dir_modes.sort_by_key(|(name, _)| std::cmp::Reverse(name.depth()));
+        self.dir_modes
+            .sort_by_key(|(name, _)| std::cmp::Reverse(name.depth()));
         for (name, mode) in &self.dir_modes {
             set_mode(&self.path(name), mode | 0o700)?;
         }
@@ -134,13 +135,20 @@ impl Sink for Staging {
             .open(&path)
             .map_err(|e| Error::write(&path, e))?;
         self.created.insert(name.clone());
-        self.open = Some((path, io::BufWriter::with_capacity(256 << 10, file), mode, mtime));
+        self.open = Some((
+            path,
+            io::BufWriter::with_capacity(256 << 10, file),
+            mode,
+            mtime,
+        ));
         Ok(())
     }
 
     fn write(&mut self, data: &[u8]) -> Result<()> {
         if let Some((path, writer, _, _)) = &mut self.open {
-            writer.write_all(data).map_err(|e| Error::write(path.as_path(), e))?;
+            writer
+                .write_all(data)
+                .map_err(|e| Error::write(path.as_path(), e))?;
         }
         Ok(())
     }

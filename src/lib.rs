@@ -42,9 +42,9 @@ mod verify;
 
 pub use detect::{detect, Encoding, FormatKind};
 pub use error::{Error, Result};
-pub use verify::{hex, parse_sha256};
 pub use package::{
     Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, Layer, Limits,
     MakeselfInfo, Member, MemberKind, MemberName, Outcome, Package, Progress, Report,
     UnpackOptions, VendorInfo, Verdict, VerifyOptions,
 };
+pub use verify::{hex, parse_sha256};

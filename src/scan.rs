@@ -1,10 +1,11 @@
 //! The single pass over a package.
 //!
-//! One thread reads the file once, in blocks. Each block goes to the digest
-//! workers (declared and external digests over byte ranges) and to this
-//! thread, which decompresses the payload streams, walks the tar archives,
-//! decides member safety and hands content to a [`Sink`]. Channels are
-//! bounded, so memory stays at a few blocks whatever the package size.
+//! The calling thread reads the file once, front to back, in blocks. Each
+//! block goes to the digests over byte ranges (cheap ones inline, expensive
+//! ones on worker threads) and to the decoder, which decompresses the
+//! payload streams, walks the tar archives, decides member safety and hands
+//! content to a [`Sink`]. Channels are bounded, so memory stays at a few
+//! blocks whatever the package size.
 
 use crate::error::{Error, Result};
 use crate::formats::tar::Decoder;
@@ -17,7 +18,7 @@ use crate::verify::safety::{Admission, Tree};
 use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread;
 
@@ -78,7 +79,7 @@ type Shared = Arc<Block>;
 /// Run the pass: `digests` over byte ranges, every stream of `layout` decoded.
 pub(crate) fn scan(
     path: &Path,
-    file: File,
+    mut file: File,
     len: u64,
     layout: &Layout,
     digests: &[RangeDigest],
@@ -91,27 +92,55 @@ pub(crate) fn scan(
         .chain(layout.streams.iter().map(|s| s.range.0))
         .min()
         .unwrap_or(len);
-    let workers = digests.len().min(3);
+    {
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| Error::read(path, e))?;
+    }
+    // Cheap digests (cksum) run on this thread as blocks are read; each
+    // expensive one gets a thread of its own, so on two cores the slowest
+    // digest has a core while this thread reads and decodes.
+    let (cheap, heavy): (Vec<_>, Vec<_>) = digests
+        .iter()
+        .enumerate()
+        .partition(|(_, d)| d.algorithm == crate::package::Algorithm::Cksum);
+    let workers = heavy.len().min(4);
     thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for w in 0..workers {
-            let jobs: Vec<(usize, &RangeDigest)> = digests
+            let jobs: Vec<(usize, &RangeDigest)> = heavy
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| i % workers == w)
+                .map(|(_, job)| *job)
                 .collect();
             let (tx, rx) = sync_channel::<Shared>(QUEUE);
             senders.push(tx);
-            handles.push(scope.spawn(move || digest_worker(rx, jobs)));
+            handles.push(scope.spawn(move || {
+                let mut hashers = RangeHashers::new(jobs);
+                for block in rx {
+                    hashers.feed(&block);
+                }
+                hashers.finish()
+            }));
         }
-        let (decode_tx, decode_rx) = sync_channel::<io::Result<Shared>>(QUEUE);
-        let decode_tx = (!layout.streams.is_empty()).then_some(decode_tx);
-        let progress = options.progress.clone();
-        let reader = scope.spawn(move || read_blocks(file, start, len, senders, decode_tx, progress));
-
+        let mut blocks = FileBlocks {
+            file,
+            next: start,
+            len,
+            inline: RangeHashers::new(cheap),
+            workers: senders,
+            progress: options.progress.clone(),
+            current: None,
+            pos: start,
+            end: start,
+            failed: None,
+        };
+        if let Some(p) = &blocks.progress {
+            p.start(len - start.min(len));
+        }
         let mut walk = Walk::new(options, layout.capture);
-        let mut blocks = BlockReader::new(decode_rx);
         let mut stream_checks = Vec::new();
         for (index, spec) in layout.streams.iter().enumerate() {
             if walk.stopped {
@@ -121,13 +150,12 @@ pub(crate) fn scan(
             blocks.set_window(spec.range);
             stream_checks.push(walk.stream(&mut blocks, spec, index, sink)?);
         }
-        drop(blocks);
-        let read = reader
-            .join()
-            .map_err(|_| Error::read(path, io::Error::other("reader thread failed")))?;
-        read.map_err(|e| Error::read(path, e))?;
+        let inline = blocks.finish().map_err(|e| Error::read(path, e))?;
         let mut checks = Vec::new();
         let mut computed = vec![None; digests.len()];
+        for (i, value) in inline {
+            computed[i] = Some(value);
+        }
         for handle in handles {
             let results = handle
                 .join()
@@ -150,70 +178,21 @@ pub(crate) fn scan(
     })
 }
 
-fn read_blocks(
-    mut file: File,
-    start: u64,
-    len: u64,
-    workers: Vec<SyncSender<Shared>>,
-    mut decode: Option<SyncSender<io::Result<Shared>>>,
-    progress: Option<Arc<dyn Progress>>,
-) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    if let Some(p) = &progress {
-        p.start(len - start.min(len));
-    }
-    let result = (|| {
-        file.seek(SeekFrom::Start(start))?;
-        let mut offset = start;
-        while offset < len {
-            let want = usize::try_from(len - offset).unwrap_or(BLOCK).min(BLOCK);
-            let mut data = vec![0u8; want];
-            let mut filled = 0;
-            while filled < want {
-                match file.read(&mut data[filled..]) {
-                    Ok(0) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!("file shrank while reading: ended at byte {}", offset + filled as u64),
-                        ))
-                    }
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            let block = Arc::new(Block { offset, data });
-            for worker in &workers {
-                // A worker only stops early if it failed; the join reports it.
-                let _ = worker.send(Arc::clone(&block));
-            }
-            if let Some(tx) = &decode {
-                if tx.send(Ok(Arc::clone(&block))).is_err() {
-                    // The decoder has finished; digests still need the rest.
-                    decode = None;
-                }
-            }
-            offset += want as u64;
-            if let Some(p) = &progress {
-                p.advance(want as u64);
-            }
-        }
-        Ok(())
-    })();
-    if let (Err(e), Some(tx)) = (&result, &decode) {
-        let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
-    }
-    if let Some(p) = &progress {
-        p.finish();
-    }
-    result
+/// Digests over byte ranges, fed block by block.
+struct RangeHashers<'a> {
+    jobs: Vec<(usize, &'a RangeDigest)>,
+    hashers: Vec<Hasher>,
 }
 
-fn digest_worker(rx: Receiver<Shared>, jobs: Vec<(usize, &RangeDigest)>) -> Vec<(usize, String)> {
-    let mut hashers: Vec<Hasher> = jobs.iter().map(|(_, d)| Hasher::new(d.algorithm)).collect();
-    for block in rx {
+impl<'a> RangeHashers<'a> {
+    fn new(jobs: Vec<(usize, &'a RangeDigest)>) -> Self {
+        let hashers = jobs.iter().map(|(_, d)| Hasher::new(d.algorithm)).collect();
+        RangeHashers { jobs, hashers }
+    }
+
+    fn feed(&mut self, block: &Block) {
         let block_end = block.offset + block.data.len() as u64;
-        for ((_, digest), hasher) in jobs.iter().zip(hashers.iter_mut()) {
+        for ((_, digest), hasher) in self.jobs.iter().zip(self.hashers.iter_mut()) {
             let (start, end) = digest.range;
             let from = start.max(block.offset);
             let to = end.min(block_end);
@@ -224,33 +203,102 @@ fn digest_worker(rx: Receiver<Shared>, jobs: Vec<(usize, &RangeDigest)>) -> Vec<
             }
         }
     }
-    jobs.iter()
-        .zip(hashers)
-        .map(|((i, _), hasher)| (*i, hasher.finish()))
-        .collect()
+
+    fn finish(self) -> Vec<(usize, String)> {
+        self.jobs
+            .iter()
+            .zip(self.hashers)
+            .map(|((i, _), hasher)| (*i, hasher.finish()))
+            .collect()
+    }
 }
 
-/// `BufRead` over the blocks of the reader thread, limited to a window.
-struct BlockReader {
-    rx: Receiver<io::Result<Shared>>,
+/// The file, read once front to back in blocks. Every block goes to the
+/// digests; the decoder sees it through `BufRead`, limited to a window.
+struct FileBlocks<'a> {
+    file: File,
+    /// Offset of the next block to read.
+    next: u64,
+    len: u64,
+    inline: RangeHashers<'a>,
+    workers: Vec<SyncSender<Shared>>,
+    progress: Option<Arc<dyn Progress>>,
     current: Option<Shared>,
+    /// Next byte the decoder will see, and the end of its window.
     pos: u64,
     end: u64,
+    /// A read error, reported as "cannot read" rather than as bad content.
+    failed: Option<io::ErrorKind>,
 }
 
-impl BlockReader {
-    fn new(rx: Receiver<io::Result<Shared>>) -> BlockReader {
-        BlockReader {
-            rx,
-            current: None,
-            pos: 0,
-            end: 0,
-        }
-    }
-
+impl FileBlocks<'_> {
     fn set_window(&mut self, (start, end): (u64, u64)) {
         self.pos = self.pos.max(start);
         self.end = end;
+    }
+
+    /// Read the next block and hand it to the digests.
+    fn read_block(&mut self) -> io::Result<bool> {
+        if self.next >= self.len {
+            return Ok(false);
+        }
+        let want = usize::try_from(self.len - self.next)
+            .unwrap_or(BLOCK)
+            .min(BLOCK);
+        let mut data = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match self.file.read(&mut data[filled..]) {
+                Ok(0) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "file shrank while reading: ended at byte {}",
+                            self.next + filled as u64
+                        ),
+                    );
+                    self.failed = Some(e.kind());
+                    return Err(e);
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.failed = Some(e.kind());
+                    return Err(e);
+                }
+            }
+        }
+        let block = Arc::new(Block {
+            offset: self.next,
+            data,
+        });
+        self.inline.feed(&block);
+        for worker in &self.workers {
+            // A worker only goes away if it failed; joining it reports that.
+            let _ = worker.send(Arc::clone(&block));
+        }
+        self.next += want as u64;
+        if let Some(p) = &self.progress {
+            p.advance(want as u64);
+        }
+        self.current = Some(block);
+        Ok(true)
+    }
+
+    /// Read the rest of the file for the digests and return the inline results.
+    fn finish(mut self) -> io::Result<Vec<(usize, String)>> {
+        if let Some(kind) = self.failed {
+            return Err(io::Error::new(kind, "reading the package failed"));
+        }
+        self.current = None;
+        while self.read_block()? {
+            self.current = None;
+        }
+        if let Some(p) = &self.progress {
+            p.finish();
+        }
+        drop(self.workers);
+        Ok(self.inline.finish())
     }
 
     fn available(&self) -> Option<(usize, usize)> {
@@ -264,7 +312,7 @@ impl BlockReader {
     }
 }
 
-impl Read for BlockReader {
+impl Read for FileBlocks<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let available = self.fill_buf()?;
         let n = available.len().min(buf.len());
@@ -274,7 +322,7 @@ impl Read for BlockReader {
     }
 }
 
-impl BufRead for BlockReader {
+impl BufRead for FileBlocks<'_> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos >= self.end {
             return Ok(&[]);
@@ -283,15 +331,11 @@ impl BufRead for BlockReader {
             if let Some(range) = self.available() {
                 break range;
             }
-            match self.rx.recv() {
-                Ok(Ok(block)) => self.current = Some(block),
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("file ended at byte {}", self.pos),
-                    ))
-                }
+            if !self.read_block()? {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("file ended at byte {}", self.pos),
+                ));
             }
         };
         match &self.current {
@@ -367,13 +411,17 @@ impl Walk {
 
     fn stream(
         &mut self,
-        blocks: &mut BlockReader,
+        blocks: &mut FileBlocks<'_>,
         spec: &StreamSpec,
         index: usize,
         sink: &mut dyn Sink,
     ) -> Result<Check> {
-        let covers = format!("{} ({} stream and tar archive)", spec.label, spec.encoding.name());
-        let mut check = Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range(spec.range);
+        let covers = match spec.encoding {
+            crate::detect::Encoding::Tar => format!("{} (tar)", spec.label),
+            other => format!("{} ({} stream, tar inside)", spec.label, other.name()),
+        };
+        let mut check =
+            Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range(spec.range);
         check.algorithm = spec.check.map(|_| crate::package::Algorithm::StreamCheck);
         if spec.encoding.is_encrypted() {
             return Ok(check_not_run(
@@ -384,7 +432,10 @@ impl Walk {
         if !spec.encoding.is_supported() {
             return Ok(check_not_run(
                 check,
-                format!("payload encoding {} is not supported; its content cannot be checked", spec.encoding.name()),
+                format!(
+                    "payload encoding {} is not supported; its content cannot be checked",
+                    spec.encoding.name()
+                ),
             ));
         }
         let outcome = match Decoder::new(spec.encoding, &mut *blocks) {
@@ -395,7 +446,9 @@ impl Walk {
             Ok(()) => {
                 check.detail = Some(match spec.check {
                     Some(what) => format!("{what} verified; tar structure intact"),
-                    None => "tar structure intact; the stream carries no integrity check".to_owned(),
+                    None => {
+                        "tar structure intact; the stream carries no integrity check".to_owned()
+                    }
                 });
                 if spec.check.is_none() {
                     // Structure only: it proves nothing about the content bytes.
@@ -479,10 +532,18 @@ impl Walk {
             EntryType::Directory => MemberKind::Dir,
             EntryType::Symlink => MemberKind::Symlink { target: link },
             EntryType::Link => MemberKind::HardLink { target: link },
-            EntryType::Char => MemberKind::Other { what: "character device".to_owned() },
-            EntryType::Block => MemberKind::Other { what: "block device".to_owned() },
-            EntryType::Fifo => MemberKind::Other { what: "fifo".to_owned() },
-            EntryType::GNUSparse => MemberKind::Other { what: "sparse file".to_owned() },
+            EntryType::Char => MemberKind::Other {
+                what: "character device".to_owned(),
+            },
+            EntryType::Block => MemberKind::Other {
+                what: "block device".to_owned(),
+            },
+            EntryType::Fifo => MemberKind::Other {
+                what: "fifo".to_owned(),
+            },
+            EntryType::GNUSparse => MemberKind::Other {
+                what: "sparse file".to_owned(),
+            },
             other => MemberKind::Other {
                 what: format!("tar entry type {:?}", other.as_byte() as char),
             },

@@ -29,10 +29,14 @@ pub enum Command {
     #[command(after_help = "Example:\n  fwkit inspect CP022989.scexe --json")]
     Inspect(InspectArgs),
     /// Run every check the package carries in one pass; exit 0 only if all pass.
-    #[command(after_help = "Examples:\n  fwkit verify pkg.run\n  fwkit verify CP022989.scexe --sha256 0f3c…e1 --json")]
+    #[command(
+        after_help = "Examples:\n  fwkit verify pkg.run\n  fwkit verify CP022989.scexe --sha256 0f3c…e1 --json"
+    )]
     Verify(VerifyArgs),
     /// Verify and unpack the payload into a new directory (never the stub).
-    #[command(after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify")]
+    #[command(
+        after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify"
+    )]
     Unpack(UnpackArgs),
 }
 

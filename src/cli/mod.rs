@@ -27,14 +27,14 @@ pub fn run(cli: Cli) -> Result<Code> {
             let options = options::verify_options(&args.common, None)?;
             let package = open(&args.common.package)?;
             let report = package.inspect(&options)?;
-            render::emit(&report, "inspect", args.common.json)?;
+            shown(render::emit(&report, "inspect", args.common.json))?;
             Ok(Code::Verified)
         }
         Command::Verify(args) => {
             let options = options::verify_options(&args.common, args.sha256.as_deref())?;
             let package = open(&args.common.package)?;
             let report = package.verify(&options)?;
-            render::emit(&report, "verify", args.common.json)?;
+            shown(render::emit(&report, "verify", args.common.json))?;
             Ok(if report.verdict.is_verified() {
                 Code::Verified
             } else {
@@ -51,13 +51,21 @@ pub fn run(cli: Cli) -> Result<Code> {
             let report = package
                 .unpack(&args.output, &options)
                 .with_context(|| format!("unpacking {}", args.common.package.display()))?;
-            render::emit(&report, "unpack", args.common.json)?;
+            shown(render::emit(&report, "unpack", args.common.json))?;
             Ok(if report.unpacked.is_some() {
                 Code::Verified
             } else {
                 Code::NotVerified
             })
         }
+    }
+}
+
+/// A reader that went away (`fwkit verify x | head -1`) does not change the answer.
+fn shown(result: Result<()>) -> Result<()> {
+    match result {
+        Err(err) if is_broken_pipe(&err) => Ok(()),
+        other => other,
     }
 }
 

@@ -13,8 +13,14 @@ pub fn parse_size(text: &str) -> Result<u64> {
         Some(i) => text.split_at(i),
         None => (text, ""),
     };
-    let n: u64 = digits.parse().with_context(|| format!("'{text}' is not a size"))?;
-    let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+    let n: u64 = digits
+        .parse()
+        .with_context(|| format!("'{text}' is not a size"))?;
+    let shift = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
         "" => 0,
         "K" => 10,
         "M" => 20,
@@ -42,13 +48,12 @@ pub fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOpt
         ),
         None => None,
     };
-    let progress: Option<Arc<dyn Progress>> = if !common.quiet && !common.json
-        && std::io::stderr().is_terminal()
-    {
-        Some(Arc::new(super::render::Bar::new()))
-    } else {
-        None
-    };
+    let progress: Option<Arc<dyn Progress>> =
+        if !common.quiet && !common.json && std::io::stderr().is_terminal() {
+            Some(Arc::new(super::render::Bar::new()))
+        } else {
+            None
+        };
     Ok(VerifyOptions {
         sha256,
         limits: limits(&common.limits)?,

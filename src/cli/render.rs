@@ -29,8 +29,9 @@ pub fn emit(report: &Report, command: &str, json: bool) -> Result<()> {
             verified: report.verdict.is_verified(),
             report,
         };
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
+        let mut text = serde_json::to_string_pretty(&doc)?;
+        text.push('\n');
+        out.write_all(text.as_bytes())?;
     } else {
         text(&mut out, report, command)?;
         for warning in &report.warnings {
@@ -57,7 +58,11 @@ fn text(out: &mut impl Write, report: &Report, command: &str) -> Result<()> {
     if command == "inspect" {
         writeln!(out, "layers:")?;
         for layer in &report.layers {
-            writeln!(out, "  {:>10}..{:<10} {}", layer.range.0, layer.range.1, layer.kind)?;
+            writeln!(
+                out,
+                "  {:>10}..{:<10} {}",
+                layer.range.0, layer.range.1, layer.kind
+            )?;
         }
         for info in &report.vendor {
             vendor(out, info)?;
@@ -77,15 +82,31 @@ fn text(out: &mut impl Write, report: &Report, command: &str) -> Result<()> {
                 .as_ref()
                 .map(|p| format!("  REFUSED: {p}"))
                 .unwrap_or_default();
-            writeln!(out, "  {:04o} {:>12}  {:<7} {}{problem}", m.mode & 0o7777, m.size, kind, m.name)?;
+            writeln!(
+                out,
+                "  {:04o} {:>12}  {:<7} {}{problem}",
+                m.mode & 0o7777,
+                m.size,
+                kind,
+                m.name
+            )?;
         }
     }
     writeln!(out, "checks:")?;
     for check in &report.checks {
-        writeln!(out, "  {:<8} {:<10} {}", outcome(check), kind(check), check.summary())?;
+        writeln!(
+            out,
+            "  {:<8} {:<10} {}",
+            outcome(check),
+            kind(check),
+            check.summary()
+        )?;
     }
     for (start, end) in &report.uncovered {
-        writeln!(out, "  note: bytes {start}..{end} are covered by no integrity check")?;
+        writeln!(
+            out,
+            "  note: bytes {start}..{end} are covered by no integrity check"
+        )?;
     }
     match &report.verdict {
         Verdict::Verified => writeln!(out, "verdict: verified")?,
@@ -134,20 +155,44 @@ fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
             writeln!(out, "  version: {}", opt(&m.version))?;
             writeln!(out, "  payload offset rule: {}", m.offset_rule)?;
             writeln!(out, "  label: {}", opt(&m.label))?;
-            writeln!(out, "  script: {} {} (never run by fwkit)", opt(&m.script), m.script_args.clone().unwrap_or_default())?;
+            writeln!(
+                out,
+                "  script: {} {} (never run by fwkit)",
+                opt(&m.script),
+                m.script_args.clone().unwrap_or_default()
+            )?;
             writeln!(out, "  compression: {}", opt(&m.compression))?;
-            writeln!(out, "  signed: {}", if m.signed { "yes (gpg, not checked)" } else { "no" })?;
+            writeln!(
+                out,
+                "  signed: {}",
+                if m.signed {
+                    "yes (gpg, not checked)"
+                } else {
+                    "no"
+                }
+            )?;
         }
         VendorInfo::HpComponent(c) => {
             writeln!(out, "HP smart component ({}):", c.source)?;
             writeln!(out, "  name: {}", opt(&c.name))?;
-            writeln!(out, "  version: {} revision {}", opt(&c.version), opt(&c.revision))?;
+            writeln!(
+                out,
+                "  version: {} revision {}",
+                opt(&c.version),
+                opt(&c.revision)
+            )?;
             writeln!(out, "  release date: {}", opt(&c.release_date))?;
             if !c.products.is_empty() {
                 writeln!(out, "  products: {}", c.products.join(", "))?;
             }
             for d in &c.devices {
-                writeln!(out, "  device: {} target {} version {}", opt(&d.name), opt(&d.target), opt(&d.version))?;
+                writeln!(
+                    out,
+                    "  device: {} target {} version {}",
+                    opt(&d.name),
+                    opt(&d.target),
+                    opt(&d.version)
+                )?;
                 for image in &d.images {
                     writeln!(
                         out,
@@ -161,8 +206,18 @@ fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
         VendorInfo::DellPackage(p) => {
             writeln!(out, "Dell update package:")?;
             writeln!(out, "  name: {}", opt(&p.name))?;
-            writeln!(out, "  package id: {} release id: {}", opt(&p.package_id), opt(&p.release_id))?;
-            writeln!(out, "  version: {} (Dell {})", opt(&p.vendor_version), opt(&p.dell_version))?;
+            writeln!(
+                out,
+                "  package id: {} release id: {}",
+                opt(&p.package_id),
+                opt(&p.release_id)
+            )?;
+            writeln!(
+                out,
+                "  version: {} (Dell {})",
+                opt(&p.vendor_version),
+                opt(&p.dell_version)
+            )?;
             writeln!(out, "  release date: {}", opt(&p.release_date))?;
         }
         _ => {}

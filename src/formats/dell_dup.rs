@@ -37,7 +37,10 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
             layout.checks.push(Check::failed(
                 CheckKind::Structure,
                 structure,
-                format!("{} #####Startofarchive##### lines; expected one", archive.len()),
+                format!(
+                    "{} #####Startofarchive##### lines; expected one",
+                    archive.len()
+                ),
             ));
             return Ok(layout);
         }

@@ -60,7 +60,10 @@ fn offset_rule(text: &[u8], vars: &[Assignment]) -> Option<OffsetRule> {
     head.extend(shell::literal_numbers(text, b"head -", &quoted_args));
     if let Some(&n) = head.first() {
         // Every occurrence must name the same line count, or the stub is ambiguous.
-        return head.iter().all(|&m| m == n).then_some(OffsetRule::HeadLines(n));
+        return head
+            .iter()
+            .all(|&m| m == n)
+            .then_some(OffsetRule::HeadLines(n));
     }
     let tail = shell::literal_numbers(text, b"tail +", &quoted_args);
     let tail = if tail.is_empty() {
@@ -74,7 +77,10 @@ fn offset_rule(text: &[u8], vars: &[Assignment]) -> Option<OffsetRule> {
 fn numbers(value: &str) -> Result<Vec<u64>, String> {
     value
         .split_whitespace()
-        .map(|v| v.parse::<u64>().map_err(|_| format!("'{v}' is not a number")))
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| format!("'{v}' is not a number"))
+        })
         .collect()
 }
 
@@ -117,7 +123,10 @@ fn digest_list(
                 };
                 Ok(Some(normal))
             } else {
-                Err(format!("{name} value '{v}' is not a valid {}", algorithm.name()))
+                Err(format!(
+                    "{name} value '{v}' is not a valid {}",
+                    algorithm.name()
+                ))
             }
         })
         .collect()
@@ -289,9 +298,9 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
         );
     }
     if let Some(cmd) = &info.decrypt_cmd {
-        layout
-            .warnings
-            .push(format!("header declares decrypt_cmd '{cmd}'; fwkit never runs it"));
+        layout.warnings.push(format!(
+            "header declares decrypt_cmd '{cmd}'; fwkit never runs it"
+        ));
     }
     layout.vendor.push(VendorInfo::Makeself(info));
     Ok(layout)
@@ -303,7 +312,11 @@ fn scexe_consistency(text: &[u8], offset: u64) -> Option<String> {
         .filter(|l| crate::detect::is_scexe_skip_line(l))
         .find_map(|l| {
             let l = crate::detect::trim_start(l);
-            std::str::from_utf8(&l[6..]).ok()?.trim().parse::<u64>().ok()
+            std::str::from_utf8(&l[6..])
+                .ok()?
+                .trim()
+                .parse::<u64>()
+                .ok()
         })?;
     let scexe_offset = skip
         .checked_sub(1)

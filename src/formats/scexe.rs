@@ -4,8 +4,8 @@
 //! 1-based line N and runs to the end of the file. No checksum is embedded.
 
 use super::{shell, Capture, Layout, Source};
-use crate::detect::{is_scexe_skip_line, lines, text_prefix, trim_start, FormatKind, SCEXE_SKIP};
 use crate::detect::Encoding;
+use crate::detect::{is_scexe_skip_line, lines, text_prefix, trim_start, FormatKind, SCEXE_SKIP};
 use crate::package::{Check, CheckKind, Layer, Outcome};
 use std::io;
 
@@ -18,16 +18,22 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
         .filter(|l| is_scexe_skip_line(l))
         .map(|l| {
             let value = &trim_start(l)[SCEXE_SKIP.len()..];
-            let digits: Vec<u8> = value.iter().copied().take_while(u8::is_ascii_digit).collect();
+            let digits: Vec<u8> = value
+                .iter()
+                .copied()
+                .take_while(u8::is_ascii_digit)
+                .collect();
             std::str::from_utf8(&digits).ok()?.parse().ok()
         })
         .collect();
     let skip = match values.as_slice() {
         [Some(n)] => *n,
         [] => {
-            layout
-                .checks
-                .push(Check::failed(CheckKind::Structure, structure, "no _SKIP=N line"));
+            layout.checks.push(Check::failed(
+                CheckKind::Structure,
+                structure,
+                "no _SKIP=N line",
+            ));
             return Ok(layout);
         }
         many if many.iter().all(|v| *v == many[0] && v.is_some()) => many[0].unwrap_or(0),
@@ -62,7 +68,9 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
     layout.checks.push(
         Check::new(CheckKind::Structure, structure, Outcome::Passed)
             .with_range((0, source.len))
-            .with_detail(format!("_SKIP={skip}: payload at byte {offset} to end of file")),
+            .with_detail(format!(
+                "_SKIP={skip}: payload at byte {offset} to end of file"
+            )),
     );
     layout.add_stream(source, (offset, source.len), "payload".to_owned())?;
     if layout.streams.iter().any(|s| s.encoding != Encoding::Gzip) {

@@ -158,9 +158,15 @@ mod tests {
         let a = assignments(text);
         assert_eq!(first(&a, "label").unwrap().value, "x $(touch /tmp/x)");
         assert_eq!(first(&a, "licensetxt").unwrap().value, "line1\nline2");
-        assert!(first(&a, "keep").is_none(), "indented lines are not top level");
+        assert!(
+            first(&a, "keep").is_none(),
+            "indented lines are not top level"
+        );
         let skip = first(&a, "skip").unwrap();
-        assert_eq!((skip.value.as_str(), skip.quoted, skip.line), ("142", false, 6));
+        assert_eq!(
+            (skip.value.as_str(), skip.quoted, skip.line),
+            ("142", false, 6)
+        );
         assert_eq!(first(&a, "MD5").unwrap().value, "abc");
     }
 
@@ -172,7 +178,11 @@ mod tests {
         assert_eq!(offset_after_lines(data, 4), None);
         let text = b"x\n#####M#####\r\n  #####M#####\n#####M#####";
         assert_eq!(marker_lines(text, b"#####M#####"), vec![(2, 15)]);
-        let nums = literal_numbers(b"head -n 714 \"$0\" | x; head -n 9 $0", b"head -n ", &[b" \"$0\""]);
+        let nums = literal_numbers(
+            b"head -n 714 \"$0\" | x; head -n 9 $0",
+            b"head -n ",
+            &[b" \"$0\""],
+        );
         assert_eq!(nums, vec![714]);
     }
 }

@@ -7,8 +7,10 @@ mod vendor;
 
 pub use name::{MemberName, NameError};
 pub use open::Package;
+pub(crate) use vendor::{
+    parse_dell_package as parse_dell_package_xml, parse_hp_component, MAX_XML,
+};
 pub use vendor::{DellPackage, HpComponent, HpDevice, HpImage, MakeselfInfo, VendorInfo};
-pub(crate) use vendor::{parse_dell_package as parse_dell_package_xml, parse_hp_component, MAX_XML};
 
 use crate::detect::FormatKind;
 use serde::Serialize;
@@ -178,7 +180,11 @@ impl Check {
         }
     }
 
-    pub(crate) fn failed(kind: CheckKind, covers: impl Into<String>, detail: impl Into<String>) -> Check {
+    pub(crate) fn failed(
+        kind: CheckKind,
+        covers: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Check {
         Check::new(kind, covers, Outcome::Failed).with_detail(detail)
     }
 
@@ -195,7 +201,7 @@ impl Check {
     /// One line for humans: `failed: md5 of payload chunk 1: expected …, computed …`.
     pub fn summary(&self) -> String {
         let mut line = String::new();
-        if let Some(algorithm) = self.algorithm {
+        if let Some(algorithm) = self.algorithm.filter(|a| *a != Algorithm::StreamCheck) {
             line.push_str(algorithm.name());
             line.push_str(" of ");
         }

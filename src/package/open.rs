@@ -69,6 +69,31 @@ impl Package {
         self.layout.format
     }
 
+    /// Layers found in the headers (stub, compressed streams, tar).
+    pub fn layers(&self) -> &[super::Layer] {
+        &self.layout.layers
+    }
+
+    /// Vendor metadata found in the headers (members are read by a pass).
+    pub fn vendor(&self) -> &[VendorInfo] {
+        &self.layout.vendor
+    }
+
+    /// The checks the headers declare, with their expected values, before
+    /// any byte of the payload is read: structure results, declared digests
+    /// (outcome `not-run` until a pass computes them), signatures.
+    pub fn declared_checks(&self) -> Vec<Check> {
+        let mut checks = self.layout.checks.clone();
+        for d in &self.layout.digests {
+            let mut check =
+                Check::new(d.kind, d.covers.clone(), Outcome::NotRun).with_range(d.range);
+            check.algorithm = Some(d.algorithm);
+            check.expected = Some(d.expected.clone());
+            checks.push(check);
+        }
+        checks
+    }
+
     /// The package file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -101,7 +126,10 @@ impl Package {
         let mut report = self.run(&options.verify, &mut staging)?;
         let unsafe_content = report.checks.iter().any(|c| {
             c.outcome.is_failure()
-                && matches!(c.kind, CheckKind::Safety | CheckKind::Limit | CheckKind::Structure)
+                && matches!(
+                    c.kind,
+                    CheckKind::Safety | CheckKind::Limit | CheckKind::Structure
+                )
         }) || report.members.iter().any(|m| m.problem.is_some());
         let integrity_failed = report.checks.iter().any(|c| c.outcome.is_failure());
         let place = if unsafe_content {
@@ -144,11 +172,20 @@ impl Package {
                 checks.push(
                     Check::new(d.kind, d.covers.clone(), Outcome::NotRun)
                         .with_range(d.range)
-                        .with_detail("the header is inconsistent, so the declared digest was not checked"),
+                        .with_detail(
+                            "the header is inconsistent, so the declared digest was not checked",
+                        ),
                 );
             }
-            let result = scan::scan(&self.path, file, self.size, &empty, &external, options, sink)?;
-            checks.extend(result.checks.into_iter().filter(|c| c.kind != CheckKind::Safety));
+            let result = scan::scan(
+                &self.path, file, self.size, &empty, &external, options, sink,
+            )?;
+            checks.extend(
+                result
+                    .checks
+                    .into_iter()
+                    .filter(|c| c.kind != CheckKind::Safety),
+            );
         } else {
             let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
             let result = scan::scan(&self.path, file, self.size, layout, &digests, options, sink)?;

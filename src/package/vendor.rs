@@ -164,8 +164,10 @@ pub(crate) fn parse_hp_component(source: &str, bytes: &[u8]) -> Option<HpCompone
     }
     let version = child(root, "version");
     let name = child(root, "name").and_then(|n| {
-        children(n, "name_xlate")
-            .find(|x| x.attribute("lang").is_none_or(|l| l.eq_ignore_ascii_case("en")))
+        children(n, "name_xlate").find(|x| {
+            x.attribute("lang")
+                .is_none_or(|l| l.eq_ignore_ascii_case("en"))
+        })
     });
     let date = child(root, "release_date").and_then(|d| {
         let year = d.attribute("year")?;
@@ -223,8 +225,10 @@ pub(crate) fn parse_dell_package(bytes: &[u8]) -> Option<DellPackage> {
     }
     let display = |tag: &str| {
         child(root, tag).and_then(|n| {
-            let en = children(n, "Display")
-                .find(|d| d.attribute("lang").is_none_or(|l| l.eq_ignore_ascii_case("en")));
+            let en = children(n, "Display").find(|d| {
+                d.attribute("lang")
+                    .is_none_or(|l| l.eq_ignore_ascii_case("en"))
+            });
             text(en)
         })
     };
@@ -262,7 +266,10 @@ mod tests {
         assert_eq!(c.version.as_deref(), Some("2.10"));
         assert_eq!(c.release_date.as_deref(), Some("2026-03-09"));
         assert_eq!(c.products, vec!["U30"]);
-        assert_eq!(c.devices[0].images[0].file_name.as_deref(), Some("PUF21000.bin"));
+        assert_eq!(
+            c.devices[0].images[0].file_name.as_deref(),
+            Some("PUF21000.bin")
+        );
         assert!(parse_hp_component("x", b"<other/>").is_none());
     }
 

@@ -11,8 +11,8 @@ use crate::package::{Algorithm, ByteRange, Check, CheckKind, Member, Outcome, Ve
 
 /// The check for one declared or external digest, given what was computed.
 pub(crate) fn digest_check(digest: &RangeDigest, computed: Option<String>) -> Check {
-    let mut check = Check::new(digest.kind, digest.covers.clone(), Outcome::NotRun)
-        .with_range(digest.range);
+    let mut check =
+        Check::new(digest.kind, digest.covers.clone(), Outcome::NotRun).with_range(digest.range);
     check.algorithm = Some(digest.algorithm);
     check.expected = Some(digest.expected.clone());
     match computed {
@@ -64,11 +64,7 @@ pub(crate) fn verdict(checks: &[Check], members: &[Member]) -> Verdict {
             reasons.push(format!("unsafe member {}: {problem}", member.name));
         }
     }
-    if !checks
-        .iter()
-        .any(|c| is_integrity(c) && c.outcome == Outcome::Passed)
-        && !checks.iter().any(|c| is_integrity(c))
-    {
+    if !checks.iter().any(is_integrity) {
         reasons.push(
             "no integrity data: the package carries no checksum, digest or checked stream; pass --sha256 to pin a trusted digest"
                 .to_owned(),
@@ -132,7 +128,10 @@ mod tests {
 
     #[test]
     fn gaps_are_reported() {
-        let checks = vec![passed(CheckKind::Digest, (10, 20)), passed(CheckKind::Digest, (15, 30))];
+        let checks = vec![
+            passed(CheckKind::Digest, (10, 20)),
+            passed(CheckKind::Digest, (15, 30)),
+        ];
         assert_eq!(uncovered(&checks, 40), vec![(0, 10), (30, 40)]);
     }
 }

@@ -75,14 +75,19 @@ impl Tree {
         if name.depth() > self.limits.max_depth {
             return self.refuse(
                 Some(name),
-                format!("nested deeper than {} levels (--max-depth)", self.limits.max_depth),
+                format!(
+                    "nested deeper than {} levels (--max-depth)",
+                    self.limits.max_depth
+                ),
             );
         }
-        let blocked = name.ancestors().find_map(|ancestor| match self.nodes.get(&ancestor) {
-            None | Some(Node::Dir) => None,
-            Some(Node::Symlink) => Some(format!("would be written through symlink {ancestor}")),
-            Some(Node::File) => Some(format!("parent {ancestor} is a file")),
-        });
+        let blocked = name
+            .ancestors()
+            .find_map(|ancestor| match self.nodes.get(&ancestor) {
+                None | Some(Node::Dir) => None,
+                Some(Node::Symlink) => Some(format!("would be written through symlink {ancestor}")),
+                Some(Node::File) => Some(format!("parent {ancestor} is a file")),
+            });
         if let Some(why) = blocked {
             return self.refuse(Some(name), why);
         }
@@ -91,13 +96,19 @@ impl Tree {
             MemberKind::File => Node::File,
             MemberKind::Symlink { target } => {
                 if target.is_empty() || name.resolve_link(target).is_none() {
-                    return self.refuse(Some(name), format!("symlink to '{target}' points outside the target directory"));
+                    return self.refuse(
+                        Some(name),
+                        format!("symlink to '{target}' points outside the target directory"),
+                    );
                 }
                 Node::Symlink
             }
             MemberKind::HardLink { target } => {
                 let Ok(target_name) = MemberName::parse(target.as_bytes()) else {
-                    return self.refuse(Some(name), format!("hard link to '{target}' points outside the target directory"));
+                    return self.refuse(
+                        Some(name),
+                        format!("hard link to '{target}' points outside the target directory"),
+                    );
                 };
                 if self.nodes.get(&target_name) != Some(&Node::File) {
                     return self.refuse(
@@ -108,7 +119,10 @@ impl Tree {
                 Node::File
             }
             MemberKind::Other { what } => {
-                return self.refuse(Some(name), format!("{what}: fwkit never creates special files"))
+                return self.refuse(
+                    Some(name),
+                    format!("{what}: fwkit never creates special files"),
+                )
             }
         };
         match self.nodes.get(&name) {
