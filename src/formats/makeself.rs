@@ -184,6 +184,21 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
     });
     let payload_len = len - offset;
     let mut problems = Vec::new();
+    if shell::first(&vars, "CRCsum").is_none() && shell::first(&vars, "MD5").is_none() {
+        problems
+            .push("no CRCsum= or MD5= assignment: not a makeself header fwkit can read".to_owned());
+    }
+    // A layout field assigned twice with different values makes the header ambiguous.
+    for name in ["skip", "filesizes", "totalsize", "CRCsum", "MD5", "SHA"] {
+        let mut values = vars.iter().filter(|a| a.name == name).map(|a| &a.value);
+        if let Some(first) = values.next() {
+            if values.any(|v| v != first) {
+                problems.push(format!(
+                    "{name} is assigned more than once with different values"
+                ));
+            }
+        }
+    }
 
     // Chunks: `filesizes`, or one chunk to the end of the file for 1.x / 2.0.
     let chunks: Vec<u64> = match shell::first(&vars, "filesizes") {

@@ -17,13 +17,12 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
     let values: Vec<Option<u64>> = lines(text)
         .filter(|l| is_scexe_skip_line(l))
         .map(|l| {
-            let value = &trim_start(l)[SCEXE_SKIP.len()..];
-            let digits: Vec<u8> = value
-                .iter()
-                .copied()
-                .take_while(u8::is_ascii_digit)
-                .collect();
-            std::str::from_utf8(&digits).ok()?.parse().ok()
+            // Only digits may follow `_SKIP=` (trailing blanks aside), at most nine.
+            let value = trim_start(l).get(SCEXE_SKIP.len()..)?;
+            let value = std::str::from_utf8(value).ok()?.trim_end();
+            let digits_only =
+                !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit());
+            digits_only.then(|| value.parse().ok()).flatten()
         })
         .collect();
     let skip = match values.as_slice() {
@@ -37,11 +36,19 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
             return Ok(layout);
         }
         many if many.iter().all(|v| *v == many[0] && v.is_some()) => many[0].unwrap_or(0),
+        [None] => {
+            layout.checks.push(Check::failed(
+                CheckKind::Structure,
+                structure,
+                "_SKIP= is not followed by a line number of at most nine digits",
+            ));
+            return Ok(layout);
+        }
         _ => {
             layout.checks.push(Check::failed(
                 CheckKind::Structure,
                 structure,
-                "several _SKIP lines that disagree",
+                "several _SKIP lines that disagree, or one that is not a number",
             ));
             return Ok(layout);
         }
