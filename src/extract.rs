@@ -27,7 +27,43 @@ pub(crate) struct Staging {
     dest: PathBuf,
     created: HashSet<MemberName>,
     dir_modes: Vec<(MemberName, u32)>,
-    open: Option<(PathBuf, io::BufWriter<File>, u32, u64)>,
+}
+
+/// A file being written below the staging directory. Owned, so members
+/// can be written from several threads.
+pub(crate) struct FileOut {
+    path: PathBuf,
+    writer: io::BufWriter<File>,
+    mode: u32,
+    mtime: u64,
+}
+
+impl FileOut {
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.writer
+            .write_all(data)
+            .map_err(|e| Error::write(&self.path, e))
+    }
+
+    /// Flush, set the modification time and the permission bits.
+    pub(crate) fn finish(self) -> Result<()> {
+        let FileOut {
+            path,
+            writer,
+            mode,
+            mtime,
+        } = self;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::write(&path, e.into_error()))?;
+        if mtime > 0 {
+            let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+            // Best effort: a file system without timestamps is no reason to fail.
+            let _ = file.set_modified(time);
+        }
+        drop(file);
+        set_mode(&path, mode & 0o777)
+    }
 }
 
 impl Staging {
@@ -51,7 +87,6 @@ impl Staging {
             dest: dest.to_path_buf(),
             created: HashSet::new(),
             dir_modes: Vec::new(),
-            open: None,
         })
     }
 
@@ -77,7 +112,6 @@ impl Staging {
     /// Move the staged tree into place. Fails, leaving nothing, if the
     /// destination appeared meanwhile.
     pub(crate) fn commit(mut self) -> Result<PathBuf> {
-        self.close_file()?;
         // Innermost directories first, so a read-only parent does not block a child.
         self.dir_modes
             .sort_by_key(|(name, _)| std::cmp::Reverse(name.depth()));
@@ -96,22 +130,6 @@ impl Staging {
         let _ = self.dir.keep();
         Ok(self.dest)
     }
-
-    fn close_file(&mut self) -> Result<()> {
-        if let Some((path, writer, mode, mtime)) = self.open.take() {
-            let file = writer
-                .into_inner()
-                .map_err(|e| Error::write(&path, e.into_error()))?;
-            if mtime > 0 {
-                let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
-                // Best effort: a file system without timestamps is no reason to fail.
-                let _ = file.set_modified(time);
-            }
-            drop(file);
-            set_mode(&path, mode & 0o777)?;
-        }
-        Ok(())
-    }
 }
 
 impl Sink for Staging {
@@ -125,8 +143,7 @@ impl Sink for Staging {
         Ok(())
     }
 
-    fn begin_file(&mut self, name: &MemberName, mode: u32, mtime: u64) -> Result<()> {
-        self.close_file()?;
+    fn create_file(&mut self, name: &MemberName, mode: u32, mtime: u64) -> Result<Option<FileOut>> {
         self.parents(name)?;
         let path = self.path(name);
         let file = fs::OpenOptions::new()
@@ -135,26 +152,12 @@ impl Sink for Staging {
             .open(&path)
             .map_err(|e| Error::write(&path, e))?;
         self.created.insert(name.clone());
-        self.open = Some((
+        Ok(Some(FileOut {
             path,
-            io::BufWriter::with_capacity(256 << 10, file),
+            writer: io::BufWriter::with_capacity(256 << 10, file),
             mode,
             mtime,
-        ));
-        Ok(())
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        if let Some((path, writer, _, _)) = &mut self.open {
-            writer
-                .write_all(data)
-                .map_err(|e| Error::write(path.as_path(), e))?;
-        }
-        Ok(())
-    }
-
-    fn end_file(&mut self) -> Result<()> {
-        self.close_file()
+        }))
     }
 
     fn symlink(&mut self, name: &MemberName, target: &str) -> Result<()> {
@@ -166,7 +169,6 @@ impl Sink for Staging {
     }
 
     fn hardlink(&mut self, name: &MemberName, target: &MemberName) -> Result<()> {
-        self.close_file()?;
         self.parents(name)?;
         let path = self.path(name);
         fs::hard_link(self.path(target), &path).map_err(|e| Error::write(&path, e))?;

@@ -8,10 +8,12 @@
 //! blocks whatever the package size.
 
 use crate::error::{Error, Result};
+use crate::extract::FileOut;
 use crate::formats::tar::Decoder;
 use crate::formats::{Capture, Layout, RangeDigest, StreamSpec};
 use crate::package::{
-    Check, CheckKind, Member, MemberKind, MemberName, Outcome, Progress, VerifyOptions, MAX_XML,
+    Algorithm, Check, CheckKind, Member, MemberKind, MemberName, Outcome, Progress, VerifyOptions,
+    MAX_XML,
 };
 use crate::verify::digest::Hasher;
 use crate::verify::safety::{Admission, Tree};
@@ -28,11 +30,10 @@ const QUEUE: usize = 4;
 const MAX_PADDING: u64 = 16 << 20;
 
 /// Where member content goes: nowhere (verify) or the staging tree (unpack).
-pub(crate) trait Sink {
+pub(crate) trait Sink: Send {
     fn dir(&mut self, name: &MemberName, mode: u32) -> Result<()>;
-    fn begin_file(&mut self, name: &MemberName, mode: u32, mtime: u64) -> Result<()>;
-    fn write(&mut self, data: &[u8]) -> Result<()>;
-    fn end_file(&mut self) -> Result<()>;
+    /// Create a file; `None` when content is checked and dropped.
+    fn create_file(&mut self, name: &MemberName, mode: u32, mtime: u64) -> Result<Option<FileOut>>;
     fn symlink(&mut self, name: &MemberName, target: &str) -> Result<()>;
     fn hardlink(&mut self, name: &MemberName, target: &MemberName) -> Result<()>;
 }
@@ -44,14 +45,8 @@ impl Sink for Discard {
     fn dir(&mut self, _: &MemberName, _: u32) -> Result<()> {
         Ok(())
     }
-    fn begin_file(&mut self, _: &MemberName, _: u32, _: u64) -> Result<()> {
-        Ok(())
-    }
-    fn write(&mut self, _: &[u8]) -> Result<()> {
-        Ok(())
-    }
-    fn end_file(&mut self) -> Result<()> {
-        Ok(())
+    fn create_file(&mut self, _: &MemberName, _: u32, _: u64) -> Result<Option<FileOut>> {
+        Ok(None)
     }
     fn symlink(&mut self, _: &MemberName, _: &str) -> Result<()> {
         Ok(())
@@ -84,6 +79,7 @@ pub(crate) fn scan(
     layout: &Layout,
     digests: &[RangeDigest],
     options: &VerifyOptions,
+    member_algos: &[Algorithm],
     sink: &mut dyn Sink,
 ) -> Result<ScanResult> {
     let start = digests
@@ -103,7 +99,7 @@ pub(crate) fn scan(
     let (cheap, heavy): (Vec<_>, Vec<_>) = digests
         .iter()
         .enumerate()
-        .partition(|(_, d)| d.algorithm == crate::package::Algorithm::Cksum);
+        .partition(|(_, d)| d.algorithm == Algorithm::Cksum);
     let workers = heavy.len().min(4);
     thread::scope(|scope| {
         let mut senders = Vec::new();
@@ -140,7 +136,7 @@ pub(crate) fn scan(
         if let Some(p) = &blocks.progress {
             p.start(len - start.min(len));
         }
-        let mut walk = Walk::new(options, layout.capture);
+        let mut walk = Walk::new(options, layout.capture, member_algos);
         let mut stream_checks = Vec::new();
         for (index, spec) in layout.streams.iter().enumerate() {
             if walk.stopped {
@@ -356,7 +352,7 @@ fn not_run(spec: &StreamSpec, why: &str) -> Check {
 }
 
 /// Why walking a stream stopped early.
-enum Stop {
+pub(crate) enum Stop {
     /// The content is bad: a check failure, the scan goes on.
     Content(String),
     /// A limit was hit: the scan stops.
@@ -392,18 +388,25 @@ struct Walk {
     captured: Vec<(String, Vec<u8>)>,
     warnings: Vec<String>,
     capture: Capture,
+    /// Algorithms every file member is hashed with in this pass.
+    algos: Vec<Algorithm>,
     stopped: bool,
     buf: Vec<u8>,
 }
 
 impl Walk {
-    fn new(options: &VerifyOptions, capture: Capture) -> Walk {
+    fn new(options: &VerifyOptions, capture: Capture, member_algos: &[Algorithm]) -> Walk {
+        let mut algos = member_algos.to_vec();
+        if options.hash_members && !algos.contains(&Algorithm::Sha256) {
+            algos.push(Algorithm::Sha256);
+        }
         Walk {
             tree: Tree::new(options.limits),
             members: Vec::new(),
             captured: Vec::new(),
             warnings: Vec::new(),
             capture,
+            algos,
             stopped: false,
             buf: vec![0u8; 256 << 10],
         }
@@ -571,6 +574,7 @@ impl Walk {
             mode,
             stream: index,
             problem: problem.clone(),
+            digests: Default::default(),
         };
         self.members.push(member);
         let Some(path) = path.filter(|_| problem.is_none()) else {
@@ -586,33 +590,87 @@ impl Walk {
                 sink.hardlink(&path, &target).map_err(fatal)?
             }
             MemberKind::File => {
-                let keep = self.capture == Capture::TopLevelXml
-                    && path.depth() == 1
-                    && path.as_str().to_ascii_lowercase().ends_with(".xml")
-                    && size <= MAX_XML as u64;
-                let mut kept = Vec::new();
-                sink.begin_file(&path, mode, mtime).map_err(fatal)?;
-                loop {
-                    let n = entry
-                        .read(&mut self.buf)
-                        .map_err(|e| Stop::Content(format!("{path}: {}", error_chain(&e))))?;
-                    if n == 0 {
-                        break;
-                    }
-                    if keep {
-                        kept.extend_from_slice(&self.buf[..n]);
-                    }
-                    sink.write(&self.buf[..n]).map_err(fatal)?;
+                let keep = wants_content(self.capture, &path, size);
+                let out = sink.create_file(&path, mode, mtime).map_err(fatal)?;
+                let content = consume(&mut entry, &path, &mut self.buf, &self.algos, keep, out)?;
+                if let Some(member) = self.members.last_mut() {
+                    member.digests = content.digests;
                 }
-                sink.end_file().map_err(fatal)?;
-                if keep {
-                    self.captured.push((path.to_string(), kept));
+                if let Some(bytes) = content.kept {
+                    if let Some(manifest) = crate::verify::manifest::parse(&path, &bytes) {
+                        // Members after the manifest get its algorithms in this pass.
+                        for entry in &manifest.entries {
+                            if !self.algos.contains(&entry.algorithm) {
+                                self.algos.push(entry.algorithm);
+                            }
+                        }
+                    }
+                    self.captured.push((path.to_string(), bytes));
                 }
             }
             MemberKind::Other { .. } => {}
         }
         Ok(())
     }
+}
+
+/// What reading one member's content produced.
+pub(crate) struct Content {
+    pub digests: std::collections::BTreeMap<String, String>,
+    pub kept: Option<Vec<u8>>,
+}
+
+/// Read a member's content once: hash it with `algos`, keep a copy when
+/// `keep`, and write it to `out`.
+pub(crate) fn consume(
+    reader: &mut dyn Read,
+    path: &MemberName,
+    buf: &mut [u8],
+    algos: &[Algorithm],
+    keep: bool,
+    mut out: Option<FileOut>,
+) -> Result<Content, Stop> {
+    let mut hashers: Vec<Hasher> = algos.iter().map(|a| Hasher::new(*a)).collect();
+    let mut kept = keep.then(Vec::new);
+    loop {
+        let n = reader
+            .read(buf)
+            .map_err(|e| Stop::Content(format!("{path}: {}", error_chain(&e))))?;
+        if n == 0 {
+            break;
+        }
+        let data = &buf[..n];
+        for hasher in &mut hashers {
+            hasher.update(data);
+        }
+        if let Some(kept) = &mut kept {
+            kept.extend_from_slice(data);
+        }
+        if let Some(out) = &mut out {
+            out.write(data).map_err(Stop::Fatal)?;
+        }
+    }
+    if let Some(out) = out {
+        out.finish().map_err(Stop::Fatal)?;
+    }
+    let digests = algos
+        .iter()
+        .zip(hashers)
+        .map(|(a, h)| (a.name().to_owned(), h.finish()))
+        .collect();
+    Ok(Content { digests, kept })
+}
+
+/// Members whose content the pass keeps: vendor metadata and manifests.
+pub(crate) fn wants_content(capture: Capture, path: &MemberName, size: u64) -> bool {
+    if size > MAX_XML as u64 {
+        return false;
+    }
+    let lower = path.as_str().to_ascii_lowercase();
+    let top_xml = capture == Capture::TopLevelXml && path.depth() == 1 && lower.ends_with(".xml");
+    top_xml
+        || crate::verify::manifest::manifest_kind(path).is_some()
+        || crate::formats::is_metadata_name(&lower)
 }
 
 fn check_not_run(mut check: Check, why: String) -> Check {

@@ -24,14 +24,14 @@ impl From<Code> for std::process::ExitCode {
 pub fn run(cli: Cli) -> Result<Code> {
     match cli.command {
         Command::Inspect(args) => {
-            let options = options::verify_options(&args.common, None)?;
+            let options = options::verify_options(&args.common, None, true)?;
             let package = open(&args.common.package)?;
             let report = package.inspect(&options)?;
             shown(render::emit(&report, "inspect", args.common.json))?;
             Ok(Code::Verified)
         }
         Command::Verify(args) => {
-            let options = options::verify_options(&args.common, args.sha256.as_deref())?;
+            let options = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
             let package = open(&args.common.package)?;
             let report = package.verify(&options)?;
             shown(render::emit(&report, "verify", args.common.json))?;
@@ -42,7 +42,7 @@ pub fn run(cli: Cli) -> Result<Code> {
             })
         }
         Command::Unpack(args) => {
-            let verify = options::verify_options(&args.common, args.sha256.as_deref())?;
+            let verify = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
             let package = open(&args.common.package)?;
             let options = UnpackOptions {
                 verify,

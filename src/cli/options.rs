@@ -40,7 +40,11 @@ fn limits(args: &LimitArgs) -> Result<Limits> {
     })
 }
 
-pub fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions> {
+pub fn verify_options(
+    common: &Common,
+    sha256: Option<&str>,
+    hash_members: bool,
+) -> Result<VerifyOptions> {
     let sha256 = match sha256 {
         Some(text) => Some(
             fwkit::parse_sha256(text)
@@ -58,6 +62,7 @@ pub fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOpt
         sha256,
         limits: limits(&common.limits)?,
         progress,
+        hash_members,
     })
 }
 

@@ -114,7 +114,7 @@ fn digest_list(
                 Algorithm::Cksum => v.len() <= 10 && v.parse::<u32>().is_ok(),
                 Algorithm::Md5 => v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()),
                 Algorithm::Sha256 => v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()),
-                Algorithm::StreamCheck => false,
+                _ => false,
             };
             if ok {
                 let normal = match algorithm {

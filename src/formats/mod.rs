@@ -72,6 +72,11 @@ impl Layout {
         }
     }
 
+    /// Byte ranges of the streams, by stream index.
+    pub(crate) fn streams_ranges(&self) -> Vec<ByteRange> {
+        self.streams.iter().map(|s| s.range).collect()
+    }
+
     /// Add a stream over `range`, sniffing its encoding from the file.
     pub(crate) fn add_stream(
         &mut self,
@@ -99,6 +104,14 @@ impl Layout {
         });
         Ok(())
     }
+}
+
+/// Vendor metadata members kept for parsing (lower-case path).
+pub(crate) fn is_metadata_name(lower: &str) -> bool {
+    lower == "payload.json"
+        || lower.ends_with("rlm_fw/install/metadata")
+        || lower.ends_with(".metainfo.xml")
+        || lower.ends_with(".jcat")
 }
 
 /// Random access to the package file for header reading.

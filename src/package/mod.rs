@@ -73,6 +73,9 @@ pub struct Member {
     pub stream: usize,
     /// Why fwkit refuses this member, if it does.
     pub problem: Option<String>,
+    /// Digests of the content computed in the pass (files only), by
+    /// algorithm name: SHA-256 for `inspect`, and whatever a manifest needs.
+    pub digests: std::collections::BTreeMap<String, String>,
 }
 
 /// A digest or checksum algorithm.
@@ -86,6 +89,10 @@ pub enum Algorithm {
     Md5,
     /// SHA-256.
     Sha256,
+    /// SHA-1 (manifests only; not collision resistant).
+    Sha1,
+    /// SHA-512.
+    Sha512,
     /// The integrity check built into a compressed stream (gzip CRC-32,
     /// bzip2 block CRCs, xz check, zstd/lz4 frame checksum).
     StreamCheck,
@@ -98,6 +105,8 @@ impl Algorithm {
             Algorithm::Cksum => "cksum",
             Algorithm::Md5 => "md5",
             Algorithm::Sha256 => "sha256",
+            Algorithm::Sha1 => "sha1",
+            Algorithm::Sha512 => "sha512",
             Algorithm::StreamCheck => "stream-check",
         }
     }
@@ -310,6 +319,8 @@ pub struct VerifyOptions {
     pub limits: Limits,
     /// Progress receiver.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Compute the SHA-256 of every member (as `inspect` does).
+    pub hash_members: bool,
 }
 
 impl std::fmt::Debug for VerifyOptions {
@@ -318,6 +329,7 @@ impl std::fmt::Debug for VerifyOptions {
             .field("sha256", &self.sha256.map(|d| crate::verify::hex(&d)))
             .field("limits", &self.limits)
             .field("progress", &self.progress.is_some())
+            .field("hash_members", &self.hash_members)
             .finish()
     }
 }

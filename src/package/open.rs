@@ -146,6 +146,28 @@ impl Package {
         Ok(report)
     }
 
+    /// One pass over the file: range digests, streams, members.
+    fn pass(
+        &self,
+        layout: &Layout,
+        digests: &[crate::formats::RangeDigest],
+        options: &VerifyOptions,
+        member_algos: &[super::Algorithm],
+        sink: &mut dyn Sink,
+    ) -> Result<scan::ScanResult> {
+        let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
+        scan::scan(
+            &self.path,
+            file,
+            self.size,
+            layout,
+            digests,
+            options,
+            member_algos,
+            sink,
+        )
+    }
+
     fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
         let layout = &self.layout;
         let mut digests = layout.digests.clone();
@@ -178,7 +200,14 @@ impl Package {
                 );
             }
             let result = scan::scan(
-                &self.path, file, self.size, &empty, &external, options, sink,
+                &self.path,
+                file,
+                self.size,
+                &empty,
+                &external,
+                options,
+                &[],
+                sink,
             )?;
             checks.extend(
                 result
@@ -187,11 +216,49 @@ impl Package {
                     .filter(|c| c.kind != CheckKind::Safety),
             );
         } else {
-            let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
-            let result = scan::scan(&self.path, file, self.size, layout, &digests, options, sink)?;
+            let result = self.pass(layout, &digests, options, &[], sink)?;
             checks.extend(result.checks);
             members = result.members;
             warnings.extend(result.warnings);
+            let manifests = verify::manifests(&result.captured);
+            let missing = verify::missing_member_digests(&manifests, &members);
+            if !missing.is_empty() {
+                // A manifest came after members it lists: hash them in a second pass.
+                warnings.push(format!(
+                    "a manifest follows members it lists; the payload was read a second time to compute {}",
+                    missing.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+                ));
+                let again = self.pass(layout, &[], options, &missing, &mut Discard)?;
+                for (member, rehashed) in members.iter_mut().zip(again.members) {
+                    if member.path == rehashed.path {
+                        member.digests.extend(rehashed.digests);
+                    }
+                }
+            }
+            let (manifest_checks, listed) = verify::manifest_checks(&manifests, &members);
+            if !manifests.is_empty() {
+                let unlisted: Vec<&str> = members
+                    .iter()
+                    .filter(|m| m.kind == super::MemberKind::File)
+                    .filter(|m| !m.path.as_ref().is_some_and(|p| listed.contains(p)))
+                    .map(|m| m.name.as_str())
+                    .collect();
+                if !unlisted.is_empty() {
+                    warnings.push(format!(
+                        "{} member(s) not listed in any manifest: {}",
+                        unlisted.len(),
+                        unlisted.join(", ")
+                    ));
+                }
+            }
+            checks.extend(manifest_checks);
+            checks.extend(verify::member_coverage(
+                &checks,
+                &layout.streams_ranges(),
+                &members,
+                &listed,
+                !manifests.is_empty(),
+            ));
             if layout.capture == Capture::TopLevelXml {
                 for (name, bytes) in &result.captured {
                     if let Some(info) = super::parse_hp_component(name, bytes) {

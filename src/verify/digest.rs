@@ -3,7 +3,8 @@
 use crate::package::Algorithm;
 use crc::{Crc, Table, CRC_32_CKSUM};
 use md5::{Digest as _, Md5};
-use sha2::Sha256;
+use sha1::Sha1;
+use sha2::{Sha256, Sha512};
 
 /// POSIX `cksum`: CRC-32/CKSUM (poly 0x04C11DB7, not reflected, init 0,
 /// output complemented) over the data followed by its length.
@@ -13,6 +14,8 @@ pub(crate) enum Hasher {
     Cksum(crc::Digest<'static, u32, Table<16>>, u64),
     Md5(Box<Md5>),
     Sha256(Box<Sha256>),
+    Sha1(Box<Sha1>),
+    Sha512(Box<Sha512>),
     /// Stream checks are done by decoders, never over raw ranges.
     None,
 }
@@ -23,6 +26,8 @@ impl Hasher {
             Algorithm::Cksum => Hasher::Cksum(CKSUM.digest(), 0),
             Algorithm::Md5 => Hasher::Md5(Box::default()),
             Algorithm::Sha256 => Hasher::Sha256(Box::default()),
+            Algorithm::Sha1 => Hasher::Sha1(Box::default()),
+            Algorithm::Sha512 => Hasher::Sha512(Box::default()),
             Algorithm::StreamCheck => Hasher::None,
         }
     }
@@ -35,6 +40,8 @@ impl Hasher {
             }
             Hasher::Md5(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
             Hasher::None => {}
         }
     }
@@ -54,6 +61,8 @@ impl Hasher {
             }
             Hasher::Md5(h) => hex(&h.finalize()),
             Hasher::Sha256(h) => hex(&h.finalize()),
+            Hasher::Sha1(h) => hex(&h.finalize()),
+            Hasher::Sha512(h) => hex(&h.finalize()),
             Hasher::None => String::new(),
         }
     }
@@ -104,7 +113,13 @@ mod tests {
     #[test]
     fn split_updates_equal_one_update() {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
-        for algorithm in [Algorithm::Cksum, Algorithm::Md5, Algorithm::Sha256] {
+        for algorithm in [
+            Algorithm::Cksum,
+            Algorithm::Md5,
+            Algorithm::Sha256,
+            Algorithm::Sha1,
+            Algorithm::Sha512,
+        ] {
             let mut one = Hasher::new(algorithm);
             one.update(&data);
             let mut many = Hasher::new(algorithm);

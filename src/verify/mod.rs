@@ -2,6 +2,7 @@
 //! this module decides whether the claims hold and what the verdict is.
 
 pub(crate) mod digest;
+pub(crate) mod manifest;
 pub(crate) mod safety;
 
 pub use digest::{hex, parse_sha256};
@@ -38,6 +39,151 @@ pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
         covers: "whole file (--sha256)".to_owned(),
         kind: CheckKind::External,
     }
+}
+
+/// Manifests among the captured members.
+pub(crate) fn manifests(captured: &[(String, Vec<u8>)]) -> Vec<manifest::Manifest> {
+    captured
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let name = crate::package::MemberName::parse(name.as_bytes()).ok()?;
+            manifest::parse(&name, bytes)
+        })
+        .collect()
+}
+
+/// Algorithms some listed member was not hashed with in the pass (it came
+/// before the manifest in the archive): a second pass must compute them.
+pub(crate) fn missing_member_digests(
+    manifests: &[manifest::Manifest],
+    members: &[Member],
+) -> Vec<Algorithm> {
+    let mut missing = Vec::new();
+    for entry in manifests.iter().flat_map(|m| &m.entries) {
+        let Ok(path) = &entry.path else { continue };
+        let member = members.iter().find(|m| m.path.as_ref() == Some(path));
+        if let Some(member) = member {
+            if member.kind == crate::package::MemberKind::File
+                && !member.digests.contains_key(entry.algorithm.name())
+                && !missing.contains(&entry.algorithm)
+            {
+                missing.push(entry.algorithm);
+            }
+        }
+    }
+    missing
+}
+
+/// Check every manifest entry against the members; returns the checks and
+/// the members some passed entry covers.
+pub(crate) fn manifest_checks(
+    manifests: &[manifest::Manifest],
+    members: &[Member],
+) -> (
+    Vec<Check>,
+    std::collections::HashSet<crate::package::MemberName>,
+) {
+    let mut checks = Vec::new();
+    let mut covered = std::collections::HashSet::new();
+    for m in manifests {
+        covered.insert(m.source.clone());
+        for (line, text) in &m.bad_lines {
+            checks.push(Check::failed(
+                CheckKind::Structure,
+                format!("manifest {} line {line}", m.source),
+                format!("unreadable line '{text}'"),
+            ));
+        }
+        for entry in &m.entries {
+            let covers = |name: &dyn std::fmt::Display| {
+                format!("member {name} (listed in {} line {})", m.source, entry.line)
+            };
+            let path = match &entry.path {
+                Ok(path) => path,
+                Err(listed) => {
+                    checks.push(Check::failed(
+                        CheckKind::Safety,
+                        covers(listed),
+                        "the listed path leaves the package",
+                    ));
+                    continue;
+                }
+            };
+            let mut check = Check::new(CheckKind::Digest, covers(path), Outcome::NotRun);
+            check.algorithm = Some(entry.algorithm);
+            check.expected = Some(entry.digest.clone());
+            match members.iter().find(|x| x.path.as_ref() == Some(path)) {
+                None => {
+                    check.outcome = Outcome::Failed;
+                    check.detail = Some("listed but missing: the set is incomplete".to_owned());
+                }
+                Some(member) if member.kind != crate::package::MemberKind::File => {
+                    check.outcome = Outcome::Failed;
+                    check.detail = Some("listed but not a regular file".to_owned());
+                }
+                Some(member) => match member.digests.get(entry.algorithm.name()) {
+                    Some(value) => {
+                        check.outcome = if *value == entry.digest {
+                            covered.insert(path.clone());
+                            Outcome::Passed
+                        } else {
+                            Outcome::Failed
+                        };
+                        check.computed = Some(value.clone());
+                    }
+                    None => check.detail = Some("the member's digest was not computed".to_owned()),
+                },
+            }
+            checks.push(check);
+        }
+    }
+    (checks, covered)
+}
+
+/// Every file member must be covered by some passed integrity check: a
+/// digest over its stream's bytes, its stream's own check, or a manifest.
+/// A plain tar with no manifest covers nothing.
+pub(crate) fn member_coverage(
+    checks: &[Check],
+    streams: &[ByteRange],
+    members: &[Member],
+    listed: &std::collections::HashSet<crate::package::MemberName>,
+    has_manifest: bool,
+) -> Vec<Check> {
+    let covered_stream = |index: usize| {
+        let Some(&(start, end)) = streams.get(index) else {
+            return false;
+        };
+        checks.iter().any(|c| {
+            is_integrity(c)
+                && c.outcome == Outcome::Passed
+                && c.range.is_some_and(|(a, b)| a <= start && end <= b)
+        })
+    };
+    let uncovered: Vec<&str> = members
+        .iter()
+        .filter(|m| m.kind == crate::package::MemberKind::File && m.problem.is_none())
+        .filter(|m| !covered_stream(m.stream))
+        .filter(|m| !m.path.as_ref().is_some_and(|p| listed.contains(p)))
+        .map(|m| m.name.as_str())
+        .collect();
+    let has_integrity = checks.iter().any(is_integrity);
+    if uncovered.is_empty() || (!has_integrity && !has_manifest) {
+        // Either all is covered, or the package has no integrity data at all,
+        // which the verdict reports once.
+        return Vec::new();
+    }
+    let shown: Vec<&str> = uncovered.iter().take(5).copied().collect();
+    let more = uncovered.len().saturating_sub(shown.len());
+    let mut detail = format!("no checksum covers {}", shown.join(", "));
+    if more > 0 {
+        detail.push_str(&format!(" and {more} more"));
+    }
+    vec![Check::failed(
+        CheckKind::Digest,
+        format!("{} member(s)", uncovered.len()),
+        detail,
+    )]
 }
 
 /// True for checks whose pass means the covered bytes are intact.

@@ -1,0 +1,277 @@
+//! Checksum manifests found inside packages and upgrade sets: `SHA256SUMS`,
+//! `SHA512SUMS`, `SHA1SUMS`, `MD5SUMS`, `CHECKSUM`, and `*.md5`, `*.sha1`,
+//! `*.sha256`, `*.sha512` files (see `formats/set.md`).
+//!
+//! Two line formats are read: coreutils (`<hex>  <name>` or `<hex> *<name>`,
+//! with `\`-escaped names) and BSD (`SHA256 (<name>) = <hex>`). A one-line
+//! `X.md5` holding only a digest covers `X`.
+
+use crate::package::{Algorithm, MemberName};
+
+/// Largest manifest fwkit reads.
+pub(crate) const MAX_MANIFEST: usize = 4 << 20;
+
+/// One listed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The path as listed, resolved against the manifest's directory;
+    /// `Err` with the listed text when it escapes.
+    pub path: Result<MemberName, String>,
+    pub algorithm: Algorithm,
+    /// Lower-case hex.
+    pub digest: String,
+    pub line: usize,
+}
+
+/// A parsed manifest.
+#[derive(Debug, Clone)]
+pub(crate) struct Manifest {
+    /// The member or file it came from.
+    pub source: MemberName,
+    pub entries: Vec<Entry>,
+    /// Lines that could not be read, with their numbers.
+    pub bad_lines: Vec<(usize, String)>,
+}
+
+/// The algorithm a manifest's file name implies, `None` when the name is not
+/// a manifest name. `Some(None)` means "from each digest's length" (`CHECKSUM`).
+pub(crate) fn manifest_kind(name: &MemberName) -> Option<Option<Algorithm>> {
+    let file = name.file_name();
+    let upper = file.to_ascii_uppercase();
+    match upper.as_str() {
+        "SHA256SUMS" => return Some(Some(Algorithm::Sha256)),
+        "SHA512SUMS" => return Some(Some(Algorithm::Sha512)),
+        "SHA1SUMS" => return Some(Some(Algorithm::Sha1)),
+        "MD5SUMS" => return Some(Some(Algorithm::Md5)),
+        "CHECKSUM" | "CHECKSUMS" => return Some(None),
+        _ => {}
+    }
+    let (_, ext) = file.rsplit_once('.')?;
+    match ext.to_ascii_lowercase().as_str() {
+        "md5" => Some(Some(Algorithm::Md5)),
+        "sha1" => Some(Some(Algorithm::Sha1)),
+        "sha256" => Some(Some(Algorithm::Sha256)),
+        "sha512" => Some(Some(Algorithm::Sha512)),
+        _ => None,
+    }
+}
+
+fn algorithm_for_len(len: usize) -> Option<Algorithm> {
+    match len {
+        32 => Some(Algorithm::Md5),
+        40 => Some(Algorithm::Sha1),
+        64 => Some(Algorithm::Sha256),
+        128 => Some(Algorithm::Sha512),
+        _ => None,
+    }
+}
+
+fn is_hex(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Parse a manifest member. `None` when the name is not a manifest name.
+pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
+    let named = manifest_kind(source)?;
+    let mut manifest = Manifest {
+        source: source.clone(),
+        entries: Vec::new(),
+        bad_lines: Vec::new(),
+    };
+    if bytes.len() > MAX_MANIFEST {
+        manifest
+            .bad_lines
+            .push((0, format!("manifest larger than {MAX_MANIFEST} bytes")));
+        return Some(manifest);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let dir = source.parent();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        match parse_line(line, named) {
+            Some((algorithm, digest, listed)) => {
+                let listed = match listed {
+                    Some(listed) => listed,
+                    // A bare digest in `X.md5` covers `X`.
+                    None => match source.file_name().rsplit_once('.') {
+                        Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
+                        _ => {
+                            manifest
+                                .bad_lines
+                                .push((line_no, "digest without a file name".to_owned()));
+                            continue;
+                        }
+                    },
+                };
+                manifest.entries.push(Entry {
+                    path: resolve(dir.as_ref(), &listed),
+                    algorithm,
+                    digest: digest.to_ascii_lowercase(),
+                    line: line_no,
+                });
+            }
+            None => manifest
+                .bad_lines
+                .push((line_no, line.chars().take(80).collect())),
+        }
+    }
+    Some(manifest)
+}
+
+/// One line: (algorithm, hex digest, listed name or `None` for a bare digest).
+fn parse_line(line: &str, named: Option<Algorithm>) -> Option<(Algorithm, String, Option<String>)> {
+    // BSD: `SHA256 (name) = hex`.
+    if let Some((tag, rest)) = line.split_once(" (") {
+        if let Some((name, hex)) = rest.rsplit_once(") = ") {
+            let algorithm = match tag.trim().to_ascii_uppercase().as_str() {
+                "MD5" => Algorithm::Md5,
+                "SHA1" => Algorithm::Sha1,
+                "SHA256" => Algorithm::Sha256,
+                "SHA512" => Algorithm::Sha512,
+                _ => return None,
+            };
+            let hex = hex.trim();
+            return (is_hex(hex) && algorithm_for_len(hex.len()) == Some(algorithm))
+                .then(|| (algorithm, hex.to_owned(), Some(name.to_owned())));
+        }
+    }
+    // coreutils: optional leading `\` marks an escaped name.
+    let (escaped, body) = match line.strip_prefix('\\') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
+    let (hex, rest) = match body.split_once([' ', '\t']) {
+        Some((hex, rest)) => (hex, Some(rest)),
+        None => (body.trim(), None),
+    };
+    if !is_hex(hex) {
+        return None;
+    }
+    let by_len = algorithm_for_len(hex.len())?;
+    let algorithm = match named {
+        Some(named) if named != by_len => return None,
+        _ => by_len,
+    };
+    let name = match rest {
+        None => None,
+        Some(rest) => {
+            // `hex  name` (text mode) or `hex *name` (binary mode); a single
+            // separator space is also seen in hand-written files.
+            let rest = rest.strip_prefix(' ').unwrap_or(rest);
+            let rest = rest.strip_prefix('*').unwrap_or(rest);
+            if rest.is_empty() {
+                return None;
+            }
+            Some(if escaped {
+                unescape(rest)?
+            } else {
+                rest.to_owned()
+            })
+        }
+    };
+    Some((algorithm, hex.to_owned(), name))
+}
+
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                '\\' => out.push('\\'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                _ => return None,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Resolve a listed path against the manifest's directory; refuse escapes.
+fn resolve(dir: Option<&MemberName>, listed: &str) -> Result<MemberName, String> {
+    let joined = match dir {
+        Some(dir) if !listed.starts_with('/') => format!("{dir}/{listed}"),
+        _ => listed.to_owned(),
+    };
+    // `..` inside the set is allowed as long as the result stays inside.
+    let mut parts: Vec<&str> = Vec::new();
+    if joined.starts_with('/') || joined.contains('\\') || joined.contains('\0') {
+        return Err(listed.to_owned());
+    }
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(listed.to_owned());
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    MemberName::parse(parts.join("/").as_bytes()).map_err(|_| listed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> MemberName {
+        MemberName::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn coreutils_and_bsd_lines() {
+        let sha = "a".repeat(64);
+        let text = format!(
+            "{sha}  a.bin\n{sha} *sub/b.bin\nSHA256 (c d.bin) = {sha}\n\\{sha}  back\\\\slash\nnot a line\n"
+        );
+        let m = parse(&name("fw/SHA256SUMS"), text.as_bytes()).unwrap();
+        let paths: Vec<_> = m.entries.iter().map(|e| e.path.clone()).collect();
+        assert_eq!(paths[0], Ok(name("fw/a.bin")));
+        assert_eq!(paths[1], Ok(name("fw/sub/b.bin")));
+        assert_eq!(paths[2], Ok(name("fw/c d.bin")));
+        assert_eq!(m.entries.len(), 4);
+        assert_eq!(m.bad_lines.len(), 1);
+    }
+
+    #[test]
+    fn bare_digest_covers_the_stem() {
+        let md5 = "0123456789abcdef0123456789ABCDEF";
+        let m = parse(&name("SP_FW_1.0.bin.md5"), md5.as_bytes()).unwrap();
+        assert_eq!(m.entries[0].path, Ok(name("SP_FW_1.0.bin")));
+        assert_eq!(m.entries[0].algorithm, Algorithm::Md5);
+        assert_eq!(m.entries[0].digest, md5.to_ascii_lowercase());
+    }
+
+    #[test]
+    fn escapes_and_wrong_lengths_are_refused() {
+        let sha = "b".repeat(64);
+        let m = parse(
+            &name("SHA256SUMS"),
+            format!("{sha}  ../../etc/passwd\n").as_bytes(),
+        )
+        .unwrap();
+        assert!(m.entries[0].path.is_err());
+        let m = parse(
+            &name("SHA256SUMS"),
+            format!("{}  x\n", "c".repeat(32)).as_bytes(),
+        )
+        .unwrap();
+        assert!(m.entries.is_empty(), "an md5 in SHA256SUMS is a bad line");
+        assert!(parse(&name("README"), b"x").is_none());
+        let m = parse(
+            &name("CHECKSUM"),
+            format!("{}  x\n", "d".repeat(40)).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(m.entries[0].algorithm, Algorithm::Sha1);
+    }
+}
