@@ -1,0 +1,27 @@
+//! fwkit's integration tests: one binary, run against the real `fwkit`
+//! executable in temporary directories.
+//!
+//! Fixture provenance:
+//!
+//! - `samples/…`: committed packages made by `samples/make-samples.sh`
+//!   (see `samples/README.md`); read here, never modified in place.
+//! - makeself archives: built at test time with the system's `makeself`
+//!   (Debian 2.4.5); never committed, because they embed makeself's script.
+//! - 1.x and 2.1-style makeself stubs, `.scexe` and Dell `.BIN` stubs and
+//!   every hostile tar: written by the tests themselves, byte by byte, from
+//!   the layouts in `formats/*.md` (not from any vendor's or makeself's code).
+//!
+//! `makeself` has two submodules: `makeself/edge.rs` (archives that are
+//! neither plainly good nor plainly damaged) and `makeself/legacy.rs` (1.x and
+//! 2.1-style stubs).
+//!
+//! Tests that need an external tool skip with a visible `SKIP:` line when it
+//! is missing, and fail instead when `FWKIT_REQUIRE_TOOLS=1`.
+#![cfg(unix)]
+
+mod util;
+
+mod cli;
+mod hostile;
+mod makeself;
+mod shell_formats;

@@ -1,0 +1,244 @@
+//! makeself archives that are not simply good or damaged: no sums at all,
+//! an edited stub, base64 payloads, hostile text in header fields.
+
+use super::{assert_rejected, edit_field, have_makeself, makeself, os, source_tree};
+use crate::util::{
+    assert_check, assert_not_unpacked, assert_same_tree, checks_with, find, fwkit, require_tool,
+    sha256_hex, uncovered, write_file,
+};
+use std::fs;
+use std::path::PathBuf;
+use tempfile::TempDir;
+
+#[test]
+fn nocomp_without_sums_has_no_integrity_data() {
+    if !have_makeself() {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let pkg = makeself(
+        dir,
+        &["--nocomp", "--nomd5", "--nocrc"],
+        &source_tree(),
+        "no sums",
+    );
+    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
+        .expect(1)
+        .json();
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("no integrity data"), "{reasons}");
+    // Pinning the whole file is the way out.
+    let sha = sha256_hex(&fs::read(&pkg).unwrap());
+    let doc = fwkit(
+        dir,
+        [
+            os("verify"),
+            pkg.as_os_str(),
+            os("--sha256"),
+            os(&sha),
+            os("--json"),
+        ],
+    )
+    .expect(0)
+    .json();
+    assert_check(&doc, "external", Some("sha256"), "passed");
+    assert!(uncovered(&doc).is_empty(), "--sha256 covers every byte");
+    // unpack places only what it may: either refused, or placed with a loud warning.
+    let out = dir.join("out");
+    let run = fwkit(
+        dir,
+        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
+    );
+    match run.code {
+        0 => {
+            assert!(
+                run.stderr.contains("NOT VERIFIED"),
+                "placed without a warning: {}",
+                run.stderr
+            );
+            assert_same_tree(&out, &source_tree());
+        }
+        _ => {
+            run.expect(1);
+            assert_not_unpacked(&out);
+        }
+    }
+}
+
+#[test]
+fn stub_bytes_are_uncovered_unless_pinned_with_sha256() {
+    if !have_makeself() {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let pkg = makeself(dir, &[], &source_tree(), "stub edit");
+    let data = fs::read(&pkg).unwrap();
+    let good_sha = sha256_hex(&data);
+    // Same length edit in the comment on line 3: the stub is covered by no makeself sum.
+    let at = find(&data[..200], b"license covering").expect("line 3 comment");
+    let mut edited = data.clone();
+    edited[at..at + 7].copy_from_slice(b"LICENSE");
+    let bad = dir.join("edited.run");
+    write_file(&bad, &edited, 0o644);
+    let doc = fwkit(dir, [os("verify"), bad.as_os_str(), os("--json")])
+        .expect(0)
+        .json();
+    let (start, end) = uncovered(&doc)[0];
+    assert!(
+        start <= at as u64 && (at as u64) < end,
+        "the edited byte is reported uncovered"
+    );
+    let run = fwkit(
+        dir,
+        [
+            os("verify"),
+            bad.as_os_str(),
+            os("--sha256"),
+            os(&good_sha),
+            os("--json"),
+        ],
+    );
+    let doc = run.expect(1).json();
+    assert_check(&doc, "external", Some("sha256"), "failed");
+    fwkit(
+        dir,
+        [os("verify"), pkg.as_os_str(), os("--sha256"), os(&good_sha)],
+    )
+    .expect(0);
+}
+
+#[test]
+fn base64_payload_cannot_be_verified() {
+    if !have_makeself() || !require_tool("base64") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let pkg = makeself(dir, &["--base64"], &source_tree(), "base64 archive");
+    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
+        .expect(1)
+        .json();
+    let not_run = checks_with(&doc, "stream", None, "not-run");
+    assert!(
+        not_run
+            .iter()
+            .any(|c| c["detail"].as_str().is_some_and(|d| d.contains("base64"))),
+        "a not-run stream check mentioning base64 in {:#}",
+        doc["checks"]
+    );
+    let text = fwkit(dir, [os("verify"), pkg.as_os_str()])
+        .expect(1)
+        .stdout
+        .clone();
+    assert!(
+        text.contains("NOT RUN") && text.contains("base64"),
+        "{text}"
+    );
+    let out = dir.join("out");
+    fwkit(
+        dir,
+        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
+    )
+    .expect(1);
+    assert_not_unpacked(&out);
+}
+
+#[test]
+fn label_with_command_substitution_stays_text() {
+    if !have_makeself() {
+        return;
+    }
+    let marker = PathBuf::from(format!("/tmp/fwkit-pwned-{}", std::process::id()));
+    let label = format!("$(touch {})", marker.display());
+    let _ = fs::remove_file(&marker);
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let pkg = makeself(dir, &[], &source_tree(), &label);
+    let data = fs::read(&pkg).unwrap();
+    assert!(
+        find(&data, format!("\nlabel=\"{label}\"\n").as_bytes()).is_some(),
+        "fixture holds the raw label"
+    );
+    assert!(!marker.exists(), "building the fixture ran the label");
+
+    let doc = fwkit(dir, [os("inspect"), pkg.as_os_str(), os("--json")])
+        .expect(0)
+        .json();
+    assert!(!marker.exists(), "inspect ran the label");
+    let vendor = &doc["vendor"].as_array().expect("vendor")[0];
+    assert_eq!(vendor["kind"], "makeself");
+    assert_eq!(vendor["label"], label.as_str(), "label shown verbatim");
+    let text = fwkit(dir, [os("inspect"), pkg.as_os_str()])
+        .expect(0)
+        .stdout
+        .clone();
+    assert!(
+        text.contains(&label),
+        "text inspect shows the label: {text}"
+    );
+    fwkit(dir, [os("verify"), pkg.as_os_str()]).expect(0);
+    assert!(!marker.exists(), "verify ran the label");
+    let out = dir.join("out");
+    fwkit(
+        dir,
+        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
+    )
+    .expect(0);
+    assert!(!marker.exists(), "unpack ran the label");
+    assert_same_tree(&out, &source_tree());
+}
+
+/// makeself keeps the bytes it was given; a chunk whose compressed stream
+/// ends before the chunk does hides bytes no check reads.
+#[test]
+fn bytes_after_the_stream_inside_a_chunk_are_rejected() {
+    if !have_makeself() {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let pkg = makeself(dir, &["--nomd5", "--nocrc"], &source_tree(), "padded");
+    let mut data = fs::read(&pkg).unwrap();
+    data.extend_from_slice(b"#!/bin/sh\necho hidden\n");
+    let grow = |v: &str| (v.parse::<u64>().unwrap() + 22).to_string();
+    let data = edit_field(&edit_field(&data, "filesizes", grow), "totalsize", grow);
+    assert_rejected(dir, "hidden bytes in the chunk", &data, &["stream"]);
+}
+
+/// Lines inside a quoted licence are never header assignments
+/// (formats/makeself.md, "untrusted text fields").
+fn licence_case(licence: &str) {
+    if !have_makeself() {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let file = dir.join("licence.txt");
+    write_file(&file, licence.as_bytes(), 0o644);
+    let opts = ["--license", file.to_str().unwrap()];
+    let pkg = makeself(dir, &opts, &source_tree(), "licensed");
+    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
+        .expect(0)
+        .json();
+    assert_check(&doc, "digest", Some("md5"), "passed");
+    let out = dir.join("out");
+    fwkit(
+        dir,
+        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
+    )
+    .expect(0);
+    assert_same_tree(&out, &source_tree());
+}
+
+#[test]
+fn licence_lines_that_look_like_fields() {
+    licence_case("Licence terms\nskip=5\nfilesizes=1\ntotalsize=1\nMD5=0\n");
+}
+
+#[test]
+
+fn licence_with_quotes_and_a_skip_line() {
+    licence_case("Say \"yes\" to continue\nskip=\"5\"\nfilesizes=\"1\"\n");
+}

@@ -1,0 +1,564 @@
+//! Helpers shared by the integration tests: running the real binary, reading
+//! its JSON, building tars, gzip streams and shell stubs byte by byte, and
+//! comparing directory trees.
+//!
+//! The archive writers here are deliberately independent of the crates fwkit
+//! uses to read (no `tar` or `flate2`), so a bug in a reader cannot hide in a
+//! writer that shares its code.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The binary under test.
+pub const FWKIT: &str = env!("CARGO_BIN_EXE_fwkit");
+
+/// Exit code of a Rust program that panicked.
+pub const PANIC: i32 = 101;
+
+/// The committed samples directory.
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// One finished run of `fwkit`.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    /// Exit code; -1 when killed by a signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panic with everything known about the run unless it exited with `code`.
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            code,
+            "`fwkit {}` exited {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The `--json` report on stdout.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        let doc: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`fwkit {}` did not print JSON ({e})\n--- stdout\n{}\n--- stderr\n{}",
+                self.args.join(" "),
+                self.stdout,
+                self.stderr
+            )
+        });
+        assert_eq!(doc["schema"], 1, "schema version");
+        doc
+    }
+}
+
+/// Run `fwkit ARGS` with `cwd` as the working directory, stdin closed.
+pub fn fwkit<I, S>(cwd: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = Command::new(FWKIT)
+        .args(&args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("spawn fwkit");
+    let run = Run {
+        args: args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_ne!(
+        run.code, PANIC,
+        "fwkit panicked: {:?}\n{}",
+        run.args, run.stderr
+    );
+    assert_ne!(
+        run.code, -1,
+        "fwkit was killed by a signal: {:?}\n{}",
+        run.args, run.stderr
+    );
+    run
+}
+
+/// True when `tool` is on PATH. Otherwise print `SKIP: <test> needs <tool>`
+/// and return false, or panic when `FWKIT_REQUIRE_TOOLS=1`.
+pub fn require_tool(tool: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            fs::metadata(dir.join(tool))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    if found {
+        return true;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("this test");
+    if std::env::var("FWKIT_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("{test} needs `{tool}`, which is not on PATH, and FWKIT_REQUIRE_TOOLS=1 forbids skipping");
+    }
+    eprintln!("SKIP: {test} needs {tool}");
+    false
+}
+
+/// Run an external tool; panic with its output if it fails.
+#[track_caller]
+pub fn tool(cwd: &Path, program: &str, args: &[&OsStr]) -> Vec<u8> {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {:?} failed: {}\n{}",
+        args,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+// ---------------------------------------------------------------------------
+// Reports
+
+/// The checks of a report.
+pub fn checks(doc: &Value) -> &[Value] {
+    doc["checks"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// Checks of `kind` (and `algorithm`, when given) with `outcome`.
+pub fn checks_with<'a>(
+    doc: &'a Value,
+    kind: &str,
+    algorithm: Option<&str>,
+    outcome: &str,
+) -> Vec<&'a Value> {
+    checks(doc)
+        .iter()
+        .filter(|c| c["kind"] == kind && c["outcome"] == outcome)
+        .filter(|c| algorithm.is_none_or(|a| c["algorithm"] == a))
+        .collect()
+}
+
+/// Panic unless some check of `kind`/`algorithm` has `outcome`.
+#[track_caller]
+pub fn assert_check(doc: &Value, kind: &str, algorithm: Option<&str>, outcome: &str) {
+    assert!(
+        !checks_with(doc, kind, algorithm, outcome).is_empty(),
+        "no {outcome} {kind} check{} in\n{:#}",
+        algorithm.map(|a| format!(" ({a})")).unwrap_or_default(),
+        doc["checks"]
+    );
+}
+
+/// The validated member paths of a report.
+pub fn member_paths(doc: &Value) -> Vec<String> {
+    doc["members"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m["path"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Members whose `problem` is set.
+pub fn refused_members(doc: &Value) -> Vec<&Value> {
+    doc["members"]
+        .as_array()
+        .map(|ms| ms.iter().filter(|m| !m["problem"].is_null()).collect())
+        .unwrap_or_default()
+}
+
+/// The byte ranges a report lists as covered by no check.
+pub fn uncovered(doc: &Value) -> Vec<(u64, u64)> {
+    doc["uncovered"]
+        .as_array()
+        .expect("uncovered is an array")
+        .iter()
+        .map(|r| (r[0].as_u64().expect("start"), r[1].as_u64().expect("end")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Files and trees
+
+/// Write `data` to `path` with permission bits `mode`, creating parents.
+pub fn write_file(path: &Path, data: &[u8], mode: u32) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("create parents");
+    }
+    fs::write(path, data).expect("write file");
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Every regular file below `root`: relative path -> (content, permission bits).
+/// Symlinks and special files are listed with a marker instead of content.
+pub fn tree_files(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    for (rel, meta) in walk(root) {
+        let path = root.join(&rel);
+        if meta.file_type().is_file() {
+            let data = fs::read(&path).expect("read file");
+            out.insert(rel, (data, meta.permissions().mode() & 0o7777));
+        } else if !meta.file_type().is_dir() {
+            out.insert(
+                rel,
+                (b"<not a regular file>".to_vec(), meta.permissions().mode()),
+            );
+        }
+    }
+    out
+}
+
+/// Every path below `root` (not following links), relative, sorted.
+pub fn listing(root: &Path) -> Vec<String> {
+    walk(root).into_iter().map(|(rel, _)| rel).collect()
+}
+
+fn walk(root: &Path) -> Vec<(String, fs::Metadata)> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let Ok(entries) = fs::read_dir(root.join(&rel)) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.expect("read_dir entry");
+            let child = rel.join(entry.file_name());
+            let meta = fs::symlink_metadata(root.join(&child)).expect("lstat");
+            if meta.is_dir() {
+                stack.push(child.clone());
+            }
+            out.push((child.to_string_lossy().into_owned(), meta));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Panic unless `dest` does not exist and no staging directory is left next to it.
+#[track_caller]
+pub fn assert_not_unpacked(dest: &Path) {
+    assert!(
+        fs::symlink_metadata(dest).is_err(),
+        "{} exists after a refused unpack: {:?}",
+        dest.display(),
+        listing(dest)
+    );
+    assert_no_staging(dest.parent().expect("dest has a parent"));
+}
+
+/// Panic if a `.fwkit-unpack-*` staging directory is left in `parent`.
+#[track_caller]
+pub fn assert_no_staging(parent: &Path) {
+    let left: Vec<String> = fs::read_dir(parent)
+        .expect("read parent")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".fwkit-unpack-"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "staging directories left in {}: {left:?}",
+        parent.display()
+    );
+}
+
+/// Panic unless the unpacked tree equals `expected` byte for byte, with the
+/// same permission bits and no extra files.
+#[track_caller]
+pub fn assert_same_tree(unpacked: &Path, expected: &BTreeMap<String, (Vec<u8>, u32)>) {
+    let got = tree_files(unpacked);
+    let got_names: Vec<&String> = got.keys().collect();
+    let want_names: Vec<&String> = expected.keys().collect();
+    assert_eq!(got_names, want_names, "files in {}", unpacked.display());
+    for (name, (data, mode)) in expected {
+        let (got_data, got_mode) = &got[name];
+        assert!(
+            got_data == data,
+            "{name}: content differs ({} vs {} bytes)",
+            got_data.len(),
+            data.len()
+        );
+        assert_eq!(
+            *got_mode, *mode,
+            "{name}: mode {got_mode:o}, expected {mode:o}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bytes
+
+/// Deterministic pseudo-random bytes (splitmix64), the same on every run.
+pub fn prng(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// POSIX `cksum` (formats/makeself.md): CRC-32 poly 0x04C11DB7, MSB first,
+/// init 0, then the length little-endian in as few bytes as needed, complemented.
+pub fn posix_cksum(data: &[u8]) -> u32 {
+    fn feed(mut crc: u32, byte: u8) -> u32 {
+        crc ^= u32::from(byte) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04c1_1db7
+            } else {
+                crc << 1
+            };
+        }
+        crc
+    }
+    let mut crc = data.iter().fold(0u32, |c, &b| feed(c, b));
+    let mut n = data.len() as u64;
+    while n != 0 {
+        crc = feed(crc, (n & 0xff) as u8);
+        n >>= 8;
+    }
+    !crc
+}
+
+/// CRC-32 as gzip uses it (reflected, poly 0xEDB88320).
+fn crc32(data: &[u8]) -> u32 {
+    let table: Vec<u32> = (0..256u32)
+        .map(|mut c| {
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            c
+        })
+        .collect();
+    !data.iter().fold(!0u32, |c, &b| {
+        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
+
+/// A valid gzip member holding `data` in stored (uncompressed) deflate blocks.
+pub fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut chunks = data.chunks(0xffff).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        out.push(u8::from(chunks.peek().is_none()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+/// Byte offset just after the `n`-th `\n` of `data`.
+pub fn after_lines(data: &[u8], n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    data.iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .nth(n - 1)
+        .map(|(i, _)| i + 1)
+        .expect("enough lines")
+}
+
+/// Position of `needle` in `haystack`.
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------
+// Tar, written header by header
+
+/// A tar archive written by hand: every header field is ours to set, so
+/// names the `tar` crate's builder refuses (`..`, absolute, NUL) are possible.
+#[derive(Default)]
+pub struct Tar {
+    buf: Vec<u8>,
+}
+
+impl Tar {
+    pub fn new() -> Tar {
+        Tar::default()
+    }
+
+    /// One raw ustar entry.
+    pub fn entry(
+        &mut self,
+        typeflag: u8,
+        name: &[u8],
+        link: &[u8],
+        mode: u32,
+        data: &[u8],
+    ) -> &mut Tar {
+        assert!(
+            name.len() <= 100 && link.len() <= 100,
+            "names longer than 100 bytes need a long-name entry"
+        );
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name);
+        let mut put = |range: std::ops::Range<usize>, text: String| {
+            h[range.start..range.start + text.len()].copy_from_slice(text.as_bytes());
+        };
+        put(100..108, format!("{mode:07o}\0"));
+        put(108..116, "0000000\0".to_owned());
+        put(116..124, "0000000\0".to_owned());
+        put(124..136, format!("{:011o}\0", data.len()));
+        put(136..148, format!("{:011o}\0", 1_700_000_000u64));
+        put(257..263, "ustar\0".to_owned());
+        put(263..265, "00".to_owned());
+        put(265..269, "root".to_owned());
+        put(297..301, "root".to_owned());
+        put(329..337, "0000000\0".to_owned());
+        put(337..345, "0000000\0".to_owned());
+        h[156] = typeflag;
+        h[157..157 + link.len()].copy_from_slice(link);
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        self.buf.extend_from_slice(&h);
+        self.buf.extend_from_slice(data);
+        let pad = (512 - data.len() % 512) % 512;
+        self.buf.extend(std::iter::repeat_n(0u8, pad));
+        self
+    }
+
+    pub fn file(&mut self, name: &str, mode: u32, data: &[u8]) -> &mut Tar {
+        self.entry(b'0', name.as_bytes(), b"", mode, data)
+    }
+
+    pub fn dir(&mut self, name: &str, mode: u32) -> &mut Tar {
+        self.entry(b'5', name.as_bytes(), b"", mode, b"")
+    }
+
+    pub fn symlink(&mut self, name: &str, target: &str) -> &mut Tar {
+        self.entry(b'2', name.as_bytes(), target.as_bytes(), 0o777, b"")
+    }
+
+    pub fn hardlink(&mut self, name: &str, target: &str) -> &mut Tar {
+        self.entry(b'1', name.as_bytes(), target.as_bytes(), 0o644, b"")
+    }
+
+    /// A GNU long-name entry: the next entry takes `name` (any bytes).
+    pub fn gnu_long_name(&mut self, name: &[u8]) -> &mut Tar {
+        let mut data = name.to_vec();
+        data.push(0);
+        self.entry(b'L', b"././@LongLink", b"", 0o644, &data)
+    }
+
+    /// A pax extended header with one record for the next entry.
+    pub fn pax(&mut self, key: &str, value: &[u8]) -> &mut Tar {
+        let record = |len: usize| {
+            let mut r = format!("{len} {key}=").into_bytes();
+            r.extend_from_slice(value);
+            r.push(b'\n');
+            r
+        };
+        let mut len = record(0).len();
+        while record(len).len() != len {
+            len = record(len).len();
+        }
+        self.entry(b'x', b"PaxHeader/next", b"", 0o644, &record(len))
+    }
+
+    /// The archive with its two end-of-archive blocks.
+    pub fn finish(&self) -> Vec<u8> {
+        let mut out = self.buf.clone();
+        out.extend(std::iter::repeat_n(0u8, 1024));
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Shell stubs (layouts from formats/hpe-scexe.md and formats/dell-dup.md)
+
+/// An HP-style `.scexe`: our own stub with `_SKIP=N` (N = the 1-based line
+/// where the payload starts), then `payload` to the end of the file.
+pub fn scexe(payload: &[u8]) -> Vec<u8> {
+    let stub_lines = [
+        "#!/bin/sh",
+        "# fwkit test component: a stub written by fwkit's integration tests.",
+        "# The payload is a gzip tar from line _SKIP to the end of the file.",
+        "_SKIP=@",
+        "echo \"this fwkit test component installs nothing\" >&2",
+        "exit 1",
+    ];
+    let skip = stub_lines.len() + 1;
+    let mut out = stub_lines
+        .join("\n")
+        .replace("_SKIP=@", &format!("_SKIP={skip}"))
+        .into_bytes();
+    out.push(b'\n');
+    assert_eq!(after_lines(&out, skip - 1), out.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A Dell-style `.BIN`: stub, `#####Startofpackage#####`, the XML, a blank
+/// line, `#####Startofarchive#####`, then `payload` to the end of the file.
+pub fn dell_bin(xml: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = String::from(
+        "#!/bin/sh\n# fwkit test update package: a stub written by fwkit's integration tests.\n\
+         echo \"this fwkit test package installs nothing\" >&2\nexit 1\n#####Startofpackage#####\n",
+    );
+    out.push_str(xml.trim_end());
+    out.push_str("\n\n#####Startofarchive#####\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
