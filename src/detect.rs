@@ -18,6 +18,7 @@ pub enum FormatKind {
     /// A makeself self-extracting archive (any generation).
     Makeself,
     /// An HP/HPE Linux smart component (`_SKIP=` stub + gzip tar).
+    #[serde(rename = "hpe-scexe")]
     HpScexe,
     /// A Dell Linux Update Package `.BIN` (marker lines + gzip tar).
     DellDup,

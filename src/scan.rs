@@ -57,6 +57,7 @@ impl Sink for Discard {
 }
 
 /// What one pass found.
+#[derive(Default)]
 pub(crate) struct ScanResult {
     pub members: Vec<Member>,
     pub checks: Vec<Check>,
@@ -164,7 +165,9 @@ pub(crate) fn scan(
             checks.push(crate::verify::digest_check(digest, value));
         }
         checks.extend(stream_checks);
-        checks.extend(walk.tree.finish());
+        let (tree_checks, chained) = walk.tree.finish();
+        checks.extend(tree_checks);
+        mark_refused(&mut walk.members, chained);
         Ok(ScanResult {
             members: walk.members,
             checks,
@@ -530,6 +533,18 @@ impl Walk {
             .link_name_bytes()
             .map(|l| String::from_utf8_lossy(&l).into_owned())
             .unwrap_or_default();
+        // Archive-wide metadata (`git archive` writes a pax global header),
+        // not a member.
+        if matches!(
+            header.entry_type(),
+            EntryType::XGlobalHeader
+                | EntryType::XHeader
+                | EntryType::GNULongName
+                | EntryType::GNULongLink
+        ) || header.entry_type().as_byte() == b'V'
+        {
+            return Ok(());
+        }
         let kind = match header.entry_type() {
             EntryType::Regular | EntryType::Continuous => MemberKind::File,
             EntryType::Directory => MemberKind::Dir,
@@ -611,6 +626,15 @@ impl Walk {
             MemberKind::Other { .. } => {}
         }
         Ok(())
+    }
+}
+
+/// Give members the problems found only once the whole tree was known.
+pub(crate) fn mark_refused(members: &mut [Member], refused: Vec<(MemberName, String)>) {
+    for (name, why) in refused {
+        if let Some(member) = members.iter_mut().find(|m| m.path.as_ref() == Some(&name)) {
+            member.problem.get_or_insert(why);
+        }
     }
 }
 

@@ -4,9 +4,11 @@
 
 pub(crate) mod dell_dup;
 pub(crate) mod makeself;
+pub(crate) mod pe;
 pub(crate) mod scexe;
 pub(crate) mod shell;
 pub(crate) mod tar;
+pub(crate) mod zip;
 
 use crate::detect::{Encoding, FormatKind};
 use crate::package::{Algorithm, ByteRange, Check, Layer, VendorInfo};
@@ -56,6 +58,8 @@ pub(crate) struct Layout {
     pub vendor: Vec<VendorInfo>,
     pub capture: Capture,
     pub warnings: Vec<String>,
+    /// A zip archive to read instead of (tar) streams.
+    pub zip: Option<zip::ZipSpec>,
 }
 
 impl Layout {
@@ -69,12 +73,16 @@ impl Layout {
             vendor: Vec::new(),
             capture: Capture::None,
             warnings: Vec::new(),
+            zip: None,
         }
     }
 
     /// Byte ranges of the streams, by stream index.
     pub(crate) fn streams_ranges(&self) -> Vec<ByteRange> {
-        self.streams.iter().map(|s| s.range).collect()
+        match &self.zip {
+            Some(spec) => vec![(0, spec.end)],
+            None => self.streams.iter().map(|s| s.range).collect(),
+        }
     }
 
     /// Add a stream over `range`, sniffing its encoding from the file.
@@ -141,7 +149,9 @@ pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &mut Source) -> io::
         FormatKind::Makeself => makeself::layout(head, source),
         FormatKind::HpScexe => scexe::layout(head, source),
         FormatKind::DellDup => dell_dup::layout(head, source),
-        FormatKind::Tar | FormatKind::Zip | FormatKind::Pe | FormatKind::Cab => {
+        FormatKind::Zip => zip::layout(source),
+        FormatKind::Pe => pe::layout(head, source),
+        FormatKind::Tar | FormatKind::Cab => {
             let mut layout = Layout::new(kind);
             layout.add_stream(source, (0, source.len), "archive".to_owned())?;
             Ok(layout)

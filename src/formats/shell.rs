@@ -42,11 +42,11 @@ pub(crate) fn assignments(text: &[u8]) -> Vec<Assignment> {
                 let mut value = Vec::new();
                 let mut current = &rest[1..];
                 loop {
-                    if let Some(end) = current.iter().position(|&b| b == q) {
-                        value.extend_from_slice(&current[..end]);
+                    if let Some(end) = closing_quote(current, q) {
+                        value.extend_from_slice(&unquote(&current[..end], q));
                         break;
                     }
-                    value.extend_from_slice(current);
+                    value.extend_from_slice(&unquote(current, q));
                     // The value goes on on the next line; give up at end of text.
                     match all.get(i) {
                         Some(next) => {
@@ -73,6 +73,42 @@ pub(crate) fn assignments(text: &[u8]) -> Vec<Assignment> {
             quoted,
             line: line_no,
         });
+    }
+    out
+}
+
+/// Index of the quote that closes a value: in double quotes a backslash
+/// escapes the next byte (`\"` does not close), in single quotes nothing does.
+fn closing_quote(text: &[u8], quote: u8) -> Option<usize> {
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b if b == quote => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Remove the backslashes that escape `"`, `\`, `$` and `` ` `` in double quotes.
+fn unquote(text: &[u8], quote: u8) -> Vec<u8> {
+    if quote != b'"' {
+        return text.to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match (text[i], text.get(i + 1)) {
+            (b'\\', Some(&next @ (b'"' | b'\\' | b'$' | b'`'))) => {
+                out.push(next);
+                i += 2;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
     }
     out
 }
@@ -154,10 +190,13 @@ mod tests {
 
     #[test]
     fn assignments_are_literal() {
-        let text = b"#!/bin/sh\nlabel=\"x $(touch /tmp/x)\"\nlicensetxt=\"line1\nline2\"\n  keep=y\nskip=142\nMD5=abc; echo\n";
+        let text = b"#!/bin/sh\nlabel=\"x $(touch /tmp/x)\"\nlicensetxt=\"say \\\"yes\\\"\nskip=\\\"5\\\"\"\n  keep=y\nskip=142\nMD5=abc; echo\n";
         let a = assignments(text);
         assert_eq!(first(&a, "label").unwrap().value, "x $(touch /tmp/x)");
-        assert_eq!(first(&a, "licensetxt").unwrap().value, "line1\nline2");
+        assert_eq!(
+            first(&a, "licensetxt").unwrap().value,
+            "say \"yes\"\nskip=\"5\""
+        );
         assert!(
             first(&a, "keep").is_none(),
             "indented lines are not top level"

@@ -10,7 +10,9 @@ pub use open::Package;
 pub(crate) use vendor::{
     parse_dell_package as parse_dell_package_xml, parse_hp_component, MAX_XML,
 };
-pub use vendor::{DellPackage, HpComponent, HpDevice, HpImage, MakeselfInfo, VendorInfo};
+pub use vendor::{
+    DellPackage, HpComponent, HpDevice, HpImage, MakeselfInfo, PeInfo, PeSection, VendorInfo,
+};
 
 use crate::detect::FormatKind;
 use serde::Serialize;

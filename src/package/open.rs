@@ -49,7 +49,7 @@ impl Package {
                 head: verify::hex(&head[..shown]),
             });
         };
-        if matches!(kind, FormatKind::Zip | FormatKind::Pe | FormatKind::Cab) {
+        if matches!(kind, FormatKind::Cab) {
             return Err(Error::Unsupported {
                 path: path.to_path_buf(),
                 format: kind.name(),
@@ -156,16 +156,55 @@ impl Package {
         sink: &mut dyn Sink,
     ) -> Result<scan::ScanResult> {
         let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
-        scan::scan(
-            &self.path,
-            file,
-            self.size,
-            layout,
-            digests,
-            options,
-            member_algos,
-            sink,
-        )
+        let Some(spec) = &layout.zip else {
+            return scan::scan(
+                &self.path,
+                file,
+                self.size,
+                layout,
+                digests,
+                options,
+                member_algos,
+                sink,
+            );
+        };
+        // A zip is read member by member; digests over byte ranges (e.g. the
+        // caller's whole-file SHA-256) run beside it in a plain read of the file.
+        let ranges_only = Layout {
+            streams: Vec::new(),
+            zip: None,
+            ..layout.clone()
+        };
+        std::thread::scope(|scope| {
+            let ranges = (!digests.is_empty()).then(|| {
+                scope.spawn(|| {
+                    scan::scan(
+                        &self.path,
+                        file,
+                        self.size,
+                        &ranges_only,
+                        digests,
+                        options,
+                        &[],
+                        &mut Discard,
+                    )
+                })
+            });
+            let mut result =
+                crate::formats::zip::scan(&self.path, spec, layout, options, member_algos, sink)?;
+            if let Some(handle) = ranges {
+                let ranges = handle.join().map_err(|_| {
+                    Error::read(&self.path, std::io::Error::other("digest thread failed"))
+                })??;
+                result.checks.extend(
+                    ranges
+                        .checks
+                        .into_iter()
+                        .filter(|c| c.kind != CheckKind::Safety),
+                );
+            }
+            Ok(result)
+        })
     }
 
     fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
@@ -222,7 +261,7 @@ impl Package {
             warnings.extend(result.warnings);
             let manifests = verify::manifests(&result.captured);
             let missing = verify::missing_member_digests(&manifests, &members);
-            if !missing.is_empty() {
+            if !missing.is_empty() && layout.zip.is_none() {
                 // A manifest came after members it lists: hash them in a second pass.
                 warnings.push(format!(
                     "a manifest follows members it lists; the payload was read a second time to compute {}",
@@ -240,7 +279,13 @@ impl Package {
                 let unlisted: Vec<&str> = members
                     .iter()
                     .filter(|m| m.kind == super::MemberKind::File)
-                    .filter(|m| !m.path.as_ref().is_some_and(|p| listed.contains(p)))
+                    .filter(|m| {
+                        !m.path.as_ref().is_some_and(|p| {
+                            manifests.iter().any(|x| {
+                                &x.source == p || x.entries.iter().any(|e| e.path.as_ref() == Ok(p))
+                            })
+                        })
+                    })
                     .map(|m| m.name.as_str())
                     .collect();
                 if !unlisted.is_empty() {

@@ -15,6 +15,30 @@ pub enum VendorInfo {
     HpComponent(HpComponent),
     /// A Dell update package's `package.xml`.
     DellPackage(DellPackage),
+    /// The PE wrapper of a self-extracting package.
+    Pe(PeInfo),
+}
+
+/// What the PE headers of a wrapped package say.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeInfo {
+    /// Target machine, e.g. `X86_64`.
+    pub machine: String,
+    /// Sections and the file bytes of their raw data.
+    pub sections: Vec<PeSection>,
+    /// Bytes after the last section (before a trailing certificate table).
+    pub overlay: (u64, u64),
+    /// An Authenticode certificate table is present (not checked).
+    pub authenticode: bool,
+}
+
+/// One PE section.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeSection {
+    /// Section name.
+    pub name: String,
+    /// File bytes of its raw data.
+    pub range: (u64, u64),
 }
 
 /// What a makeself header declares.

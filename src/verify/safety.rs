@@ -145,9 +145,11 @@ impl Tree {
         Admission::Refused(name, why)
     }
 
-    /// The safety checks of the whole tree: refused members and link chains.
-    pub(crate) fn finish(&self) -> Vec<Check> {
+    /// The safety checks of the whole tree: refused members and link chains,
+    /// and the members refused only now (symlink chains).
+    pub(crate) fn finish(&self) -> (Vec<Check>, Vec<(MemberName, String)>) {
         let mut checks = Vec::new();
+        let mut chained = Vec::new();
         for (name, target) in &self.links {
             // A `..` after a component that is itself a symlink can climb out of
             // the tree even though the text looks contained (`q -> .`, `p -> q/..`).
@@ -161,11 +163,13 @@ impl Tree {
                 match part {
                     "" | "." => {}
                     ".." if through_link => {
+                        let why = format!("symlink to '{target}' climbs out of another symlink");
                         checks.push(Check::failed(
                             CheckKind::Safety,
                             format!("member {name}"),
-                            format!("symlink to '{target}' climbs out of another symlink"),
+                            why.clone(),
                         ));
+                        chained.push((name.clone(), why));
                         break;
                     }
                     ".." => {
@@ -192,6 +196,6 @@ impl Tree {
             self.entries, self.refused
         );
         checks.push(Check::new(CheckKind::Safety, "all members", outcome).with_detail(detail));
-        checks
+        (checks, chained)
     }
 }
