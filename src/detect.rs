@@ -24,12 +24,14 @@ pub enum FormatKind {
     DellDup,
     /// A tar archive, plain or compressed.
     Tar,
-    /// A zip archive (issue 3).
+    /// A zip archive (also HPE `.fwpkg`, NetApp `SP_FW.zip`).
     Zip,
-    /// A PE executable, possibly with an appended archive (issue 3).
+    /// A PE executable with an appended zip (HPE `cp*.exe`, Dell `.EXE`).
     Pe,
-    /// A Microsoft cabinet, e.g. an LVFS `.cab` (issue 3).
+    /// A Microsoft cabinet, e.g. an LVFS `.cab`.
     Cab,
+    /// A directory of files described by checksum manifests.
+    Set,
 }
 
 impl FormatKind {
@@ -43,6 +45,7 @@ impl FormatKind {
             FormatKind::Zip => "zip",
             FormatKind::Pe => "pe",
             FormatKind::Cab => "cab",
+            FormatKind::Set => "set",
         }
     }
 }

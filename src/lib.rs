@@ -38,13 +38,14 @@ mod extract;
 mod formats;
 mod package;
 mod scan;
+pub mod sign;
 mod verify;
 
 pub use detect::{detect, Encoding, FormatKind};
 pub use error::{Error, Result};
 pub use package::{
-    Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, Layer, Limits,
-    MakeselfInfo, Member, MemberKind, MemberName, Outcome, Package, Progress, Report,
-    UnpackOptions, VendorInfo, Verdict, VerifyOptions,
+    Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, Layer,
+    Limits, MakeselfInfo, Member, MemberKind, MemberName, NetappSp, Outcome, Package, PeInfo,
+    PeSection, Progress, Report, UnpackOptions, VendorInfo, Verdict, VerifyOptions,
 };
 pub use verify::{hex, parse_sha256};

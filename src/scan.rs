@@ -72,17 +72,27 @@ struct Block {
 
 type Shared = Arc<Block>;
 
+/// What one pass reads: the file, its layout, the digests over byte ranges
+/// and the algorithms every member is hashed with.
+pub(crate) struct Pass<'a> {
+    pub path: &'a Path,
+    pub len: u64,
+    pub layout: &'a Layout,
+    pub digests: &'a [RangeDigest],
+    pub options: &'a VerifyOptions,
+    pub member_algos: &'a [Algorithm],
+}
+
 /// Run the pass: `digests` over byte ranges, every stream of `layout` decoded.
-pub(crate) fn scan(
-    path: &Path,
-    mut file: File,
-    len: u64,
-    layout: &Layout,
-    digests: &[RangeDigest],
-    options: &VerifyOptions,
-    member_algos: &[Algorithm],
-    sink: &mut dyn Sink,
-) -> Result<ScanResult> {
+pub(crate) fn scan(pass: &Pass<'_>, mut file: File, sink: &mut dyn Sink) -> Result<ScanResult> {
+    let Pass {
+        path,
+        len,
+        layout,
+        digests,
+        options,
+        member_algos,
+    } = *pass;
     let start = digests
         .iter()
         .map(|d| d.range.0)

@@ -11,6 +11,8 @@ Examples:
   fwkit verify installer.run --json | jq .verdict
   fwkit unpack CP022989.scexe -o CP022989
   fwkit unpack Firmware_XXXX_LN_1.00_A00.BIN -o dup --max-size 2G
+  fwkit verify cp045678.exe --json
+  fwkit verify upgrade-set/ --manifest upgrade-set.sha256
 
 Exit status: 0 verified, 1 not verified (a check failed, unsafe content,
 or no integrity data), 2 usage error or unreadable/unrecognised input.";
@@ -42,8 +44,12 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct Common {
-    /// The package file.
+    /// The package file, or a directory holding a multi-file upgrade set.
     pub package: PathBuf,
+    /// A checksum manifest describing a directory set (repeatable); listed
+    /// paths are relative to the directory.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
     /// Print a JSON report on stdout instead of text.
     #[arg(long)]
     pub json: bool,

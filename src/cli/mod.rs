@@ -25,14 +25,14 @@ pub fn run(cli: Cli) -> Result<Code> {
     match cli.command {
         Command::Inspect(args) => {
             let options = options::verify_options(&args.common, None, true)?;
-            let package = open(&args.common.package)?;
+            let package = open(&args.common)?;
             let report = package.inspect(&options)?;
             shown(render::emit(&report, "inspect", args.common.json))?;
             Ok(Code::Verified)
         }
         Command::Verify(args) => {
             let options = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
-            let package = open(&args.common.package)?;
+            let package = open(&args.common)?;
             let report = package.verify(&options)?;
             shown(render::emit(&report, "verify", args.common.json))?;
             Ok(if report.verdict.is_verified() {
@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         }
         Command::Unpack(args) => {
             let verify = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
-            let package = open(&args.common.package)?;
+            let package = open(&args.common)?;
             let options = UnpackOptions {
                 verify,
                 no_verify: args.no_verify,
@@ -69,8 +69,12 @@ fn shown(result: Result<()>) -> Result<()> {
     }
 }
 
-fn open(path: &std::path::Path) -> Result<Package> {
-    Ok(Package::open(path)?)
+fn open(common: &args::Common) -> Result<Package> {
+    if common.manifest.is_empty() {
+        Ok(Package::open(&common.package)?)
+    } else {
+        Ok(Package::open_set(&common.package, &common.manifest)?)
+    }
 }
 
 /// A write to a closed pipe (`fwkit inspect x | head`) is not an error.

@@ -203,6 +203,53 @@ fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
                 }
             }
         }
+        VendorInfo::Pe(pe) => {
+            writeln!(out, "PE wrapper:")?;
+            writeln!(out, "  machine: {}", pe.machine)?;
+            for s in &pe.sections {
+                writeln!(
+                    out,
+                    "  section {:<8} bytes {}..{}",
+                    s.name, s.range.0, s.range.1
+                )?;
+            }
+            writeln!(out, "  overlay: bytes {}..{}", pe.overlay.0, pe.overlay.1)?;
+            writeln!(
+                out,
+                "  authenticode: {}",
+                if pe.authenticode {
+                    "present (not checked)"
+                } else {
+                    "absent"
+                }
+            )?;
+        }
+        VendorInfo::HpeFwpkg(f) => {
+            writeln!(out, "HPE firmware package (payload.json):")?;
+            writeln!(out, "  package format: {}", opt(&f.package_format))?;
+            writeln!(out, "  updatable by: {}", f.updatable_by.join(", "))?;
+            for d in &f.devices {
+                writeln!(
+                    out,
+                    "  device: {} target {} version {}",
+                    opt(&d.name),
+                    opt(&d.target),
+                    opt(&d.version)
+                )?;
+                for image in &d.images {
+                    writeln!(
+                        out,
+                        "    image: {} (reset required: {})",
+                        opt(&image.file_name),
+                        opt(&image.reset_required)
+                    )?;
+                }
+            }
+        }
+        VendorInfo::NetappSp(n) => {
+            writeln!(out, "NetApp Service Processor package ({}):", n.source)?;
+            writeln!(out, "  version: {}", opt(&n.version))?;
+        }
         VendorInfo::DellPackage(p) => {
             writeln!(out, "Dell update package:")?;
             writeln!(out, "  name: {}", opt(&p.name))?;

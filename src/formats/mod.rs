@@ -6,6 +6,7 @@ pub(crate) mod dell_dup;
 pub(crate) mod makeself;
 pub(crate) mod pe;
 pub(crate) mod scexe;
+pub(crate) mod set;
 pub(crate) mod shell;
 pub(crate) mod tar;
 pub(crate) mod zip;
@@ -60,6 +61,8 @@ pub(crate) struct Layout {
     pub warnings: Vec<String>,
     /// A zip archive to read instead of (tar) streams.
     pub zip: Option<zip::ZipSpec>,
+    /// A directory set to read instead of a file.
+    pub set: Option<set::SetSpec>,
 }
 
 impl Layout {
@@ -74,6 +77,7 @@ impl Layout {
             capture: Capture::None,
             warnings: Vec::new(),
             zip: None,
+            set: None,
         }
     }
 
@@ -151,7 +155,7 @@ pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &mut Source) -> io::
         FormatKind::DellDup => dell_dup::layout(head, source),
         FormatKind::Zip => zip::layout(source),
         FormatKind::Pe => pe::layout(head, source),
-        FormatKind::Tar | FormatKind::Cab => {
+        FormatKind::Tar | FormatKind::Cab | FormatKind::Set => {
             let mut layout = Layout::new(kind);
             layout.add_stream(source, (0, source.len), "archive".to_owned())?;
             Ok(layout)

@@ -8,10 +8,12 @@ mod vendor;
 pub use name::{MemberName, NameError};
 pub use open::Package;
 pub(crate) use vendor::{
-    parse_dell_package as parse_dell_package_xml, parse_hp_component, MAX_XML,
+    parse_dell_package as parse_dell_package_xml, parse_fwpkg, parse_hp_component,
+    parse_netapp_metadata, MAX_XML,
 };
 pub use vendor::{
-    DellPackage, HpComponent, HpDevice, HpImage, MakeselfInfo, PeInfo, PeSection, VendorInfo,
+    DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, MakeselfInfo, NetappSp, PeInfo,
+    PeSection, VendorInfo,
 };
 
 use crate::detect::FormatKind;

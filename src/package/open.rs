@@ -28,6 +28,9 @@ impl Package {
     /// carries the failed structure checks.
     pub fn open(path: impl AsRef<Path>) -> Result<Package> {
         let path = path.as_ref();
+        if path.is_dir() {
+            return Package::open_set(path, &[]);
+        }
         let mut file = File::open(path).map_err(|e| Error::read(path, e))?;
         let meta = file.metadata().map_err(|e| Error::read(path, e))?;
         if !meta.is_file() {
@@ -61,6 +64,28 @@ impl Package {
             path: path.to_path_buf(),
             size,
             layout,
+        })
+    }
+
+    /// Open a directory as a multi-file upgrade set, described by the
+    /// manifests at its top level and by `manifests` (files anywhere, whose
+    /// listed paths are relative to `dir`).
+    pub fn open_set(dir: impl AsRef<Path>, manifests: &[PathBuf]) -> Result<Package> {
+        let dir = dir.as_ref();
+        let meta = std::fs::metadata(dir).map_err(|e| Error::read(dir, e))?;
+        if !meta.is_dir() {
+            return Err(Error::InvalidOption {
+                option: "--manifest",
+                reason: format!(
+                    "{} is not a directory; --manifest is for directory sets",
+                    dir.display()
+                ),
+            });
+        }
+        Ok(Package {
+            path: dir.to_path_buf(),
+            size: 0,
+            layout: crate::formats::set::layout(dir, manifests),
         })
     }
 
@@ -155,18 +180,20 @@ impl Package {
         member_algos: &[super::Algorithm],
         sink: &mut dyn Sink,
     ) -> Result<scan::ScanResult> {
+        if let Some(spec) = &layout.set {
+            return crate::formats::set::scan(spec, options, sink);
+        }
         let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
         let Some(spec) = &layout.zip else {
-            return scan::scan(
-                &self.path,
-                file,
-                self.size,
+            let pass = scan::Pass {
+                path: &self.path,
+                len: self.size,
                 layout,
                 digests,
                 options,
                 member_algos,
-                sink,
-            );
+            };
+            return scan::scan(&pass, file, sink);
         };
         // A zip is read member by member; digests over byte ranges (e.g. the
         // caller's whole-file SHA-256) run beside it in a plain read of the file.
@@ -178,16 +205,15 @@ impl Package {
         std::thread::scope(|scope| {
             let ranges = (!digests.is_empty()).then(|| {
                 scope.spawn(|| {
-                    scan::scan(
-                        &self.path,
-                        file,
-                        self.size,
-                        &ranges_only,
+                    let pass = scan::Pass {
+                        path: &self.path,
+                        len: self.size,
+                        layout: &ranges_only,
                         digests,
                         options,
-                        &[],
-                        &mut Discard,
-                    )
+                        member_algos: &[],
+                    };
+                    scan::scan(&pass, file, &mut Discard)
                 })
             });
             let mut result =
@@ -238,16 +264,15 @@ impl Package {
                         ),
                 );
             }
-            let result = scan::scan(
-                &self.path,
-                file,
-                self.size,
-                &empty,
-                &external,
+            let pass = scan::Pass {
+                path: &self.path,
+                len: self.size,
+                layout: &empty,
+                digests: &external,
                 options,
-                &[],
-                sink,
-            )?;
+                member_algos: &[],
+            };
+            let result = scan::scan(&pass, file, sink)?;
             checks.extend(
                 result
                     .checks
@@ -297,13 +322,16 @@ impl Package {
                 }
             }
             checks.extend(manifest_checks);
-            checks.extend(verify::member_coverage(
-                &checks,
-                &layout.streams_ranges(),
-                &members,
-                &listed,
-                !manifests.is_empty(),
-            ));
+            if layout.set.is_none() {
+                checks.extend(verify::member_coverage(
+                    &checks,
+                    &layout.streams_ranges(),
+                    &members,
+                    &listed,
+                    !manifests.is_empty(),
+                ));
+            }
+            vendor_profiles(&result.captured, &members, &mut vendor, &mut checks);
             if layout.capture == Capture::TopLevelXml {
                 for (name, bytes) in &result.captured {
                     if let Some(info) = super::parse_hp_component(name, bytes) {
@@ -327,5 +355,57 @@ impl Package {
             verdict,
             unpacked: None,
         })
+    }
+}
+
+/// Vendor profiles on top of any container: an HPE `.fwpkg` (`payload.json`
+/// at the top; every image it lists must be a member) and a NetApp SP package
+/// (`RLM_FW/install/Metadata`).
+fn vendor_profiles(
+    captured: &[(String, Vec<u8>)],
+    members: &[super::Member],
+    vendor: &mut Vec<VendorInfo>,
+    checks: &mut Vec<Check>,
+) {
+    for (name, bytes) in captured {
+        let lower = name.trim_start_matches("./").to_ascii_lowercase();
+        if lower == "payload.json" {
+            let Some(fwpkg) = super::parse_fwpkg(bytes) else {
+                checks.push(Check::failed(
+                    CheckKind::Structure,
+                    "payload.json",
+                    "not valid JSON: an HPE .fwpkg needs its component metadata",
+                ));
+                continue;
+            };
+            for image in fwpkg.devices.iter().flat_map(|d| &d.images) {
+                let Some(file) = &image.file_name else {
+                    continue;
+                };
+                let covers = format!("payload.json image {file}");
+                let present = super::MemberName::parse(file.as_bytes())
+                    .ok()
+                    .is_some_and(|want| {
+                        members.iter().any(|m| {
+                            m.path.as_ref() == Some(&want) && m.kind == super::MemberKind::File
+                        })
+                    });
+                checks.push(if present {
+                    Check::new(CheckKind::Structure, covers, Outcome::Passed)
+                        .with_detail("listed image is a member")
+                } else {
+                    Check::failed(
+                        CheckKind::Structure,
+                        covers,
+                        "listed image is missing from the package",
+                    )
+                });
+            }
+            vendor.push(VendorInfo::HpeFwpkg(fwpkg));
+        } else if lower.ends_with("rlm_fw/install/metadata") {
+            vendor.push(VendorInfo::NetappSp(super::parse_netapp_metadata(
+                name, bytes,
+            )));
+        }
     }
 }

@@ -17,6 +17,30 @@ pub enum VendorInfo {
     DellPackage(DellPackage),
     /// The PE wrapper of a self-extracting package.
     Pe(PeInfo),
+    /// An HPE `.fwpkg`'s `payload.json`.
+    HpeFwpkg(HpeFwpkg),
+    /// A NetApp Service Processor package's `RLM_FW/install/Metadata`.
+    NetappSp(NetappSp),
+}
+
+/// What an HPE `.fwpkg`'s `payload.json` declares.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HpeFwpkg {
+    /// `PackageFormat`, e.g. `FWPKG-v2`.
+    pub package_format: Option<String>,
+    /// `UpdatableBy`: `Bmc`, `Uefi`, `RuntimeAgent`.
+    pub updatable_by: Vec<String>,
+    /// `Devices.Device[]`.
+    pub devices: Vec<HpDevice>,
+}
+
+/// What a NetApp SP package's metadata file says.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetappSp {
+    /// The member the metadata came from.
+    pub source: String,
+    /// The first line naming a version.
+    pub version: Option<String>,
 }
 
 /// What the PE headers of a wrapped package say.
@@ -237,6 +261,76 @@ fn parse_hp_device(device: roxmltree::Node<'_, '_>) -> HpDevice {
                 install_duration_sec: text(child(image, "InstallDurationSec")),
             })
             .collect(),
+    }
+}
+
+/// Parse an HPE `payload.json`; `None` when it is not JSON.
+pub(crate) fn parse_fwpkg(bytes: &[u8]) -> Option<HpeFwpkg> {
+    use serde_json::Value;
+    if bytes.len() > MAX_XML {
+        return None;
+    }
+    let doc: Value = serde_json::from_slice(bytes).ok()?;
+    let string = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let field = |v: &Value, name: &str| {
+        v.as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| string(v))
+    };
+    let list = |v: Option<&Value>| -> Vec<Value> {
+        match v {
+            Some(Value::Array(items)) => items.clone(),
+            Some(other @ Value::Object(_)) => vec![other.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let updatable_by = match doc.get("UpdatableBy") {
+        Some(Value::Array(items)) => items.iter().filter_map(string).collect(),
+        Some(other) => string(other).into_iter().collect(),
+        None => Vec::new(),
+    };
+    let devices = list(doc.get("Devices").and_then(|d| d.get("Device")))
+        .iter()
+        .map(|d| HpDevice {
+            name: field(d, "DeviceName"),
+            target: field(d, "Target"),
+            version: field(d, "Version"),
+            images: list(d.get("FirmwareImages"))
+                .iter()
+                .map(|i| HpImage {
+                    file_name: field(i, "FileName"),
+                    reset_required: field(i, "ResetRequired"),
+                    direct_flash_ok: field(i, "DirectFlashOk"),
+                    uefi_flashable: field(i, "UefiFlashable"),
+                    install_duration_sec: field(i, "InstallDurationSec"),
+                })
+                .collect(),
+        })
+        .collect();
+    Some(HpeFwpkg {
+        package_format: field(&doc, "PackageFormat"),
+        updatable_by,
+        devices,
+    })
+}
+
+/// Read the version line of a NetApp SP metadata file (format not public:
+/// the first line that mentions a version, shown as text).
+pub(crate) fn parse_netapp_metadata(source: &str, bytes: &[u8]) -> NetappSp {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_XML)]);
+    let version = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().contains("version"))
+        .map(|l| l.trim().chars().take(200).collect());
+    NetappSp {
+        source: source.to_owned(),
+        version,
     }
 }
 

@@ -1,12 +1,16 @@
 //! Ed25519 signatures in minisign's and signify's file formats.
 //!
-//! This module reads and writes the three small text files both tools use:
+//! This module reads and writes the small text files both tools use. Each
+//! is an `untrusted comment: ` line followed by one line of base64:
 //!
-//! | file        | minisign                                   | signify                      |
-//! |-------------|--------------------------------------------|------------------------------|
-//! | public key  | `untrusted comment:` line, base64 of `"Ed"` ‖ key id (8) ‖ key (32) | the same bytes |
-//! | secret key  | [`SecretKey`]: `"Ed"` `"Sc"`/`"\0\0"` `"B2"` ‖ scrypt salt and limits ‖ key id ‖ seed ‖ public key ‖ BLAKE2b-256 checksum | not read (bcrypt-pbkdf) |
-//! | signature   | four lines: untrusted comment, base64 of `"ED"`/`"Ed"` ‖ key id ‖ signature (64), `trusted comment:` line, base64 of the global signature (64) | the first two lines only, always `"Ed"` |
+//! - public key (both tools): `"Ed"` ‖ key id (8) ‖ Ed25519 key (32);
+//! - secret key (minisign only, see [`SecretKey`]; signify's bcrypt-pbkdf
+//!   keys are not read): algorithm, kdf and checksum ids, scrypt salt and
+//!   limits, then key id ‖ seed ‖ public key ‖ BLAKE2b-256 checksum;
+//! - signature: `"ED"` or `"Ed"` ‖ key id (8) ‖ Ed25519 signature (64).
+//!   minisign adds a `trusted comment: ` line and the base64 global
+//!   signature (64); signify's file ends after the first two lines and is
+//!   always `"Ed"`.
 //!
 //! - `"ED"` (prehashed, minisign's default) signs the BLAKE2b-512 hash of the
 //!   data, so the data is streamed. `"Ed"` (minisign's legacy `-l` and
@@ -50,6 +54,7 @@
 //! treat it as arbitrary text. A secret key's scrypt limits are capped at
 //! [`MAX_KDF_MEMORY`] so a hostile key file cannot ask for unbounded memory.
 
+mod files;
 mod minisign;
 mod signify;
 
@@ -57,10 +62,12 @@ use std::fmt;
 use std::io::{self, Read};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use blake2::{Blake2b512, Digest as _};
 
+pub use files::{KeyKind, PublicKey, Signature, TrustedComment};
 pub use minisign::{sign, KdfLimits, SecretKey, SignOptions, MAX_KDF_MEMORY};
+
+use files::{check_comment_len, check_trusted_comment, decode_exact, escape, wrong_length, Lines};
 
 /// The line every key and signature file starts with, before the comment.
 pub const UNTRUSTED_PREFIX: &str = "untrusted comment: ";
@@ -182,7 +189,9 @@ pub enum SignError {
         memlimit: u64,
     },
     /// scrypt limits that would need more memory than fwkit allows.
-    #[error("secret key: scrypt limits need {needed} bytes of memory, more than the {max} allowed")]
+    #[error(
+        "secret key: scrypt limits need {needed} bytes of memory, more than the {max} allowed"
+    )]
     KdfTooCostly {
         /// Bytes scrypt would allocate.
         needed: u64,
@@ -303,9 +312,9 @@ impl fmt::Display for CommentKind {
 
 /// The 8-byte key id (signify's "keynum") that ties a signature to a key.
 ///
-/// Displayed as minisign prints it: the bytes read as a little-endian
-/// integer, in 16 upper-case hex digits (`minisign public key 29103D8B782A9C4`
-/// in minisign 0.11 drops leading zeros; the bytes are the same).
+/// Displayed as minisign 0.12 prints it: the bytes read as a little-endian
+/// integer, in 16 upper-case hex digits. (minisign 0.11 drops leading zeros:
+/// `29103D8B782A9C4` there is `029103D8B782A9C4` here.)
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 8]);
 
@@ -330,195 +339,6 @@ impl fmt::Display for KeyId {
 impl fmt::Debug for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "KeyId({self})")
-    }
-}
-
-/// Which tool's conventions a public key file follows.
-///
-/// The two tools write the same bytes; only the comment differs (minisign:
-/// `minisign public key <ID>`, signify: `<name> public key`). This is a
-/// description for reports and never changes how a signature is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    /// Written by minisign (or given as a bare base64 line, minisign's `-P`).
-    Minisign,
-    /// Written by signify.
-    Signify,
-}
-
-/// An Ed25519 public key with its key id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
-    /// Which tool's file it was read from (see [`KeyKind`]).
-    pub kind: KeyKind,
-    /// The key id signatures by this key carry.
-    pub key_id: KeyId,
-    /// The key.
-    pub key: ed25519_dalek::VerifyingKey,
-    /// The comment after `untrusted comment: `; empty for a bare base64 key.
-    /// Nothing signs it.
-    pub untrusted_comment: String,
-}
-
-impl PublicKey {
-    /// Read a minisign or signify public key file, or the bare base64 line
-    /// minisign accepts with `-P`.
-    pub fn parse(text: &str) -> Result<PublicKey, SignError> {
-        let file = FileKind::PublicKey;
-        let mut lines = Lines::new(text, file);
-        let first = lines.next_required()?;
-        let (untrusted_comment, key_line) = match first.strip_prefix(UNTRUSTED_PREFIX) {
-            Some(comment) => (comment.to_owned(), lines.next_required()?),
-            None if lines.at_end() && !first.is_empty() => (String::new(), first),
-            None => return Err(lines.missing_prefix(UNTRUSTED_PREFIX)),
-        };
-        let key_line_no = lines.number();
-        lines.finish()?;
-        let bytes = decode_exact::<PUBLIC_KEY_LEN>(key_line, file, key_line_no)?;
-        let (alg, rest) = bytes.split_first_chunk::<2>().ok_or(lines.short(key_line_no))?;
-        let (key_id, key) = rest.split_first_chunk::<8>().ok_or(lines.short(key_line_no))?;
-        let key = <&[u8; 32]>::try_from(key).map_err(|_| lines.short(key_line_no))?;
-        if *alg != ALG_PURE {
-            return Err(SignError::UnsupportedAlgorithm {
-                file,
-                found: escape(alg),
-            });
-        }
-        let key_id = KeyId(*key_id);
-        let key = ed25519_dalek::VerifyingKey::from_bytes(key)
-            .map_err(|_| SignError::InvalidPublicKey { file, key_id })?;
-        let kind = signify::key_kind(&untrusted_comment);
-        Ok(PublicKey {
-            kind,
-            key_id,
-            key,
-            untrusted_comment,
-        })
-    }
-
-    /// The key as a minisign public key file, with minisign's own comment
-    /// (`minisign public key <ID>`); signify reads the same file.
-    pub fn to_minisign_string(&self) -> String {
-        format!(
-            "{UNTRUSTED_PREFIX}minisign public key {}\n{}\n",
-            self.key_id,
-            self.to_base64()
-        )
-    }
-
-    /// The key's bytes in base64 alone, as minisign's `-P` takes them.
-    pub fn to_base64(&self) -> String {
-        let mut bytes = [0u8; PUBLIC_KEY_LEN];
-        bytes[..2].copy_from_slice(&ALG_PURE);
-        bytes[2..10].copy_from_slice(&self.key_id.0);
-        bytes[10..].copy_from_slice(self.key.as_bytes());
-        BASE64.encode(bytes)
-    }
-}
-
-/// A minisign or signify signature, as read from its file or made by [`sign`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-    /// The comment after `untrusted comment: `. Nothing signs it.
-    pub untrusted_comment: String,
-    /// True for `"ED"`: the signature is over the BLAKE2b-512 hash of the
-    /// data. False for `"Ed"`: over the data itself.
-    pub prehashed: bool,
-    /// Id of the key that made it.
-    pub key_id: KeyId,
-    /// The signature over the data (or its hash).
-    pub signature: ed25519_dalek::Signature,
-    /// The signed comment of a minisign signature; `None` for signify.
-    pub trusted: Option<TrustedComment>,
-}
-
-/// A minisign trusted comment with the global signature that covers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedComment {
-    /// The comment after `trusted comment: `.
-    pub comment: String,
-    /// Signature over the data signature's 64 bytes followed by the comment.
-    pub global_signature: ed25519_dalek::Signature,
-}
-
-impl Signature {
-    /// Read a minisign `.minisig` (four lines, `"ED"` or `"Ed"`) or signify
-    /// `.sig` (two lines, `"Ed"`) signature file.
-    ///
-    /// signify's embedded form (`-e`, the message after the two lines) is
-    /// refused: its third line is not a trusted comment.
-    pub fn parse(text: &str) -> Result<Signature, SignError> {
-        let file = FileKind::Signature;
-        let mut lines = Lines::new(text, file);
-        let untrusted_comment = lines.next_prefixed(UNTRUSTED_PREFIX)?;
-        check_comment_len(untrusted_comment, CommentKind::Untrusted)?;
-        let sig_line = lines.next_required()?;
-        let sig_line_no = lines.number();
-        let bytes = decode_exact::<SIGNATURE_LEN>(sig_line, file, sig_line_no)?;
-        let (alg, rest) = bytes.split_first_chunk::<2>().ok_or(lines.short(sig_line_no))?;
-        let (key_id, sig) = rest.split_first_chunk::<8>().ok_or(lines.short(sig_line_no))?;
-        let sig = <&[u8; 64]>::try_from(sig).map_err(|_| lines.short(sig_line_no))?;
-        let prehashed = match *alg {
-            ALG_HASHED => true,
-            ALG_PURE => false,
-            _ => {
-                return Err(SignError::UnsupportedAlgorithm {
-                    file,
-                    found: escape(alg),
-                })
-            }
-        };
-        let key_id = KeyId(*key_id);
-        let trusted = if lines.at_end() {
-            signify::check_two_line(prehashed, key_id)?;
-            None
-        } else {
-            let comment = lines.next_prefixed(TRUSTED_PREFIX)?;
-            check_trusted_comment(comment)?;
-            let global_line = lines.next_required()?;
-            let global_line_no = lines.number();
-            let global = decode_exact::<64>(global_line, file, global_line_no)?;
-            let global = <[u8; 64]>::try_from(global.as_slice())
-                .map_err(|_| lines.short(global_line_no))?;
-            lines.finish()?;
-            Some(TrustedComment {
-                comment: comment.to_owned(),
-                global_signature: ed25519_dalek::Signature::from_bytes(&global),
-            })
-        };
-        Ok(Signature {
-            untrusted_comment: untrusted_comment.to_owned(),
-            prehashed,
-            key_id,
-            signature: ed25519_dalek::Signature::from_bytes(sig),
-            trusted,
-        })
-    }
-
-    /// The signature file's text: minisign's four lines, or signify's two
-    /// when there is no trusted comment.
-    pub fn to_file_string(&self) -> String {
-        let mut bytes = [0u8; SIGNATURE_LEN];
-        bytes[..2].copy_from_slice(if self.prehashed {
-            &ALG_HASHED
-        } else {
-            &ALG_PURE
-        });
-        bytes[2..10].copy_from_slice(&self.key_id.0);
-        bytes[10..].copy_from_slice(&self.signature.to_bytes());
-        let mut text = format!(
-            "{UNTRUSTED_PREFIX}{}\n{}\n",
-            self.untrusted_comment,
-            BASE64.encode(bytes)
-        );
-        if let Some(trusted) = &self.trusted {
-            text.push_str(&format!(
-                "{TRUSTED_PREFIX}{}\n{}\n",
-                trusted.comment,
-                BASE64.encode(trusted.global_signature.to_bytes())
-            ));
-        }
-        text
     }
 }
 
@@ -624,153 +444,6 @@ fn read_whole(data: impl Read, limit: u64) -> Result<Vec<u8>, SignError> {
         return Err(SignError::MessageTooLarge { limit });
     }
     Ok(message)
-}
-
-/// Refuse a trusted comment minisign would refuse: too long, or with a
-/// control character other than tab.
-fn check_trusted_comment(comment: &str) -> Result<(), SignError> {
-    check_comment_len(comment, CommentKind::Trusted)?;
-    if comment.chars().any(|c| c != '\t' && c.is_control()) {
-        return Err(SignError::CommentNotPrintable {
-            which: CommentKind::Trusted,
-        });
-    }
-    Ok(())
-}
-
-fn check_comment_len(comment: &str, which: CommentKind) -> Result<(), SignError> {
-    let max = match which {
-        CommentKind::Trusted => MAX_TRUSTED_COMMENT,
-        CommentKind::Untrusted => MAX_UNTRUSTED_COMMENT,
-    };
-    if comment.len() > max {
-        return Err(SignError::CommentTooLong {
-            which,
-            found: comment.len(),
-            max,
-        });
-    }
-    Ok(())
-}
-
-/// Decode one base64 line that must hold exactly `N` bytes.
-fn decode_exact<const N: usize>(
-    line: &str,
-    file: FileKind,
-    line_no: usize,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, SignError> {
-    // Refuse an overlong line before decoding it: base64 of N bytes is at
-    // most 4 * ceil(N / 3) characters.
-    let max_chars = N.div_ceil(3) * 4;
-    if line.len() > max_chars + 4 {
-        return Err(SignError::WrongLength {
-            file,
-            line: line_no,
-            expected: N,
-            found: line.len() / 4 * 3,
-        });
-    }
-    let bytes = zeroize::Zeroizing::new(BASE64.decode(line.trim_end()).map_err(|source| {
-        SignError::Base64 {
-            file,
-            line: line_no,
-            source,
-        }
-    })?);
-    if bytes.len() != N {
-        return Err(SignError::WrongLength {
-            file,
-            line: line_no,
-            expected: N,
-            found: bytes.len(),
-        });
-    }
-    Ok(bytes)
-}
-
-/// Two algorithm (or kdf, or checksum) bytes for an error message.
-fn escape(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
-}
-
-/// The lines of a key or signature file: split at `\n`, one trailing `\r`
-/// removed from each, and nothing but empty lines allowed after the last.
-struct Lines<'a> {
-    lines: std::iter::Peekable<std::str::Split<'a, char>>,
-    file: FileKind,
-    number: usize,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str, file: FileKind) -> Lines<'a> {
-        Lines {
-            lines: text.split('\n').peekable(),
-            file,
-            number: 0,
-        }
-    }
-
-    /// 1-based number of the line last returned.
-    fn number(&self) -> usize {
-        self.number
-    }
-
-    fn next_required(&mut self) -> Result<&'a str, SignError> {
-        self.number += 1;
-        match self.lines.next() {
-            Some(line) if !(line.is_empty() && self.lines.peek().is_none()) => {
-                Ok(line.strip_suffix('\r').unwrap_or(line))
-            }
-            _ => Err(SignError::MissingLine {
-                file: self.file,
-                line: self.number,
-            }),
-        }
-    }
-
-    fn next_prefixed(&mut self, prefix: &'static str) -> Result<&'a str, SignError> {
-        let line = self.next_required()?;
-        line.strip_prefix(prefix)
-            .ok_or_else(|| self.missing_prefix(prefix))
-    }
-
-    fn missing_prefix(&self, prefix: &'static str) -> SignError {
-        SignError::MissingPrefix {
-            file: self.file,
-            line: self.number,
-            prefix,
-        }
-    }
-
-    /// True when only empty lines (or nothing) remain.
-    fn at_end(&mut self) -> bool {
-        self.lines.clone().all(|l| l.trim_end_matches('\r').is_empty())
-    }
-
-    /// Refuse anything but empty lines after the last line.
-    fn finish(mut self) -> Result<(), SignError> {
-        for line in self.lines.by_ref() {
-            self.number += 1;
-            if !line.trim_end_matches('\r').is_empty() {
-                return Err(SignError::TrailingText {
-                    file: self.file,
-                    line: self.number,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// A length error for a line that [`decode_exact`] already measured;
-    /// only reachable if the constants disagree.
-    fn short(&self, line: usize) -> SignError {
-        SignError::WrongLength {
-            file: self.file,
-            line,
-            expected: 0,
-            found: 0,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -153,13 +153,12 @@ fn missing_file_and_directory_exit_2() {
         "{}",
         run.stderr
     );
-    let run = fwkit(dir, [os("inspect"), dir.as_os_str(), os("--json")]);
-    run.expect(2);
-    assert!(
-        run.stdout.is_empty() && run.stderr.starts_with("error:"),
-        "{}",
-        run.stderr
-    );
+    // A directory is a multi-file upgrade set; with no manifest it cannot be verified.
+    let empty = dir.join("empty-set");
+    std::fs::create_dir(&empty).unwrap();
+    let run = fwkit(dir, [os("verify"), empty.as_os_str()]);
+    run.expect(1);
+    assert!(run.stdout.contains("no manifest"), "{}", run.stdout);
     let out = dir.join("out");
     fwkit(
         dir,

@@ -25,3 +25,4 @@ mod cli;
 mod hostile;
 mod makeself;
 mod shell_formats;
+mod signing;

@@ -309,10 +309,10 @@ fn fwkit_keys_work_in_minisign() {
         &["-R", "-s", "plain.key", "-p", "again.pub"],
         "",
     );
-    assert_eq!(
-        PublicKey::parse(&read(dir.join("again.pub"))).unwrap(),
-        public
-    );
+    // minisign 0.11 writes the key id in its comment without leading zeros, so
+    // compare the key itself, not the untrusted comment.
+    let again = PublicKey::parse(&read(dir.join("again.pub"))).unwrap();
+    assert_eq!((again.key_id, again.key), (public.key_id, public.key));
 }
 
 #[test]
