@@ -36,6 +36,9 @@ mod detect;
 mod error;
 mod extract;
 mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod pack;
 mod package;
 mod scan;
 pub mod sign;
@@ -43,6 +46,7 @@ mod verify;
 
 pub use detect::{detect, Encoding, FormatKind};
 pub use error::{Error, Result};
+pub use formats::fwkit_manifest;
 pub use package::{
     Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, Layer,
     Limits, MakeselfInfo, Member, MemberKind, MemberName, NetappSp, Outcome, Package, PeInfo,

@@ -35,6 +35,16 @@ pub enum Command {
         after_help = "Examples:\n  fwkit verify pkg.run\n  fwkit verify CP022989.scexe --sha256 0f3c…e1 --json"
     )]
     Verify(VerifyArgs),
+    /// Write a new minisign key pair NAME.pub and NAME.key.
+    #[command(
+        after_help = "Examples:\n  fwkit keygen -o release\n  FWKIT_PASSWORD=... fwkit keygen -o ci\n  fwkit keygen -o test --no-password"
+    )]
+    Keygen(KeygenArgs),
+    /// Sign a file: write FILE.minisig (minisign format, prehashed).
+    #[command(
+        after_help = "Example:\n  fwkit sign CP022989.scexe --key release.key --trusted-comment 'SAS expander 2.10'"
+    )]
+    Sign(SignArgs),
     /// Verify and unpack the payload into a new directory (never the stub).
     #[command(
         after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify"
@@ -58,6 +68,16 @@ pub struct Common {
     pub quiet: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// A trusted public key (minisign or signify .pub, repeatable); a valid
+    /// signature by one of the keys must then cover the whole package.
+    #[arg(long, value_name = "PUB")]
+    pub key: Vec<PathBuf>,
+    /// A directory of trusted public keys (every *.pub in it).
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
+    /// Fail unless a signature is checked (needs --key or --keyring).
+    #[arg(long)]
+    pub require_signature: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,4 +125,30 @@ pub struct UnpackArgs {
 
 pub fn parse() -> Cli {
     Cli::parse()
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Base name: writes NAME.pub and NAME.key (neither may exist).
+    #[arg(short, long, value_name = "NAME")]
+    pub output: PathBuf,
+    /// Store the secret key unencrypted (otherwise a passphrase is asked on the
+    /// terminal, or read from FWKIT_PASSWORD).
+    #[arg(long)]
+    pub no_password: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The file to sign.
+    pub file: PathBuf,
+    /// The secret key (minisign format).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// Text signed along with the file and shown as trusted when verifying.
+    #[arg(long, value_name = "TEXT")]
+    pub trusted_comment: Option<String>,
+    /// Replace an existing FILE.minisig.
+    #[arg(long)]
+    pub force: bool,
 }

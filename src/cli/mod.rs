@@ -41,6 +41,14 @@ pub fn run(cli: Cli) -> Result<Code> {
                 Code::NotVerified
             })
         }
+        Command::Keygen(args) => {
+            keygen(&args)?;
+            Ok(Code::Verified)
+        }
+        Command::Sign(args) => {
+            sign(&args)?;
+            Ok(Code::Verified)
+        }
         Command::Unpack(args) => {
             let verify = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
             let package = open(&args.common)?;
@@ -84,4 +92,140 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Write `bytes` to a new file; never replaces one unless `force`.
+fn write_new(path: &std::path::Path, bytes: &[u8], secret: bool, force: bool) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = secret;
+    let mut file = options.open(path).with_context(|| {
+        if path.exists() && !force {
+            format!("{} exists; fwkit never overwrites it", path.display())
+        } else {
+            format!("cannot write {}", path.display())
+        }
+    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn with_extension(base: &std::path::Path, extension: &str) -> std::path::PathBuf {
+    let mut name = base.as_os_str().to_owned();
+    name.push(".");
+    name.push(extension);
+    name.into()
+}
+
+fn keygen(args: &args::KeygenArgs) -> Result<()> {
+    let public_path = with_extension(&args.output, "pub");
+    let secret_path = with_extension(&args.output, "key");
+    for path in [&public_path, &secret_path] {
+        if path.exists() {
+            anyhow::bail!("{} exists; fwkit never overwrites a key", path.display());
+        }
+    }
+    let password = if args.no_password {
+        None
+    } else {
+        Some(options::password(
+            "Passphrase for the new secret key: ",
+            true,
+        )?)
+    };
+    let (secret, public) = fwkit::sign::SecretKey::generate()?;
+    let secret_text = secret.to_minisign_string(password.as_deref())?;
+    write_new(&secret_path, secret_text.as_bytes(), true, false)?;
+    write_new(
+        &public_path,
+        public.to_minisign_string().as_bytes(),
+        false,
+        false,
+    )?;
+    println!(
+        "key id {}: public key {}, secret key {}{}",
+        public.key_id,
+        public_path.display(),
+        secret_path.display(),
+        if password.is_none() {
+            " (not encrypted)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// Read a minisign secret key, asking for the passphrase only when it is encrypted.
+fn load_secret(path: &std::path::Path) -> Result<fwkit::sign::SecretKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read secret key {}", path.display()))?;
+    match fwkit::sign::SecretKey::parse(&text, None) {
+        Ok(key) => Ok(key),
+        Err(fwkit::sign::SignError::PasswordRequired) => {
+            let password =
+                options::password(&format!("Passphrase for {}: ", path.display()), false)?;
+            Ok(fwkit::sign::SecretKey::parse(&text, Some(&password))
+                .with_context(|| format!("secret key {}", path.display()))?)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("secret key {}", path.display()))),
+    }
+}
+
+/// minisign's default trusted comment: when and what was signed.
+pub fn default_trusted_comment(file: &std::path::Path) -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        });
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("timestamp:{now}\tfile:{name}\thashed")
+}
+
+fn sign(args: &args::SignArgs) -> Result<()> {
+    let secret = load_secret(&args.key)?;
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let options = fwkit::sign::SignOptions {
+        trusted_comment: args
+            .trusted_comment
+            .clone()
+            .unwrap_or_else(|| default_trusted_comment(&args.file)),
+        ..fwkit::sign::SignOptions::default()
+    };
+    let signature = fwkit::sign::sign(&secret, std::io::BufReader::new(file), &options)?;
+    let out = with_extension(&args.file, "minisig");
+    write_new(
+        &out,
+        signature.to_file_string().as_bytes(),
+        false,
+        args.force,
+    )?;
+    println!(
+        "signed {} with key id {}: {}",
+        args.file.display(),
+        secret.key_id(),
+        out.display()
+    );
+    Ok(())
 }

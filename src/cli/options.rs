@@ -63,7 +63,57 @@ pub fn verify_options(
         limits: limits(&common.limits)?,
         progress,
         hash_members,
+        keys: load_keys(&common.key, common.keyring.as_deref())?,
+        require_signature: common.require_signature,
     })
+}
+
+/// Read the trusted public keys named on the command line.
+pub fn load_keys(
+    files: &[std::path::PathBuf],
+    keyring: Option<&std::path::Path>,
+) -> Result<Vec<fwkit::sign::PublicKey>> {
+    let mut paths: Vec<std::path::PathBuf> = files.to_vec();
+    if let Some(dir) = keyring {
+        let mut found: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("--keyring {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pub"))
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            bail!("--keyring {}: no *.pub files in it", dir.display());
+        }
+        paths.extend(found);
+    }
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read public key {}", path.display()))?;
+            fwkit::sign::PublicKey::parse(&text).with_context(|| {
+                format!("{} is not a minisign or signify public key", path.display())
+            })
+        })
+        .collect()
+}
+
+/// The passphrase for a secret key: FWKIT_PASSWORD, else a terminal prompt.
+pub fn password(prompt: &str, confirm: bool) -> Result<String> {
+    if let Ok(p) = std::env::var("FWKIT_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no passphrase: set FWKIT_PASSWORD or run on a terminal (or use --no-password)");
+    }
+    let first = rpassword::prompt_password(prompt).context("reading the passphrase")?;
+    if confirm {
+        let again = rpassword::prompt_password("Again: ").context("reading the passphrase")?;
+        if again != first {
+            bail!("the passphrases differ");
+        }
+    }
+    Ok(first)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! [`Layout`]; it decides nothing about whether the claims hold.
 
 pub(crate) mod dell_dup;
+pub mod fwkit_manifest;
 pub(crate) mod makeself;
 pub(crate) mod pe;
 pub(crate) mod scexe;
@@ -84,7 +85,7 @@ impl Layout {
     /// Byte ranges of the streams, by stream index.
     pub(crate) fn streams_ranges(&self) -> Vec<ByteRange> {
         match &self.zip {
-            Some(spec) => vec![(0, spec.end)],
+            Some(spec) => vec![(spec.start, spec.end)],
             None => self.streams.iter().map(|s| s.range).collect(),
         }
     }
@@ -120,7 +121,9 @@ impl Layout {
 
 /// Vendor metadata members kept for parsing (lower-case path).
 pub(crate) fn is_metadata_name(lower: &str) -> bool {
-    lower == "payload.json"
+    lower.ends_with(".minisig")
+        || lower.ends_with(".sig")
+        || lower == "payload.json"
         || lower.ends_with("rlm_fw/install/metadata")
         || lower.ends_with(".metainfo.xml")
         || lower.ends_with(".jcat")

@@ -127,14 +127,16 @@ fn mode_of(meta: &fs::Metadata) -> u32 {
 type Captured = Vec<(String, Vec<u8>)>;
 
 /// Read the set's manifests: top-level manifest files, plus `external`.
-pub(crate) fn manifests(
-    spec: &SetSpec,
-    members: &[Member],
-) -> Result<(Vec<Manifest>, Captured)> {
+pub(crate) fn manifests(spec: &SetSpec, members: &[Member]) -> Result<(Vec<Manifest>, Captured)> {
     let mut found = Vec::new();
     let mut captured = Vec::new();
     for member in members {
         let Some(path) = &member.path else { continue };
+        let signature = path.as_str().ends_with(".minisig") || path.as_str().ends_with(".sig");
+        if member.kind == MemberKind::File && signature && member.size <= 64 << 10 {
+            captured.push((path.to_string(), read_capped(&path.to_path(&spec.root))?));
+            continue;
+        }
         if member.kind != MemberKind::File || manifest::manifest_kind(path).is_none() {
             continue;
         }
@@ -162,13 +164,15 @@ pub(crate) fn manifests(
                 found.push(m);
                 captured.push((name.to_string(), bytes));
             }
-            None => return Err(Error::InvalidOption {
-                option: "--manifest",
-                reason: format!(
+            None => {
+                return Err(Error::InvalidOption {
+                    option: "--manifest",
+                    reason: format!(
                     "{} is not named like a manifest (SHA256SUMS, MD5SUMS, CHECKSUM, *.sha256, …)",
                     file.display()
                 ),
-            }),
+                })
+            }
         }
     }
     Ok((found, captured))

@@ -22,6 +22,8 @@ use std::sync::Mutex;
 /// Where the zip archive of a package lies.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ZipSpec {
+    /// The archive starts at or after this offset (after a PE image, say).
+    pub start: u64,
     /// The archive ends here (the end record's last byte + 1).
     pub end: u64,
 }
@@ -76,8 +78,15 @@ pub(crate) fn add_archive(
                 kind: "zip end of central directory record".to_owned(),
                 range: (eocd, end),
             });
-            layout.zip = Some(ZipSpec { end });
+            layout.zip = Some(ZipSpec { start: from, end });
         }
+        (None, Some(record_end)) if record_end > end => layout.checks.push(Check::failed(
+            CheckKind::Structure,
+            structure,
+            format!(
+                "the zip's end record is truncated: its comment runs to byte {record_end}, past the end at {end}"
+            ),
+        )),
         (None, Some(record_end)) => layout.checks.push(
             Check::failed(
                 CheckKind::Structure,
@@ -185,6 +194,7 @@ pub(crate) fn scan(
     }
     let mut tree = Tree::new(options.limits);
     let mut files = Vec::new();
+    let mut link_failures = Vec::new();
     let mut stopped = None;
     for index in 0..archive.len() {
         let entry = match archive.by_index_raw(index) {
@@ -220,7 +230,16 @@ pub(crate) fn scan(
         drop(entry);
         let kind = match kind {
             MemberKind::Symlink { .. } => MemberKind::Symlink {
-                target: read_link(&mut archive, index).unwrap_or_default(),
+                target: match read_link(&mut archive, index) {
+                    Ok(target) => target,
+                    Err(why) => {
+                        link_failures.push(format!(
+                            "{}: symlink target: {why}",
+                            String::from_utf8_lossy(&raw)
+                        ));
+                        String::new()
+                    }
+                },
             },
             other => other,
         };
@@ -293,7 +312,8 @@ pub(crate) fn scan(
         return Ok(result);
     }
 
-    let failures = read_members(
+    let mut failures = link_failures;
+    failures.extend(read_members(
         path,
         spec,
         layout,
@@ -302,9 +322,9 @@ pub(crate) fn scan(
         &algos,
         options,
         sink,
-    )?;
+    )?);
     let mut check =
-        Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range((0, spec.end));
+        Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range((spec.start, spec.end));
     check.algorithm = Some(Algorithm::StreamCheck);
     if failures.is_empty() {
         check.detail = Some(format!(
@@ -322,11 +342,14 @@ pub(crate) fn scan(
     Ok(result)
 }
 
-fn read_link(archive: &mut Archive, index: usize) -> Option<String> {
-    let entry = archive.by_index(index).ok()?;
+fn read_link(archive: &mut Archive, index: usize) -> std::result::Result<String, String> {
+    let entry = archive.by_index(index).map_err(|e| e.to_string())?;
     let mut target = String::new();
-    entry.take(MAX_LINK).read_to_string(&mut target).ok()?;
-    Some(target)
+    entry
+        .take(MAX_LINK)
+        .read_to_string(&mut target)
+        .map_err(|e| e.to_string())?;
+    Ok(target)
 }
 
 /// Decompress, check and hash the file members on both cores.

@@ -325,6 +325,11 @@ pub struct VerifyOptions {
     pub progress: Option<Arc<dyn Progress>>,
     /// Compute the SHA-256 of every member (as `inspect` does).
     pub hash_members: bool,
+    /// Trusted public keys (minisign or signify). When given, a valid
+    /// signature by one of them must cover the whole package.
+    pub keys: Vec<crate::sign::PublicKey>,
+    /// Fail when no signature is checked, even without keys.
+    pub require_signature: bool,
 }
 
 impl std::fmt::Debug for VerifyOptions {
@@ -334,6 +339,15 @@ impl std::fmt::Debug for VerifyOptions {
             .field("limits", &self.limits)
             .field("progress", &self.progress.is_some())
             .field("hash_members", &self.hash_members)
+            .field(
+                "keys",
+                &self
+                    .keys
+                    .iter()
+                    .map(|k| k.key_id.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .field("require_signature", &self.require_signature)
             .finish()
     }
 }

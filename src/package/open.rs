@@ -332,6 +332,14 @@ impl Package {
                 ));
             }
             vendor_profiles(&result.captured, &members, &mut vendor, &mut checks);
+            checks.extend(verify::signature::checks(
+                &self.path,
+                layout.set.is_none(),
+                &result.captured,
+                &manifests,
+                &members,
+                options,
+            )?);
             if layout.capture == Capture::TopLevelXml {
                 for (name, bytes) in &result.captured {
                     if let Some(info) = super::parse_hp_component(name, bytes) {

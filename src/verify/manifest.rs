@@ -21,6 +21,9 @@ pub(crate) struct Entry {
     /// Lower-case hex.
     pub digest: String,
     pub line: usize,
+    /// Size and permission bits, when the manifest records them (fwkit manifests).
+    pub size: Option<u64>,
+    pub mode: Option<u32>,
 }
 
 /// A parsed manifest.
@@ -31,6 +34,8 @@ pub(crate) struct Manifest {
     pub entries: Vec<Entry>,
     /// Lines that could not be read, with their numbers.
     pub bad_lines: Vec<(usize, String)>,
+    /// The manifest lists every member (a fwkit manifest): extras fail.
+    pub complete: bool,
 }
 
 /// The algorithm a manifest's file name implies, `None` when the name is not
@@ -38,6 +43,9 @@ pub(crate) struct Manifest {
 pub(crate) fn manifest_kind(name: &MemberName) -> Option<Option<Algorithm>> {
     let file = name.file_name();
     let upper = file.to_ascii_uppercase();
+    if name.as_str() == crate::formats::fwkit_manifest::MANIFEST_NAME {
+        return Some(Some(Algorithm::Sha256));
+    }
     match upper.as_str() {
         "SHA256SUMS" => return Some(Some(Algorithm::Sha256)),
         "SHA512SUMS" => return Some(Some(Algorithm::Sha512)),
@@ -77,7 +85,30 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
         source: source.clone(),
         entries: Vec::new(),
         bad_lines: Vec::new(),
+        complete: false,
     };
+    if source.as_str() == crate::formats::fwkit_manifest::MANIFEST_NAME {
+        manifest.complete = true;
+        match crate::formats::fwkit_manifest::FwkitManifest::parse(bytes) {
+            Ok(parsed) => {
+                manifest.entries = parsed
+                    .files
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, f)| Entry {
+                        path: Ok(f.path),
+                        algorithm: Algorithm::Sha256,
+                        digest: f.sha256,
+                        line: i + 5,
+                        size: Some(f.size),
+                        mode: Some(f.mode),
+                    })
+                    .collect();
+            }
+            Err(why) => manifest.bad_lines.push((0, why)),
+        }
+        return Some(manifest);
+    }
     if bytes.len() > MAX_MANIFEST {
         manifest
             .bad_lines
@@ -112,6 +143,8 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
                     algorithm,
                     digest: digest.to_ascii_lowercase(),
                     line: line_no,
+                    size: None,
+                    mode: None,
                 });
             }
             None => manifest

@@ -4,6 +4,7 @@
 pub(crate) mod digest;
 pub(crate) mod manifest;
 pub(crate) mod safety;
+pub(crate) mod signature;
 
 pub use digest::{hex, parse_sha256};
 
@@ -121,6 +122,22 @@ pub(crate) fn manifest_checks(
                     check.outcome = Outcome::Failed;
                     check.detail = Some("listed but not a regular file".to_owned());
                 }
+                Some(member) if entry.size.is_some_and(|s| s != member.size) => {
+                    check.outcome = Outcome::Failed;
+                    check.detail = Some(format!(
+                        "size {} but the manifest says {}",
+                        member.size,
+                        entry.size.unwrap_or(0)
+                    ));
+                }
+                Some(member) if entry.mode.is_some_and(|m| m != member.mode & 0o777) => {
+                    check.outcome = Outcome::Failed;
+                    check.detail = Some(format!(
+                        "mode {:04o} but the manifest says {:04o}",
+                        member.mode & 0o777,
+                        entry.mode.unwrap_or(0)
+                    ));
+                }
                 Some(member) => match member.digests.get(entry.algorithm.name()) {
                     Some(value) => {
                         check.outcome = if *value == entry.digest {
@@ -135,6 +152,28 @@ pub(crate) fn manifest_checks(
                 },
             }
             checks.push(check);
+        }
+        if m.complete {
+            // A fwkit manifest lists every file: anything else is an extra member.
+            let signature = m.source.parent().map_or_else(
+                || crate::formats::fwkit_manifest::SIGNATURE_NAME.to_owned(),
+                |p| format!("{p}/{}", crate::formats::fwkit_manifest::SIGNATURE_NAME),
+            );
+            for member in members {
+                let Some(path) = &member.path else { continue };
+                let listed = m.entries.iter().any(|e| e.path.as_ref() == Ok(path));
+                if member.kind == crate::package::MemberKind::File
+                    && !listed
+                    && *path != m.source
+                    && path.as_str() != signature
+                {
+                    checks.push(Check::failed(
+                        CheckKind::Digest,
+                        format!("member {path}"),
+                        format!("not listed in {}: an extra member", m.source),
+                    ));
+                }
+            }
         }
     }
     (checks, covered)
@@ -227,7 +266,9 @@ pub(crate) fn verdict(checks: &[Check], members: &[Member]) -> Verdict {
 pub(crate) fn uncovered(checks: &[Check], len: u64) -> Vec<ByteRange> {
     let mut covered: Vec<ByteRange> = checks
         .iter()
-        .filter(|c| is_integrity(c) && c.outcome == Outcome::Passed)
+        .filter(|c| {
+            (is_integrity(c) || c.kind == CheckKind::Signature) && c.outcome == Outcome::Passed
+        })
         .filter_map(|c| c.range)
         .collect();
     covered.sort_unstable();

@@ -26,3 +26,19 @@ mod hostile;
 mod makeself;
 mod shell_formats;
 mod signing;
+
+// Zip, PE-wrapped and manifest packages (`zip`, `pe`, `manifests`): built at
+// test time with Info-ZIP `zip`, 7-Zip (`7z`, p7zip-full), Python's
+// `zipfile`, GNU tar with gzip/xz/bzip2/zstd, and coreutils
+// `sha256sum`/`md5sum`; hostile zips are written byte by byte by the tests
+// (`util::RawZip`, from the layout in `formats/zip.md`). The PE wrappers are
+// Debian's `grubx64.efi` (grub-efi-amd64-bin) and the signed
+// `shimx64.efi.signed` (shim-signed), read from /usr/lib and never committed.
+mod manifests;
+mod pe;
+mod zip;
+
+// fwkit's own self-extracting stub (`stub`): archives assembled from
+// `fwkit::pack::stub::render`, a tar from `util::Tar` and gzip members from the
+// system `gzip`, run under dash, bash and busybox sh.
+mod stub;

@@ -562,3 +562,235 @@ pub fn dell_bin(xml: &str, payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(payload);
     out
 }
+
+// ---------------------------------------------------------------------------
+// Reference files, Python, and zips written by hand (zip.rs, pe.rs, manifests.rs)
+
+/// True when the reference file `path` exists (a PE from a Debian package,
+/// say). Otherwise print `SKIP: <test> needs <path>` and return false, or
+/// panic when `FWKIT_REQUIRE_TOOLS=1`.
+pub fn require_file(path: &Path) -> bool {
+    if path.is_file() {
+        return true;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("this test");
+    if std::env::var("FWKIT_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!(
+            "{test} needs {}, which is missing, and FWKIT_REQUIRE_TOOLS=1 forbids skipping",
+            path.display()
+        );
+    }
+    eprintln!("SKIP: {test} needs {}", path.display());
+    false
+}
+
+/// Run `python3 -c SCRIPT ARGS…` in `cwd` (`sys.argv[1:]` are `args`);
+/// panic with its output if it fails. Returns its stdout.
+#[track_caller]
+pub fn python3(cwd: &Path, script: &str, args: &[&OsStr]) -> Vec<u8> {
+    let mut all: Vec<&OsStr> = vec![OsStr::new("-c"), OsStr::new(script)];
+    all.extend_from_slice(args);
+    tool(cwd, "python3", &all)
+}
+
+/// CRC-32 as zip uses it (the same as gzip's).
+pub fn zip_crc32(data: &[u8]) -> u32 {
+    crc32(data)
+}
+
+/// A local file header for a stored (method 0) zip member, followed by its data.
+pub fn zip_local_entry(name: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(30 + name.len() + data.len());
+    out.extend_from_slice(b"PK\x03\x04");
+    out.extend_from_slice(&20u16.to_le_bytes()); // version needed
+    out.extend_from_slice(&0u16.to_le_bytes()); // flags
+    out.extend_from_slice(&0u16.to_le_bytes()); // method: stored
+    out.extend_from_slice(&0u16.to_le_bytes()); // time
+    out.extend_from_slice(&0x5021u16.to_le_bytes()); // date: 2020-01-01
+    out.extend_from_slice(&zip_crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes()); // extra length
+    out.extend_from_slice(name);
+    out.extend_from_slice(data);
+    out
+}
+
+/// A zip written byte by byte from the layout in `formats/zip.md`: stored
+/// members, every header field ours to set, so names and offsets that no
+/// zip tool would write are possible.
+#[derive(Default)]
+pub struct RawZip {
+    body: Vec<u8>,
+    central: Vec<u8>,
+    count: u16,
+}
+
+impl RawZip {
+    pub fn new() -> RawZip {
+        RawZip::default()
+    }
+
+    /// Append raw bytes to the member area; returns their offset.
+    pub fn raw(&mut self, bytes: &[u8]) -> u32 {
+        let at = self.body.len() as u32;
+        self.body.extend_from_slice(bytes);
+        at
+    }
+
+    /// Append a local header and data; returns the header's offset.
+    pub fn local(&mut self, name: &[u8], data: &[u8]) -> u32 {
+        self.raw(&zip_local_entry(name, data))
+    }
+
+    /// A central directory entry naming `name`, describing `data` (stored,
+    /// mode 0644), whose local header is at `offset`.
+    pub fn central(&mut self, name: &[u8], data: &[u8], offset: u32) -> &mut RawZip {
+        let c = &mut self.central;
+        c.extend_from_slice(b"PK\x01\x02");
+        c.extend_from_slice(&0x031eu16.to_le_bytes()); // made by: Unix, 3.0
+        c.extend_from_slice(&20u16.to_le_bytes());
+        c.extend_from_slice(&0u16.to_le_bytes()); // flags
+        c.extend_from_slice(&0u16.to_le_bytes()); // stored
+        c.extend_from_slice(&0u16.to_le_bytes());
+        c.extend_from_slice(&0x5021u16.to_le_bytes());
+        c.extend_from_slice(&zip_crc32(data).to_le_bytes());
+        c.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        c.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        c.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        c.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
+        c.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
+        c.extend_from_slice(&offset.to_le_bytes());
+        c.extend_from_slice(name);
+        self.count += 1;
+        self
+    }
+
+    /// A consistent member: local header, data and central entry.
+    pub fn file(&mut self, name: &[u8], data: &[u8]) -> &mut RawZip {
+        let at = self.local(name, data);
+        self.central(name, data, at)
+    }
+
+    /// The archive: members, central directory, end record.
+    pub fn finish(&self) -> Vec<u8> {
+        let mut out = self.body.clone();
+        out.extend_from_slice(&self.central);
+        out.extend_from_slice(b"PK\x05\x06");
+        out.extend_from_slice(&[0; 4]); // disk numbers
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&(self.central.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.body.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes()); // comment length
+        out
+    }
+}
+
+/// What a zip's central directory says about one member (read here without
+/// fwkit's reader, to check that a fixture is what a test claims it is).
+#[derive(Debug, Clone)]
+pub struct ZipEntryInfo {
+    pub name: String,
+    pub method: u16,
+    pub flags: u16,
+    /// Offset of the local header (zip64 extra field applied).
+    pub local_offset: u64,
+    /// The extra field of the local header.
+    pub local_extra: Vec<u8>,
+}
+
+fn le16(data: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([data[at], data[at + 1]])
+}
+
+fn le32(data: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn le64(data: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// True when a zip extra field holds a block with header id `id`.
+pub fn zip_extra_has(extra: &[u8], id: u16) -> bool {
+    let mut at = 0;
+    while at + 4 <= extra.len() {
+        if le16(extra, at) == id {
+            return true;
+        }
+        at += 4 + usize::from(le16(extra, at + 2));
+    }
+    false
+}
+
+/// True when the zip has a zip64 end-of-central-directory record.
+pub fn zip_has_zip64_end(data: &[u8]) -> bool {
+    let eocd = data.len() - 22;
+    eocd >= 20 && data[eocd - 20..eocd - 16] == *b"PK\x06\x07"
+}
+
+/// The central directory of a plain zip (no prefix, no archive comment).
+#[track_caller]
+pub fn zip_entries(data: &[u8]) -> Vec<ZipEntryInfo> {
+    let eocd = data.len() - 22;
+    assert_eq!(
+        &data[eocd..eocd + 4],
+        b"PK\x05\x06",
+        "end record at the end"
+    );
+    let mut count = u64::from(le16(data, eocd + 10));
+    let mut cd = u64::from(le32(data, eocd + 16));
+    if zip_has_zip64_end(data) {
+        let record = le64(data, eocd - 20 + 8) as usize;
+        assert_eq!(&data[record..record + 4], b"PK\x06\x06", "zip64 end record");
+        count = le64(data, record + 32);
+        cd = le64(data, record + 48);
+    }
+    let mut at = cd as usize;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        assert_eq!(&data[at..at + 4], b"PK\x01\x02", "central entry at {at}");
+        let name_len = usize::from(le16(data, at + 28));
+        let extra_len = usize::from(le16(data, at + 30));
+        let comment_len = usize::from(le16(data, at + 32));
+        let name = String::from_utf8_lossy(&data[at + 46..at + 46 + name_len]).into_owned();
+        let extra = &data[at + 46 + name_len..at + 46 + name_len + extra_len];
+        let mut local_offset = u64::from(le32(data, at + 42));
+        if local_offset == 0xffff_ffff {
+            // The zip64 extra holds, in order, whichever of usize, csize and
+            // offset are saturated in the fixed fields.
+            let mut e = 0;
+            while e + 4 <= extra.len() {
+                let (id, len) = (le16(extra, e), usize::from(le16(extra, e + 2)));
+                if id == 1 {
+                    let mut field = e + 4;
+                    for fixed in [at + 24, at + 20] {
+                        if le32(data, fixed) == 0xffff_ffff {
+                            field += 8;
+                        }
+                    }
+                    local_offset = le64(extra, field);
+                    break;
+                }
+                e += 4 + len;
+            }
+        }
+        let lo = local_offset as usize;
+        assert_eq!(&data[lo..lo + 4], b"PK\x03\x04", "local header of {name}");
+        let local_name_len = usize::from(le16(data, lo + 26));
+        let local_extra_len = usize::from(le16(data, lo + 28));
+        let extra_at = lo + 30 + local_name_len;
+        out.push(ZipEntryInfo {
+            name,
+            method: le16(data, at + 10),
+            flags: le16(data, at + 8),
+            local_offset,
+            local_extra: data[extra_at..extra_at + local_extra_len].to_vec(),
+        });
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    out
+}

@@ -1,0 +1,3 @@
+//! Packing.
+#[doc(hidden)]
+pub mod stub;

@@ -1,0 +1,200 @@
+//! Signature decisions: which signatures a package carries, whether the
+//! caller's keys accept them, and whether one of them covers the whole
+//! package.
+//!
+//! Found signatures: a `X.minisig` or `X.sig` member next to a member `X`
+//! (usually `FWKIT-MANIFEST.minisig` or `SHA256SUMS.sig`), and a detached
+//! `PKG.minisig` / `PKG.sig` next to the package file.
+//!
+//! Policy: with keys, a valid signature by one of them must cover the whole
+//! package (a detached signature over the file, or a signature over a
+//! manifest that lists every member); without keys, signatures are reported
+//! as present, not checked; `require_signature` makes that a failure.
+
+use super::manifest::Manifest;
+use crate::error::{Error, Result};
+use crate::package::{Check, CheckKind, Member, MemberKind, Outcome, VerifyOptions};
+use crate::sign::{self, PublicKey, Signature};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Largest detached signature file read.
+const MAX_SIGNATURE_FILE: u64 = 64 << 10;
+
+struct Found {
+    /// What the signature covers, in words.
+    covers: String,
+    /// It covers every member of the package.
+    whole: bool,
+    check: Check,
+}
+
+fn check_one(text: &[u8], covers: &str, keys: &[PublicKey], data: impl std::io::Read) -> Check {
+    let mut check = Check::new(CheckKind::Signature, covers.to_owned(), Outcome::Info);
+    let parsed = std::str::from_utf8(text)
+        .map_err(|_| "not text".to_owned())
+        .and_then(|t| Signature::parse(t).map_err(|e| e.to_string()));
+    let signature = match parsed {
+        Ok(s) => s,
+        Err(why) => {
+            check.detail = Some(format!(
+                "a signature file is present but is not minisign/signify ({why}); not checked"
+            ));
+            return check;
+        }
+    };
+    check.expected = Some(format!("key id {}", signature.key_id));
+    if keys.is_empty() {
+        check.detail = Some(format!(
+            "{} signature by key id {} present, not checked (give --key to check it)",
+            if signature.trusted.is_some() {
+                "minisign"
+            } else {
+                "signify"
+            },
+            signature.key_id
+        ));
+        return check;
+    }
+    match sign::verify(&signature, keys, data) {
+        Ok(verified) => {
+            check.outcome = Outcome::Passed;
+            check.computed = Some(format!("key id {}", verified.key_id));
+            check.detail = Some(match verified.trusted_comment {
+                Some(comment) => format!("good signature; trusted comment: {comment}"),
+                None => "good signature".to_owned(),
+            });
+        }
+        Err(e) => {
+            check.outcome = Outcome::Failed;
+            check.detail = Some(e.to_string());
+        }
+    }
+    check
+}
+
+/// True when `manifest` lists every file member of the package.
+fn lists_everything(manifest: &Manifest, members: &[Member]) -> bool {
+    if manifest.complete {
+        return manifest.bad_lines.is_empty();
+    }
+    members
+        .iter()
+        .filter(|m| m.kind == MemberKind::File)
+        .filter_map(|m| m.path.as_ref())
+        .filter(|p| **p != manifest.source && !is_signature_name(p.as_str()))
+        .all(|p| manifest.entries.iter().any(|e| e.path.as_ref() == Ok(p)))
+}
+
+fn is_signature_name(name: &str) -> bool {
+    name.ends_with(".minisig") || name.ends_with(".sig")
+}
+
+/// Every signature check, and the policy's verdict on them.
+pub(crate) fn checks(
+    package: &Path,
+    detached_allowed: bool,
+    captured: &[(String, Vec<u8>)],
+    manifests: &[Manifest],
+    members: &[Member],
+    options: &VerifyOptions,
+) -> Result<Vec<Check>> {
+    let keys = &options.keys;
+    let mut found: Vec<Found> = Vec::new();
+    for (name, bytes) in captured {
+        let Some(target) = name
+            .strip_suffix(".minisig")
+            .or_else(|| name.strip_suffix(".sig"))
+        else {
+            continue;
+        };
+        let covers = format!("member {target} (signature {name})");
+        let Some((_, data)) = captured.iter().find(|(n, _)| n == target) else {
+            let mut check = Check::new(CheckKind::Signature, covers.clone(), Outcome::Info);
+            check.detail = Some(format!(
+                "signature of {target}, which fwkit does not keep; not checked"
+            ));
+            found.push(Found {
+                covers,
+                whole: false,
+                check,
+            });
+            continue;
+        };
+        let whole = manifests
+            .iter()
+            .find(|m| m.source.as_str() == target)
+            .is_some_and(|m| lists_everything(m, members));
+        let check = check_one(bytes, &covers, keys, &data[..]);
+        found.push(Found {
+            covers,
+            whole,
+            check,
+        });
+    }
+    if detached_allowed {
+        for extension in ["minisig", "sig"] {
+            let mut path = package.as_os_str().to_owned();
+            path.push(".");
+            path.push(extension);
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                continue;
+            }
+            let text = read_small(&path)?;
+            let covers = format!("whole file (detached {})", path.display());
+            let file = File::open(package).map_err(|e| Error::read(package, e))?;
+            let len = file.metadata().map_err(|e| Error::read(package, e))?.len();
+            let check =
+                check_one(&text, &covers, keys, std::io::BufReader::new(file)).with_range((0, len));
+            found.push(Found {
+                covers,
+                whole: true,
+                check,
+            });
+        }
+    }
+    let mut out: Vec<Check> = found.iter().map(|f| f.check.clone()).collect();
+    let satisfied = found
+        .iter()
+        .any(|f| f.whole && f.check.outcome == Outcome::Passed);
+    if !keys.is_empty() && !satisfied {
+        let partial: Vec<&str> = found
+            .iter()
+            .filter(|f| f.check.outcome == Outcome::Passed)
+            .map(|f| f.covers.as_str())
+            .collect();
+        let detail = if found.is_empty() {
+            "no signature found (looked for *.minisig/*.sig members and a detached PKG.minisig/PKG.sig)".to_owned()
+        } else if partial.is_empty() {
+            "no valid signature by the given key(s)".to_owned()
+        } else {
+            format!(
+                "valid signatures cover only part of the package ({}); a signature must cover a manifest listing every member, or the whole file",
+                partial.join(", ")
+            )
+        };
+        out.push(Check::failed(CheckKind::Signature, "package", detail));
+    } else if keys.is_empty() && options.require_signature {
+        out.push(Check::failed(
+            CheckKind::Signature,
+            "package",
+            if found.is_empty() {
+                "a signature is required (--require-signature) and none was found"
+            } else {
+                "a signature is required (--require-signature) but no --key/--keyring was given to check it"
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn read_small(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| Error::read(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SIGNATURE_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::read(path, e))?;
+    Ok(bytes)
+}
