@@ -228,3 +228,44 @@ fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
     }
     fs::rename(from, to)
 }
+
+/// Write a new file at `out` through `write`: the bytes go to a temporary
+/// file next to it, which replaces nothing: it is linked into place only if
+/// `out` still does not exist. On any error nothing appears at `out`.
+pub(crate) fn write_new_file(
+    out: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File) -> Result<()>,
+) -> Result<()> {
+    if out.symlink_metadata().is_ok() {
+        return Err(Error::DestinationExists {
+            path: out.to_path_buf(),
+        });
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".fwkit-pack-")
+        .tempfile_in(&parent)
+        .map_err(|e| Error::write(&parent, e))?;
+    write(temp.as_file_mut())?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| Error::write(out, e))?;
+    set_mode(temp.path(), mode)?;
+    temp.persist_noclobber(out)
+        .map_err(|e| match e.error.kind() {
+            io::ErrorKind::AlreadyExists => Error::DestinationExists {
+                path: out.to_path_buf(),
+            },
+            _ => Error::write(out, e.error),
+        })?;
+    Ok(())
+}
+
+/// Stage a directory tree for `out` (which must not exist); see [`Staging`].
+pub(crate) fn stage_dir(out: &Path) -> Result<Staging> {
+    Staging::new(out)
+}

@@ -49,7 +49,7 @@ pub use error::{Error, Result};
 pub use formats::fwkit_manifest;
 pub use package::{
     Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, Layer,
-    Limits, MakeselfInfo, Member, MemberKind, MemberName, NetappSp, Outcome, Package, PeInfo,
-    PeSection, Progress, Report, UnpackOptions, VendorInfo, Verdict, VerifyOptions,
+    Limits, LvfsRelease, MakeselfInfo, Member, MemberKind, MemberName, NetappSp, Outcome, Package,
+    PeInfo, PeSection, Progress, Report, UnpackOptions, VendorInfo, Verdict, VerifyOptions,
 };
 pub use verify::{hex, parse_sha256};

@@ -45,6 +45,14 @@ pub enum Command {
         after_help = "Example:\n  fwkit sign CP022989.scexe --key release.key --trusted-comment 'SAS expander 2.10'"
     )]
     Sign(SignArgs),
+    /// Pack a directory into a package that verifies end to end.
+    #[command(
+        after_help = "Examples:\n  fwkit pack images/ -o expander.scexe --format scexe --name expander --version 2.10 --sign release.key\n  fwkit pack images/ -o sp.zip --format zip\n  fwkit pack images/ -o upgrade-set --format set --sign release.key\n  fwkit pack images/ -o ilo.fwpkg --format fwpkg --device 'iLO 5' --target 4764a662-b342-4fc7-9ce9-258c5d99e815\n\nFormats: scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set, fwpkg.\nOutput is reproducible: SOURCE_DATE_EPOCH sets the timestamps (default 0)."
+    )]
+    Pack(PackArgs),
+    /// Replace the signature of a package fwkit built, without repacking it.
+    #[command(after_help = "Example:\n  fwkit resign expander.scexe --key release-2027.key")]
+    Resign(ResignArgs),
     /// Verify and unpack the payload into a new directory (never the stub).
     #[command(
         after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify"
@@ -151,4 +159,43 @@ pub struct SignArgs {
     /// Replace an existing FILE.minisig.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The directory to pack (regular files and directories only).
+    pub source: PathBuf,
+    /// Output file (or directory for --format set); it must not exist.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: String,
+    /// Package name (default: the source directory's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Package version.
+    #[arg(long, default_value = "0")]
+    pub version: String,
+    /// Sign the manifest with this minisign secret key.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// Self-extracting formats: command run after extraction (e.g. ./flash.sh).
+    #[arg(long, value_name = "CMD")]
+    pub run: Option<String>,
+    /// fwpkg: the device name written to payload.json.
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    /// fwpkg: the device's target GUID.
+    #[arg(long, value_name = "GUID")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResignArgs {
+    /// A package made by fwkit pack.
+    pub package: PathBuf,
+    /// The new minisign secret key.
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
 }

@@ -49,6 +49,22 @@ pub fn run(cli: Cli) -> Result<Code> {
             sign(&args)?;
             Ok(Code::Verified)
         }
+        Command::Pack(args) => {
+            pack(&args)?;
+            Ok(Code::Verified)
+        }
+        Command::Resign(args) => {
+            let key = load_secret(&args.key)?;
+            let report = fwkit::pack::resign(&args.package, &key)
+                .with_context(|| format!("re-signing {}", args.package.display()))?;
+            println!(
+                "re-signed {} with key id {} (manifest sha256 {})",
+                args.package.display(),
+                key.key_id(),
+                report.manifest_sha256
+            );
+            Ok(Code::Verified)
+        }
         Command::Unpack(args) => {
             let verify = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
             let package = open(&args.common)?;
@@ -226,6 +242,63 @@ fn sign(args: &args::SignArgs) -> Result<()> {
         args.file.display(),
         secret.key_id(),
         out.display()
+    );
+    Ok(())
+}
+
+fn pack(args: &args::PackArgs) -> Result<()> {
+    let format = fwkit::pack::PackFormat::parse(&args.format).with_context(|| {
+        format!(
+            "--format {}: use scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg",
+            args.format
+        )
+    })?;
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => std::fs::canonicalize(&args.source)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "package".to_owned()),
+    };
+    let created = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH '{text}' is not a number of seconds"))?,
+        Err(_) => 0,
+    };
+    let sign = match &args.sign {
+        Some(path) => Some(load_secret(path)?),
+        None => None,
+    };
+    let device = match (&args.device, &args.target) {
+        (Some(name), Some(target)) => Some(fwkit::pack::FwpkgDevice {
+            name: name.clone(),
+            target: target.clone(),
+        }),
+        (None, None) => None,
+        _ => anyhow::bail!("--device and --target go together"),
+    };
+    let options = fwkit::pack::PackOptions {
+        format,
+        name,
+        version: args.version.clone(),
+        created,
+        sign,
+        run: args.run.clone(),
+        device,
+    };
+    let report = fwkit::pack::pack(&args.source, &args.output, &options)
+        .with_context(|| format!("packing {}", args.source.display()))?;
+    println!(
+        "packed {} file(s) into {} (manifest sha256 {}{})",
+        report.files,
+        report.output.display(),
+        report.manifest_sha256,
+        report
+            .signed_by
+            .map(|k| format!(", signed by key id {k}"))
+            .unwrap_or_default()
     );
     Ok(())
 }

@@ -267,6 +267,21 @@ fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
             )?;
             writeln!(out, "  release date: {}", opt(&p.release_date))?;
         }
+        VendorInfo::Lvfs(r) => {
+            writeln!(out, "LVFS release ({}):", r.source)?;
+            writeln!(out, "  component: {}", opt(&r.component_id))?;
+            writeln!(out, "  name: {}", opt(&r.name))?;
+            writeln!(out, "  version: {} ({})", opt(&r.version), opt(&r.date))?;
+            writeln!(
+                out,
+                "  payload: {} (installed size {})",
+                r.payload,
+                opt(&r.installed_size)
+            )?;
+            if !r.devices.is_empty() {
+                writeln!(out, "  devices: {}", r.devices.join(", "))?;
+            }
+        }
         _ => {}
     }
     Ok(())

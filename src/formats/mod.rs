@@ -2,8 +2,10 @@
 //! the file claims (offsets, streams, declared digests, metadata) as a
 //! [`Layout`]; it decides nothing about whether the claims hold.
 
+pub(crate) mod cab;
 pub(crate) mod dell_dup;
 pub mod fwkit_manifest;
+pub(crate) mod jcat;
 pub(crate) mod makeself;
 pub(crate) mod pe;
 pub(crate) mod scexe;
@@ -64,6 +66,8 @@ pub(crate) struct Layout {
     pub zip: Option<zip::ZipSpec>,
     /// A directory set to read instead of a file.
     pub set: Option<set::SetSpec>,
+    /// A cabinet to read folder by folder instead of (tar) streams.
+    pub cab: Option<cab::CabSpec>,
 }
 
 impl Layout {
@@ -79,11 +83,15 @@ impl Layout {
             warnings: Vec::new(),
             zip: None,
             set: None,
+            cab: None,
         }
     }
 
     /// Byte ranges of the streams, by stream index.
     pub(crate) fn streams_ranges(&self) -> Vec<ByteRange> {
+        if let Some(spec) = &self.cab {
+            return vec![spec.data];
+        }
         match &self.zip {
             Some(spec) => vec![(spec.start, spec.end)],
             None => self.streams.iter().map(|s| s.range).collect(),
@@ -158,7 +166,8 @@ pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &mut Source) -> io::
         FormatKind::DellDup => dell_dup::layout(head, source),
         FormatKind::Zip => zip::layout(source),
         FormatKind::Pe => pe::layout(head, source),
-        FormatKind::Tar | FormatKind::Cab | FormatKind::Set => {
+        FormatKind::Cab => cab::layout(source),
+        FormatKind::Tar | FormatKind::Set => {
             let mut layout = Layout::new(kind);
             layout.add_stream(source, (0, source.len), "archive".to_owned())?;
             Ok(layout)

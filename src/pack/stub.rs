@@ -76,7 +76,7 @@ fn render_with_skip(spec: &StubSpec<'_>, skip: usize) -> String {
     let fields = [
         ("CRCsum", spec.cksum.to_string()),
         ("MD5", "0".repeat(32)),
-        ("SHA", spec.sha256.to_owned()),
+        ("SHA", spec.sha256.to_ascii_lowercase()),
         ("label", spec.label.to_owned()),
         ("script", spec.run.unwrap_or_default().to_owned()),
         ("scriptargs", String::new()),

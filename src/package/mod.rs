@@ -12,8 +12,8 @@ pub(crate) use vendor::{
     parse_netapp_metadata, MAX_XML,
 };
 pub use vendor::{
-    DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, MakeselfInfo, NetappSp, PeInfo,
-    PeSection, VendorInfo,
+    DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, LvfsRelease, MakeselfInfo, NetappSp,
+    PeInfo, PeSection, VendorInfo,
 };
 
 use crate::detect::FormatKind;

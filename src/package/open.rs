@@ -52,12 +52,6 @@ impl Package {
                 head: verify::hex(&head[..shown]),
             });
         };
-        if matches!(kind, FormatKind::Cab) {
-            return Err(Error::Unsupported {
-                path: path.to_path_buf(),
-                format: kind.name(),
-            });
-        }
         let mut source = Source::new(file, size);
         let layout = formats::layout(kind, &head, &mut source).map_err(|e| Error::read(path, e))?;
         Ok(Package {
@@ -183,6 +177,17 @@ impl Package {
         if let Some(spec) = &layout.set {
             return crate::formats::set::scan(spec, options, sink);
         }
+        if layout.cab.is_some() {
+            let pass = scan::Pass {
+                path: &self.path,
+                len: self.size,
+                layout,
+                digests,
+                options,
+                member_algos,
+            };
+            return crate::formats::cab::scan(&pass, sink);
+        }
         let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
         let Some(spec) = &layout.zip else {
             let pass = scan::Pass {
@@ -307,7 +312,12 @@ impl Package {
                     .filter(|m| {
                         !m.path.as_ref().is_some_and(|p| {
                             manifests.iter().any(|x| {
-                                &x.source == p || x.entries.iter().any(|e| e.path.as_ref() == Ok(p))
+                                let signature = [".minisig", ".sig"]
+                                    .iter()
+                                    .any(|ext| p.as_str() == format!("{}{ext}", x.source));
+                                &x.source == p
+                                    || signature
+                                    || x.entries.iter().any(|e| e.path.as_ref() == Ok(p))
                             })
                         })
                     })
@@ -332,6 +342,14 @@ impl Package {
                 ));
             }
             vendor_profiles(&result.captured, &members, &mut vendor, &mut checks);
+            if layout.cab.is_some() {
+                crate::formats::cab::lvfs_checks(
+                    &result.captured,
+                    &members,
+                    &mut vendor,
+                    &mut checks,
+                );
+            }
             checks.extend(verify::signature::checks(
                 &self.path,
                 layout.set.is_none(),

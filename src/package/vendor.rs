@@ -21,6 +21,29 @@ pub enum VendorInfo {
     HpeFwpkg(HpeFwpkg),
     /// A NetApp Service Processor package's `RLM_FW/install/Metadata`.
     NetappSp(NetappSp),
+    /// One release of an LVFS cabinet's `*.metainfo.xml`.
+    Lvfs(LvfsRelease),
+}
+
+/// One release an LVFS cabinet's metainfo file declares.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LvfsRelease {
+    /// The metainfo member it came from.
+    pub source: String,
+    /// The component's `<id>`, e.g. `com.example.Device.firmware`.
+    pub component_id: Option<String>,
+    /// The component's `<name>` (untranslated).
+    pub name: Option<String>,
+    /// `<release version>`.
+    pub version: Option<String>,
+    /// `<release date>`, or `@` and the `timestamp`.
+    pub date: Option<String>,
+    /// The payload member the release installs.
+    pub payload: String,
+    /// `<size type="installed">`, as declared.
+    pub installed_size: Option<String>,
+    /// Device GUIDs from `<provides><firmware type="flashed">`.
+    pub devices: Vec<String>,
 }
 
 /// What an HPE `.fwpkg`'s `payload.json` declares.

@@ -42,3 +42,8 @@ mod zip;
 // `fwkit::pack::stub::render`, a tar from `util::Tar` and gzip members from the
 // system `gzip`, run under dash, bash and busybox sh.
 mod stub;
+
+// LVFS-style cabinets (`cab`): built at test time by GNOME's `gcab` from
+// pseudo-random firmware, metainfo and JCat files written by Python's `json`
+// and the system `gzip`; hostile names are patched into gcab's file table.
+mod cab;

@@ -397,11 +397,42 @@ fn signed_shim_reports_authenticode() {
     );
 }
 
-/// A zip placed between the image and the certificate table (where a
-/// signing tool leaves an SFX's overlay), the table's file offset moved to
-/// match: the overlay ends at the table, the zip verifies and unpacks, and the
-/// table is reported and left uncovered. (The signature no longer matches;
-/// fwkit does not check it.)
+/// The signed shim with a zip inserted before its certificate table (where a
+/// signing tool leaves an SFX's overlay) and the table's file offset moved to
+/// match. (The signature no longer matches; fwkit does not check it.)
+struct SignedSfx {
+    pkg: PathBuf,
+    /// The shim's headers, before the zip went in.
+    facts: PeFacts,
+    /// The shim's own bytes between its last section and its table.
+    shim_overlay_end: u64,
+    /// The certificate table's new place.
+    table: (u64, u64),
+}
+
+fn signed_sfx(dir: &Path, tree: &Tree) -> SignedSfx {
+    let shim = fs::read(SHIM_SIGNED).unwrap();
+    let facts = pe_facts(&shim);
+    let (cert_start, cert_end) = facts.certificate.unwrap();
+    let zip = zip_of(dir, tree);
+    let mut data = shim[..cert_start as usize].to_vec();
+    data.extend_from_slice(&zip);
+    data.extend_from_slice(&shim[cert_start as usize..]);
+    let moved = cert_start + zip.len() as u64;
+    let entry = facts.certificate_entry;
+    data[entry..entry + 4].copy_from_slice(&(moved as u32).to_le_bytes());
+    let pkg = dir.join("signed-sfx.exe");
+    fs::write(&pkg, &data).unwrap();
+    SignedSfx {
+        pkg,
+        facts,
+        shim_overlay_end: cert_start,
+        table: (moved, moved + (cert_end - cert_start)),
+    }
+}
+
+/// The overlay ends at the certificate table: the zip verifies and unpacks,
+/// and the table is reported and left uncovered.
 #[test]
 fn signed_pe_with_a_zip_before_the_certificate_table() {
     if !have(&["zip"], &[SHIM_SIGNED]) {
@@ -409,25 +440,14 @@ fn signed_pe_with_a_zip_before_the_certificate_table() {
     }
     let tmp = TempDir::new().unwrap();
     let tree = payload_tree();
-    let shim = fs::read(SHIM_SIGNED).unwrap();
-    let facts = pe_facts(&shim);
-    let (cert_start, cert_end) = facts.certificate.unwrap();
-    let zip = zip_of(tmp.path(), &tree);
-    let mut data = shim[..cert_start as usize].to_vec();
-    data.extend_from_slice(&zip);
-    data.extend_from_slice(&shim[cert_start as usize..]);
-    let moved = cert_start + zip.len() as u64;
-    let entry = facts.certificate_entry;
-    data[entry..entry + 4].copy_from_slice(&(moved as u32).to_le_bytes());
-    let pkg = tmp.path().join("signed-sfx.exe");
-    fs::write(&pkg, &data).unwrap();
-    let table = (moved, moved + (cert_end - cert_start));
-
-    let doc = verify_json(tmp.path(), &pkg, 0);
-    assert_pe_vendor(&doc, &pe_facts(&data), (facts.image_end, moved), true);
+    let sfx = signed_sfx(tmp.path(), &tree);
+    let (pkg, table) = (&sfx.pkg, sfx.table);
+    let doc = verify_json(tmp.path(), pkg, 0);
+    let data = fs::read(pkg).unwrap();
+    assert_pe_vendor(&doc, &pe_facts(&data), (sfx.facts.image_end, table.0), true);
     assert_eq!(
         layer(&doc, "zip archive").unwrap()["range"],
-        json!([facts.image_end, moved])
+        json!([sfx.facts.image_end, table.0])
     );
     assert_check(&doc, "signature", None, "info");
     assert!(
@@ -442,6 +462,24 @@ fn signed_pe_with_a_zip_before_the_certificate_table() {
     )
     .expect(0);
     assert_same_tree(&out, &tree);
+}
+
+#[test]
+#[ignore = "bug: shimx64.efi.signed with an Info-ZIP zip inserted at its certificate table (table offset moved): the overlay holds 128,016 bytes of shim data (901120..1029136) before the zip, yet the zip's stream check claims 901120..end of zip, so those bytes are not listed as uncovered (src/formats/zip.rs uses the overlay start, not the zip's first byte)"]
+fn overlay_bytes_before_the_zip_are_uncovered() {
+    if !have(&["zip"], &[SHIM_SIGNED]) {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let sfx = signed_sfx(tmp.path(), &payload_tree());
+    let doc = verify_json(tmp.path(), &sfx.pkg, 0);
+    let gaps = uncovered(&doc);
+    assert!(
+        gaps.iter()
+            .any(|&(a, b)| a == 0 && b >= sfx.shim_overlay_end),
+        "bytes 0..{} (PE image and the shim's own overlay data) not uncovered: {gaps:?}",
+        sfx.shim_overlay_end
+    );
 }
 
 /// A zip appended after the certificate table is outside the overlay:

@@ -1,0 +1,499 @@
+//! Writing each output format, and replacing a signature in place.
+
+use super::stub::{self, StubSpec};
+use super::{Content, Item, PackFormat, PackOptions, PackReport};
+use crate::error::{Error, Result};
+use crate::extract::{stage_dir, write_new_file};
+use crate::formats::fwkit_manifest::{FwkitManifest, MANIFEST_NAME, SIGNATURE_NAME};
+use crate::package::Algorithm;
+use crate::scan::Sink;
+use crate::verify::digest::Hasher;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+const BLOCK: usize = 512;
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
+    move |e| Error::write(path, e)
+}
+
+/// Append tar entries for `items` (ustar headers from the `tar` crate, then
+/// content and padding); `end` adds the two zero blocks that close an archive.
+fn tar_entries(items: &[Item], mtime: u64, end: bool, out: &mut Vec<u8>) -> Result<()> {
+    for item in items {
+        let mut header = tar::Header::new_ustar();
+        let mut path = item.name.as_str().to_owned();
+        if item.source.is_none() {
+            path.push('/');
+        }
+        header.set_path(&path).map_err(|e| Error::InvalidOption {
+            option: "SRC_DIR",
+            reason: format!("{path}: {e}"),
+        })?;
+        header.set_mode(item.mode);
+        header.set_mtime(mtime);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(if item.source.is_some() {
+            tar::EntryType::Regular
+        } else {
+            tar::EntryType::Directory
+        });
+        let size = item.source.as_ref().map_or(0, super::Source::len);
+        header.set_size(size);
+        header.set_cksum();
+        out.extend_from_slice(header.as_bytes());
+        if let Some(source) = &item.source {
+            let before = out.len();
+            source
+                .open()?
+                .read_to_end(out)
+                .map_err(|e| Error::read(item.name.as_str(), e))?;
+            if (out.len() - before) as u64 != size {
+                return Err(Error::read(
+                    item.name.as_str(),
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "file changed size while packing",
+                    ),
+                ));
+            }
+            let pad = (BLOCK - out.len() % BLOCK) % BLOCK;
+            out.resize(out.len() + pad, 0);
+        }
+    }
+    if end {
+        out.resize(out.len() + 2 * BLOCK, 0);
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Codec {
+    Gzip,
+    Xz,
+    Zstd,
+}
+
+fn compress(codec: Codec, data: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match codec {
+        Codec::Gzip => {
+            let mut e = flate2::GzBuilder::new()
+                .mtime(0)
+                .write(&mut out, flate2::Compression::best());
+            e.write_all(data)?;
+            e.finish()?;
+        }
+        Codec::Xz => {
+            let mut e = liblzma::write::XzEncoder::new(&mut out, 6);
+            e.write_all(data)?;
+            e.finish()?;
+        }
+        Codec::Zstd => {
+            let mut e = zstd::stream::write::Encoder::new(&mut out, 19)?;
+            e.include_checksum(true)?;
+            e.write_all(data)?;
+            e.finish()?;
+        }
+    }
+    Ok(out)
+}
+
+/// The two compressed members of a tarball: metadata first, then the tree.
+fn tarball(content: &Content, mtime: u64, codec: Codec) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut head = Vec::new();
+    tar_entries(&content.head, mtime, false, &mut head)?;
+    let mut body = Vec::new();
+    tar_entries(&content.body, mtime, true, &mut body)?;
+    let err = |e| Error::write("<compressing>", e);
+    Ok((
+        compress(codec, &head).map_err(err)?,
+        compress(codec, &body).map_err(err)?,
+    ))
+}
+
+fn zip_time(created: u64) -> zip::DateTime {
+    // Zip timestamps start in 1980; earlier times (including 0) become 1980-01-01.
+    let days = created / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let secs = created % 86_400;
+    zip::DateTime::from_date_and_time(
+        y.clamp(1980, 2107) as u16,
+        m as u8,
+        d as u8,
+        (secs / 3600) as u8,
+        ((secs % 3600) / 60) as u8,
+        (secs % 60) as u8,
+    )
+    .ok()
+    .filter(|_| y >= 1980)
+    .unwrap_or_default()
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn write_zip(items: &[&Item], created: u64, file: &mut File, out: &Path) -> Result<()> {
+    let mut zip = zip::ZipWriter::new(&mut *file);
+    let time = zip_time(created);
+    for item in items {
+        let options = zip::write::SimpleFileOptions::default()
+            .last_modified_time(time)
+            .unix_permissions(item.mode)
+            .compression_method(zip::CompressionMethod::Deflated);
+        let zerr = |e: zip::result::ZipError| Error::write(out, io::Error::other(e.to_string()));
+        match &item.source {
+            None => zip
+                .add_directory(item.name.as_str(), options)
+                .map_err(zerr)?,
+            Some(source) => {
+                zip.start_file(item.name.as_str(), options).map_err(zerr)?;
+                io::copy(&mut source.open()?, &mut zip).map_err(io_err(out))?;
+            }
+        }
+    }
+    zip.finish()
+        .map_err(|e| Error::write(out, io::Error::other(e.to_string())))?;
+    Ok(())
+}
+
+fn self_extracting(options: &PackOptions, scexe: bool, payload: Vec<u8>) -> Vec<u8> {
+    let mut sha = Hasher::new(Algorithm::Sha256);
+    sha.update(&payload);
+    let mut cksum = Hasher::new(Algorithm::Cksum);
+    cksum.update(&payload);
+    let cksum: u32 = cksum.finish().parse().unwrap_or(0);
+    let label = format!("{} {}", options.name, options.version);
+    let sha = sha.finish();
+    let spec = StubSpec {
+        label: &label,
+        run: options.run.as_deref(),
+        target_dir: &options.name,
+        payload_len: payload.len() as u64,
+        sha256: &sha,
+        cksum,
+        scexe,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let mut out = stub::render(&spec);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Write `content` to `out` in the chosen format.
+pub(crate) fn write(content: &Content, out: &Path, options: &PackOptions) -> Result<()> {
+    let mtime = options.created;
+    match options.format {
+        PackFormat::TarGz | PackFormat::TarXz | PackFormat::TarZst => {
+            let codec = match options.format {
+                PackFormat::TarXz => Codec::Xz,
+                PackFormat::TarZst => Codec::Zstd,
+                _ => Codec::Gzip,
+            };
+            let (head, body) = tarball(content, mtime, codec)?;
+            write_new_file(out, 0o644, |f| {
+                f.write_all(&head)
+                    .and_then(|()| f.write_all(&body))
+                    .map_err(io_err(out))
+            })
+        }
+        PackFormat::Scexe | PackFormat::Makeself => {
+            let (mut payload, body) = tarball(content, mtime, Codec::Gzip)?;
+            payload.extend_from_slice(&body);
+            let bytes = self_extracting(options, options.format == PackFormat::Scexe, payload);
+            write_new_file(out, 0o755, |f| f.write_all(&bytes).map_err(io_err(out)))
+        }
+        PackFormat::Zip | PackFormat::Fwpkg => {
+            let items: Vec<&Item> = content.head.iter().chain(&content.body).collect();
+            write_new_file(out, 0o644, |f| write_zip(&items, options.created, f, out))
+        }
+        PackFormat::Set => {
+            let mut staging = stage_dir(out)?;
+            for item in content.head.iter().chain(&content.body) {
+                match &item.source {
+                    None => staging.dir(&item.name, item.mode)?,
+                    Some(source) => {
+                        if let Some(mut file) = staging.create_file(&item.name, item.mode, mtime)? {
+                            let mut reader = source.open()?;
+                            let mut buf = vec![0u8; 256 << 10];
+                            loop {
+                                let n = reader
+                                    .read(&mut buf)
+                                    .map_err(|e| Error::read(item.name.as_str(), e))?;
+                                if n == 0 {
+                                    break;
+                                }
+                                file.write(&buf[..n])?;
+                            }
+                            file.finish()?;
+                        }
+                    }
+                }
+            }
+            staging.commit().map(|_| ())
+        }
+    }
+}
+
+/// Replace the manifest signature of a package fwkit built, without
+/// repacking its payload. The package must verify first (a tampered package
+/// is never re-blessed).
+pub fn resign(package: &Path, key: &crate::sign::SecretKey) -> Result<PackReport> {
+    let opened = crate::Package::open(package)?;
+    let report = opened.verify(&crate::VerifyOptions::default())?;
+    let failed: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome.is_failure() && c.kind != crate::CheckKind::Signature)
+        .map(|c| c.summary())
+        .collect();
+    if !failed.is_empty()
+        || !report
+            .members
+            .iter()
+            .any(|m| m.name.trim_start_matches("./") == MANIFEST_NAME)
+    {
+        return Err(Error::NotUnpacked {
+            path: package.to_path_buf(),
+            reason: if failed.is_empty() {
+                format!("no {MANIFEST_NAME}: only packages fwkit built can be re-signed")
+            } else {
+                format!(
+                    "it does not verify, so it is not re-signed: {}",
+                    failed.join("; ")
+                )
+            },
+        });
+    }
+    match report.format {
+        crate::FormatKind::Set => resign_set(package, key),
+        crate::FormatKind::Zip => resign_zip(package, key),
+        crate::FormatKind::Tar => resign_tarball(package, key, 0),
+        crate::FormatKind::Makeself => {
+            let offset = report.layers.first().map(|l| l.range.1).unwrap_or_default();
+            resign_tarball(package, key, offset)
+        }
+        other => Err(Error::Unsupported {
+            path: package.to_path_buf(),
+            format: other.name(),
+        }),
+    }
+}
+
+fn manifest_and_signature(manifest_bytes: &[u8], key: &crate::sign::SecretKey) -> Result<Vec<u8>> {
+    let manifest = FwkitManifest::parse(manifest_bytes).map_err(|reason| Error::NotUnpacked {
+        path: MANIFEST_NAME.into(),
+        reason,
+    })?;
+    super::sign_manifest(key, &manifest, manifest_bytes)
+}
+
+fn report_for(package: &Path, manifest_bytes: &[u8], key: &crate::sign::SecretKey) -> PackReport {
+    let mut sha = Hasher::new(Algorithm::Sha256);
+    sha.update(manifest_bytes);
+    PackReport {
+        output: package.to_path_buf(),
+        files: 0,
+        manifest_sha256: sha.finish(),
+        signed_by: Some(key.key_id().to_string()),
+    }
+}
+
+fn replace_file(package: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = match package.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => ".".into(),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".fwkit-resign-")
+        .tempfile_in(&parent)
+        .map_err(|e| Error::write(&parent, e))?;
+    temp.write_all(bytes).map_err(io_err(package))?;
+    let mode = std::fs::metadata(package)
+        .map_err(|e| Error::read(package, e))?
+        .permissions();
+    std::fs::set_permissions(temp.path(), mode).map_err(io_err(package))?;
+    temp.persist(package)
+        .map_err(|e| Error::write(package, e.error))?;
+    Ok(())
+}
+
+fn resign_set(dir: &Path, key: &crate::sign::SecretKey) -> Result<PackReport> {
+    let manifest_path = dir.join(MANIFEST_NAME);
+    let bytes = std::fs::read(&manifest_path).map_err(|e| Error::read(&manifest_path, e))?;
+    let signature = manifest_and_signature(&bytes, key)?;
+    replace_file(&dir.join(SIGNATURE_NAME), &signature)?;
+    Ok(report_for(dir, &bytes, key))
+}
+
+fn resign_zip(package: &Path, key: &crate::sign::SecretKey) -> Result<PackReport> {
+    let file = File::open(package).map_err(|e| Error::read(package, e))?;
+    let zerr = |e: zip::result::ZipError| Error::read(package, io::Error::other(e.to_string()));
+    let mut archive = zip::ZipArchive::new(file).map_err(zerr)?;
+    let mut manifest = Vec::new();
+    archive
+        .by_name(MANIFEST_NAME)
+        .map_err(zerr)?
+        .read_to_end(&mut manifest)
+        .map_err(|e| Error::read(package, e))?;
+    let signature = manifest_and_signature(&manifest, key)?;
+    let mut out = io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut out);
+        for i in 0..archive.len() {
+            let entry = archive.by_index_raw(i).map_err(zerr)?;
+            let name = entry.name_raw().to_vec();
+            let time = entry.last_modified().unwrap_or_default();
+            if name == SIGNATURE_NAME.as_bytes() {
+                continue;
+            }
+            writer.raw_copy_file(entry).map_err(zerr)?;
+            if name == MANIFEST_NAME.as_bytes() {
+                let options = zip::write::SimpleFileOptions::default()
+                    .last_modified_time(time)
+                    .unix_permissions(0o644)
+                    .compression_method(zip::CompressionMethod::Deflated);
+                writer.start_file(SIGNATURE_NAME, options).map_err(zerr)?;
+                writer.write_all(&signature).map_err(io_err(package))?;
+            }
+        }
+        writer.finish().map_err(zerr)?;
+    }
+    replace_file(package, &out.into_inner())?;
+    Ok(report_for(package, &manifest, key))
+}
+
+/// Re-sign a tarball (or the tarball payload of a self-extracting package
+/// starting at `offset`): only the first compressed member, which holds the
+/// metadata, is rebuilt; the payload member is copied byte for byte.
+fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> Result<PackReport> {
+    let mut file = File::open(package).map_err(|e| Error::read(package, e))?;
+    let mut prefix = vec![0u8; usize::try_from(offset).unwrap_or(0)];
+    file.read_exact(&mut prefix)
+        .map_err(|e| Error::read(package, e))?;
+    let mut reader = BufReader::new(file);
+    let magic = reader
+        .fill_buf()
+        .map_err(|e| Error::read(package, e))?
+        .to_vec();
+    let codec = match crate::detect::Encoding::sniff(&magic) {
+        crate::detect::Encoding::Gzip => Codec::Gzip,
+        crate::detect::Encoding::Xz => Codec::Xz,
+        crate::detect::Encoding::Zstd => Codec::Zstd,
+        other => {
+            return Err(Error::NotUnpacked {
+                path: package.to_path_buf(),
+                reason: format!("a {} payload cannot be re-signed in place", other.name()),
+            })
+        }
+    };
+    // Decode exactly the first member; the reader is left at the second.
+    let mut head = Vec::new();
+    match codec {
+        Codec::Gzip => flate2::bufread::GzDecoder::new(&mut reader).read_to_end(&mut head),
+        Codec::Xz => liblzma::bufread::XzDecoder::new(&mut reader).read_to_end(&mut head),
+        Codec::Zstd => zstd::stream::read::Decoder::with_buffer(&mut reader)
+            .map(|d| d.single_frame())
+            .and_then(|mut d| d.read_to_end(&mut head)),
+    }
+    .map_err(|e| Error::read(package, e))?;
+    let mut rest = Vec::new();
+    reader
+        .read_to_end(&mut rest)
+        .map_err(|e| Error::read(package, e))?;
+    // The first member holds only fwkit's metadata entries.
+    let mut entries = Vec::new();
+    let mut archive = tar::Archive::new(&head[..]);
+    let mut mtime = 0;
+    for entry in archive.entries().map_err(|e| Error::read(package, e))? {
+        let mut entry = entry.map_err(|e| Error::read(package, e))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        mtime = entry.header().mtime().unwrap_or(0);
+        let mut data = Vec::new();
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| Error::read(package, e))?;
+        entries.push((name, data));
+    }
+    let Some((_, manifest)) = entries.iter().find(|(n, _)| n == MANIFEST_NAME) else {
+        return Err(Error::NotUnpacked {
+            path: package.to_path_buf(),
+            reason: format!(
+                "the first compressed member holds no {MANIFEST_NAME}: not laid out by fwkit pack"
+            ),
+        });
+    };
+    let manifest = manifest.clone();
+    let signature = manifest_and_signature(&manifest, key)?;
+    let mut items = Vec::new();
+    for (name, data) in entries {
+        if name == SIGNATURE_NAME {
+            continue;
+        }
+        let is_manifest = name == MANIFEST_NAME;
+        items.push(item(&name, data)?);
+        if is_manifest {
+            items.push(item(SIGNATURE_NAME, signature.clone())?);
+        }
+    }
+    let mut raw = Vec::new();
+    tar_entries(&items, mtime, false, &mut raw)?;
+    let mut payload = compress(codec, &raw).map_err(io_err(package))?;
+    payload.extend_from_slice(&rest);
+    let bytes = if offset == 0 {
+        payload
+    } else {
+        restub(&prefix, payload)
+    };
+    replace_file(package, &bytes)?;
+    Ok(report_for(package, &manifest, key))
+}
+
+fn item(name: &str, data: Vec<u8>) -> Result<Item> {
+    Ok(Item {
+        name: crate::package::MemberName::parse(name.as_bytes()).map_err(|e| {
+            Error::NotUnpacked {
+                path: name.into(),
+                reason: e.to_string(),
+            }
+        })?,
+        source: Some(super::Source::Bytes(data)),
+        mode: 0o644,
+    })
+}
+
+/// A new stub for a new payload, keeping name, version, command and flavour.
+fn restub(old_stub: &[u8], payload: Vec<u8>) -> Vec<u8> {
+    let vars = crate::formats::shell::assignments(old_stub);
+    let get = |name: &str| crate::formats::shell::first(&vars, name).map(|a| a.value.clone());
+    let name = get("targetdir").unwrap_or_default();
+    let label = get("label").unwrap_or_default();
+    let version = label
+        .strip_prefix(&format!("{name} "))
+        .unwrap_or_default()
+        .to_owned();
+    let options = PackOptions {
+        format: PackFormat::Scexe,
+        name,
+        version,
+        created: 0,
+        sign: None,
+        run: get("script").filter(|s| !s.is_empty()),
+        device: None,
+    };
+    let scexe = crate::detect::lines(old_stub).any(|l| l.starts_with(b"_SKIP="));
+    self_extracting(&options, scexe, payload)
+}
