@@ -353,7 +353,13 @@ fn header_info(text: &[u8], vars: &[Assignment], rule: Option<OffsetRule>) -> Ma
                 .map(|rest| String::from_utf8_lossy(rest).trim().to_owned())
         })
     };
-    let version = after(MAKESELF_MARKER).or_else(|| after(b"echo Built with Makeself version"));
+    let version = after(MAKESELF_MARKER)
+        .map(|v| match v.strip_prefix("-compatible ") {
+            // A stub written by `fwkit pack`, not by makeself.
+            Some(ours) => ours.to_owned(),
+            None => v,
+        })
+        .or_else(|| after(b"echo Built with Makeself version"));
     MakeselfInfo {
         version: version.filter(|v| !v.is_empty()),
         offset_rule: rule.map(OffsetRule::describe).unwrap_or_default(),

@@ -389,6 +389,18 @@ fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest,
 
 /// Pack `src` into `out` (which must not exist).
 pub fn pack(src: &Path, out: &Path, options: &PackOptions) -> Result<PackReport> {
+    // The name is also the directory a self-extractor creates: one plain component.
+    let name_ok = !options.name.is_empty()
+        && options.name != "."
+        && options.name != ".."
+        && !options.name.contains(['/', '\\'])
+        && !options.name.chars().any(char::is_control);
+    if !name_ok {
+        return Err(Error::InvalidOption {
+            option: "--name",
+            reason: format!("'{}' must be one plain path component", options.name),
+        });
+    }
     let (content, manifest, manifest_sha256) = content(src, options)?;
     archive::write(&content, out, options)?;
     Ok(PackReport {

@@ -254,21 +254,65 @@ fn digest(covers: String, algorithm: Algorithm, expected: &str, member: Option<&
     check
 }
 
+/// Remember that a passed digest check covers `member`.
+fn note(check: &Check, member: Option<&Member>, covered: &mut Vec<String>) {
+    if let (Outcome::Passed, Some(path)) = (check.outcome, member.and_then(|m| m.path.as_ref())) {
+        covered.push(path.to_string());
+    }
+}
+
 /// Check every metainfo release and JCat blob of a cabinet against its
 /// members, and describe the releases.
+///
+/// When nothing covers the whole cabinet (its data blocks carry no CFDATA
+/// checksums and no `--sha256` was given), every file must be covered by a
+/// passed checksum here, the metainfo and JCat files counting as covered the
+/// way a manifest does; otherwise the package is not verified.
 pub(crate) fn lvfs_checks(
     captured: &[(String, Vec<u8>)],
     members: &[Member],
     vendor: &mut Vec<VendorInfo>,
     checks: &mut Vec<Check>,
 ) {
+    let whole = checks.iter().any(|c| {
+        c.outcome == Outcome::Passed
+            && c.range.is_some()
+            && (c.kind == CheckKind::External
+                || (c.kind == CheckKind::Stream && c.algorithm == Some(Algorithm::StreamCheck)))
+    });
+    let mut covered = Vec::new();
     for (name, bytes) in captured {
         let lower = name.to_ascii_lowercase();
         if lower.ends_with(".metainfo.xml") {
-            metainfo_checks(name, bytes, members, vendor, checks);
+            metainfo_checks(name, bytes, members, vendor, checks, &mut covered);
+            covered.push(name.clone());
         } else if lower.ends_with(".jcat") {
-            jcat_checks(name, bytes, members, checks);
+            jcat_checks(name, bytes, members, checks, &mut covered);
+            covered.push(name.clone());
         }
+    }
+    if whole || !checks.iter().any(|c| c.kind == CheckKind::Digest) {
+        return;
+    }
+    let uncovered: Vec<&str> = members
+        .iter()
+        .filter(|m| m.kind == MemberKind::File && m.problem.is_none())
+        .filter(|m| {
+            !m.path
+                .as_ref()
+                .is_some_and(|p| covered.contains(&p.to_string()))
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    if !uncovered.is_empty() {
+        checks.push(Check::failed(
+            CheckKind::Digest,
+            format!("{} member(s)", uncovered.len()),
+            format!(
+                "no checksum covers {}: the cabinet's data blocks carry no checksums",
+                uncovered.join(", ")
+            ),
+        ));
     }
 }
 
@@ -278,6 +322,7 @@ fn metainfo_checks(
     members: &[Member],
     vendor: &mut Vec<VendorInfo>,
     checks: &mut Vec<Check>,
+    covered: &mut Vec<String>,
 ) {
     let releases = match parse_metainfo(source, bytes) {
         Ok(releases) => releases,
@@ -355,12 +400,10 @@ fn metainfo_checks(
                     continue;
                 }
             }
-            checks.push(digest(
-                covers,
-                algorithm,
-                &declared.value,
-                find(members, &declared.file),
-            ));
+            let member = find(members, &declared.file);
+            let check = digest(covers, algorithm, &declared.value, member);
+            note(&check, member, covered);
+            checks.push(check);
         }
         if release.container > 0 {
             checks.push(
@@ -383,7 +426,13 @@ fn parse_size(text: &str) -> Option<u64> {
     }
 }
 
-fn jcat_checks(source: &str, bytes: &[u8], members: &[Member], checks: &mut Vec<Check>) {
+fn jcat_checks(
+    source: &str,
+    bytes: &[u8],
+    members: &[Member],
+    checks: &mut Vec<Check>,
+    covered: &mut Vec<String>,
+) {
     let file = match jcat::parse(bytes) {
         Ok(file) => file,
         Err(why) => {
@@ -433,7 +482,9 @@ fn jcat_checks(source: &str, bytes: &[u8], members: &[Member], checks: &mut Vec<
             match (blob.kind(), blob.target) {
                 (BlobKind::Checksum(algorithm), None) => {
                     let expected = String::from_utf8_lossy(data).into_owned();
-                    checks.push(digest(covers, algorithm, &expected, member));
+                    let check = digest(covers, algorithm, &expected, member);
+                    note(&check, member, covered);
+                    checks.push(check);
                 }
                 (BlobKind::Signature(what), target) => {
                     let signs = match target {

@@ -1,0 +1,495 @@
+//! The headers of a cabinet, parsed and checked against the file before the
+//! `cab` crate sees it (see `formats/cab.md`, "structure checks").
+
+use crate::formats::Source;
+use crate::package::ByteRange;
+use std::io;
+
+const SIGNATURE: &[u8; 4] = b"MSCF";
+/// The fixed part of the header.
+const HEADER_LEN: u64 = 36;
+const FLAG_PREV_CABINET: u16 = 0x0001;
+const FLAG_NEXT_CABINET: u16 = 0x0002;
+const FLAG_RESERVE_PRESENT: u16 = 0x0004;
+/// Largest header reserve the format allows.
+const MAX_HEADER_RESERVE: u64 = 60_000;
+/// Largest decompressed size of one data block.
+const MAX_BLOCK: u64 = 0x8000;
+/// Longest file name, without its NUL.
+const MAX_NAME: usize = 255;
+/// Data blocks fwkit walks in one cabinet. A 2 GiB cabinet of full 32 KiB
+/// blocks has 65,536; the cap stops a header that claims millions of tiny
+/// ones from turning the walk into millions of reads.
+const MAX_BLOCKS: u64 = 1 << 20;
+/// Problems listed in one structure check.
+const MAX_PROBLEMS: usize = 8;
+
+/// How a folder's data is compressed (the low bits of `typeCompress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compression {
+    None,
+    MsZip,
+    /// Recognised; the `cab` crate cannot decode it.
+    Quantum,
+    /// LZX with a window of 2^n bytes.
+    Lzx(u16),
+}
+
+impl Compression {
+    fn name(self) -> String {
+        match self {
+            Compression::None => "stored".to_owned(),
+            Compression::MsZip => "MSZIP".to_owned(),
+            Compression::Quantum => "Quantum".to_owned(),
+            Compression::Lzx(window) => format!("LZX (window 2^{window})"),
+        }
+    }
+}
+
+/// A folder: data blocks decompressed together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Folder {
+    pub compression: Compression,
+    pub blocks: u16,
+    /// Decompressed size: the sum of its blocks' declared sizes.
+    pub size: u64,
+}
+
+/// One file entry (CFFILE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The stored name, `\`-separated.
+    pub raw: Vec<u8>,
+    pub size: u64,
+    /// Where the file starts in its folder's decompressed bytes.
+    pub offset: u64,
+    pub folder: usize,
+    pub attributes: u16,
+}
+
+/// What the headers of a cabinet say, once checked against the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CabSpec {
+    /// From the first data block's header to the end of the last block.
+    pub data: ByteRange,
+    pub folders: Vec<Folder>,
+    pub files: Vec<Entry>,
+    /// Data blocks in all, and those whose checksum field is 0 (none).
+    pub blocks: u64,
+    pub unchecked: u64,
+}
+
+pub(crate) fn compressions(spec: &CabSpec) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for folder in &spec.folders {
+        let name = folder.compression.name();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Why parsing stopped: the file could not be read, or its headers are bad.
+enum Bad {
+    Io(io::Error),
+    Format(String),
+}
+
+impl From<io::Error> for Bad {
+    fn from(e: io::Error) -> Self {
+        Bad::Io(e)
+    }
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2)
+        .map_or(0, |x| u16::from_le_bytes([x[0], x[1]]))
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+}
+
+/// Exactly `n` bytes at `at`, or a format error naming `what`.
+fn exact(source: &mut Source, at: u64, n: u64, what: &str) -> std::result::Result<Vec<u8>, Bad> {
+    let end = at.saturating_add(n);
+    if end > source.len {
+        return Err(Bad::Format(format!(
+            "{what} (bytes {at}..{end}) runs past the end of the file at byte {}",
+            source.len
+        )));
+    }
+    let bytes = source.read_at(at, n)?;
+    if bytes.len() as u64 != n {
+        return Err(Bad::Format(format!(
+            "{what}: the file ended early while it was read"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Parse the headers and check them against the file: `Err` lists the
+/// problems found.
+pub(crate) fn parse(source: &mut Source) -> io::Result<std::result::Result<CabSpec, Vec<String>>> {
+    let mut problems = Vec::new();
+    match parse_inner(source, &mut problems) {
+        Ok(spec) if problems.is_empty() => Ok(Ok(spec)),
+        Ok(_) => Ok(Err(trim(problems))),
+        Err(Bad::Io(e)) => Err(e),
+        Err(Bad::Format(why)) => {
+            problems.insert(0, why);
+            Ok(Err(trim(problems)))
+        }
+    }
+}
+
+fn trim(mut problems: Vec<String>) -> Vec<String> {
+    if problems.len() > MAX_PROBLEMS {
+        let more = problems.len() - MAX_PROBLEMS;
+        problems.truncate(MAX_PROBLEMS);
+        problems.push(format!("and {more} more"));
+    }
+    problems
+}
+
+fn parse_inner(
+    source: &mut Source,
+    problems: &mut Vec<String>,
+) -> std::result::Result<CabSpec, Bad> {
+    let len = source.len;
+    let head = exact(source, 0, HEADER_LEN, "the cabinet header")?;
+    if head.get(..4) != Some(SIGNATURE.as_slice()) {
+        return Err(Bad::Format("no MSCF signature".to_owned()));
+    }
+    let cabinet_size = u64::from(le32(&head, 8));
+    let files_at = u64::from(le32(&head, 16));
+    let (minor, major) = (head[24], head[25]);
+    let folder_count = usize::from(le16(&head, 26));
+    let file_count = usize::from(le16(&head, 28));
+    let flags = le16(&head, 30);
+    if major != 1 || minor > 3 {
+        return Err(Bad::Format(format!(
+            "cabinet format version {major}.{minor}; fwkit reads 1.0 to 1.3"
+        )));
+    }
+    if flags & (FLAG_PREV_CABINET | FLAG_NEXT_CABINET) != 0 {
+        return Err(Bad::Format(
+            "the cabinet is part of a set that continues in other files; fwkit reads single cabinets"
+                .to_owned(),
+        ));
+    }
+    if flags & !(FLAG_PREV_CABINET | FLAG_NEXT_CABINET | FLAG_RESERVE_PRESENT) != 0 {
+        problems.push(format!("unknown header flags {flags:#06x}"));
+    }
+    if cabinet_size > len {
+        return Err(Bad::Format(format!(
+            "truncated: the header says the cabinet is {cabinet_size} bytes, the file has {len}"
+        )));
+    }
+    if cabinet_size < len {
+        problems.push(format!(
+            "{} bytes follow the end of the cabinet (its header says it is {cabinet_size} bytes)",
+            len - cabinet_size
+        ));
+    }
+    let mut header_end = HEADER_LEN;
+    let (folder_reserve, data_reserve) = if flags & FLAG_RESERVE_PRESENT != 0 {
+        let sizes = exact(source, HEADER_LEN, 4, "the reserve sizes")?;
+        let header_reserve = u64::from(le16(&sizes, 0));
+        if header_reserve > MAX_HEADER_RESERVE {
+            return Err(Bad::Format(format!(
+                "header reserve of {header_reserve} bytes (at most {MAX_HEADER_RESERVE})"
+            )));
+        }
+        header_end = HEADER_LEN + 4 + header_reserve;
+        (u64::from(sizes[2]), u64::from(sizes[3]))
+    } else {
+        (0, 0)
+    };
+    let mut regions: Vec<(u64, u64, String)> = vec![(0, header_end, "the header".to_owned())];
+
+    // Folders and the chain of data blocks of each.
+    let folder_len = 8 + folder_reserve;
+    let table_len = folder_len * folder_count as u64;
+    let table = exact(source, header_end, table_len, "the folder table")?;
+    regions.push((
+        header_end,
+        header_end + table_len,
+        "the folder table".to_owned(),
+    ));
+    let mut folders = Vec::with_capacity(folder_count);
+    let mut blocks = 0u64;
+    let mut unchecked = 0u64;
+    let mut data: Option<ByteRange> = None;
+    for index in 0..folder_count {
+        let at = index * folder_len as usize;
+        let first = u64::from(le32(&table, at));
+        let count = le16(&table, at + 4);
+        let kind = le16(&table, at + 6);
+        let compression = match kind & 0x000f {
+            0 => Compression::None,
+            1 => Compression::MsZip,
+            2 => Compression::Quantum,
+            3 => {
+                let window = (kind >> 8) & 0x1f;
+                if !(15..=21).contains(&window) {
+                    return Err(Bad::Format(format!(
+                        "folder {index}: LZX window 2^{window} (must be 2^15 to 2^21)"
+                    )));
+                }
+                Compression::Lzx(window)
+            }
+            other => {
+                return Err(Bad::Format(format!(
+                    "folder {index}: unknown compression type {other}"
+                )))
+            }
+        };
+        let mut pos = first;
+        let mut size = 0u64;
+        for block in 0..count {
+            blocks += 1;
+            if blocks > MAX_BLOCKS {
+                return Err(Bad::Format(format!("more than {MAX_BLOCKS} data blocks")));
+            }
+            let what = format!("data block {block} of folder {index}");
+            let head = exact(source, pos, 8 + data_reserve, &what)?;
+            let checksum = le32(&head, 0);
+            let stored = u64::from(le16(&head, 4));
+            let unpacked = u64::from(le16(&head, 6));
+            if checksum == 0 {
+                unchecked += 1;
+            }
+            if unpacked == 0 || unpacked > MAX_BLOCK {
+                return Err(Bad::Format(format!(
+                    "{what} at byte {pos}: decompressed size {unpacked} (must be 1 to {MAX_BLOCK})"
+                )));
+            }
+            if compression == Compression::None && stored != unpacked {
+                return Err(Bad::Format(format!(
+                    "{what} at byte {pos}: stored block of {stored} bytes declares {unpacked}"
+                )));
+            }
+            let end = pos + 8 + data_reserve + stored;
+            if end > cabinet_size {
+                return Err(Bad::Format(format!(
+                    "{what} (bytes {pos}..{end}) runs past the end of the cabinet at byte {cabinet_size}"
+                )));
+            }
+            regions.push((pos, end, what));
+            data = Some(match data {
+                Some((a, b)) => (a.min(pos), b.max(end)),
+                None => (pos, end),
+            });
+            size += unpacked;
+            pos = end;
+        }
+        folders.push(Folder {
+            compression,
+            blocks: count,
+            size,
+        });
+    }
+
+    // Files.
+    let window = (file_count as u64 * (16 + MAX_NAME as u64 + 1)).min(len.saturating_sub(files_at));
+    let table = if file_count == 0 {
+        Vec::new()
+    } else {
+        exact(source, files_at, window, "the file table")?
+    };
+    let mut files = Vec::with_capacity(file_count);
+    let mut at = 0usize;
+    for index in 0..file_count {
+        let Some(fixed) = table.get(at..at + 16) else {
+            return Err(Bad::Format(format!(
+                "file entry {index} at byte {} runs past the end of the file",
+                files_at + at as u64
+            )));
+        };
+        let size = u64::from(le32(fixed, 0));
+        let offset = u64::from(le32(fixed, 4));
+        let folder = usize::from(le16(fixed, 8));
+        let attributes = le16(fixed, 14);
+        let rest = table.get(at + 16..).unwrap_or_default();
+        let limit = rest.len().min(MAX_NAME + 1);
+        let Some(name_len) = rest[..limit].iter().position(|&b| b == 0) else {
+            return Err(Bad::Format(if rest.len() <= MAX_NAME {
+                format!("the name of file entry {index} runs past the end of the file")
+            } else {
+                format!("the name of file entry {index} is longer than {MAX_NAME} bytes")
+            }));
+        };
+        let raw = rest[..name_len].to_vec();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        if folder >= 0xfffd {
+            return Err(Bad::Format(format!(
+                "file {shown} continues from or into another cabinet; fwkit reads single cabinets"
+            )));
+        }
+        match folders.get(folder) {
+            None => problems.push(format!(
+                "file {shown} names folder {folder}; the cabinet has {folder_count}"
+            )),
+            Some(f) if offset + size > f.size => problems.push(format!(
+                "file {shown} spans bytes {offset}..{} of folder {folder}, which holds {}",
+                offset + size,
+                f.size
+            )),
+            Some(_) => {}
+        }
+        files.push(Entry {
+            raw,
+            size,
+            offset,
+            folder,
+            attributes,
+        });
+        at += 16 + name_len + 1;
+    }
+    if file_count > 0 {
+        regions.push((files_at, files_at + at as u64, "the file table".to_owned()));
+    }
+
+    // The files of each folder tile its bytes.
+    for (index, folder) in folders.iter().enumerate() {
+        let mut inside: Vec<&Entry> = files.iter().filter(|f| f.folder == index).collect();
+        inside.sort_by_key(|f| (f.offset, f.size));
+        let mut cursor = 0u64;
+        let mut previous: Option<&Entry> = None;
+        for file in inside {
+            if file.offset < cursor {
+                problems.push(format!(
+                    "files {} and {} share bytes {}..{cursor} of folder {index}",
+                    previous.map_or_else(String::new, |p| String::from_utf8_lossy(&p.raw)
+                        .into_owned()),
+                    String::from_utf8_lossy(&file.raw),
+                    file.offset
+                ));
+            } else if file.offset > cursor {
+                problems.push(format!(
+                    "bytes {cursor}..{} of folder {index} belong to no file",
+                    file.offset
+                ));
+            }
+            cursor = cursor.max(file.offset + file.size);
+            previous = Some(file);
+        }
+        if cursor < folder.size {
+            problems.push(format!(
+                "bytes {cursor}..{} of folder {index} belong to no file",
+                folder.size
+            ));
+        }
+    }
+
+    // Every byte of the cabinet belongs to exactly one structure.
+    regions.sort_by_key(|r| (r.0, r.1));
+    let mut cursor = 0u64;
+    let mut last = String::new();
+    for (start, end, what) in regions {
+        if start < cursor {
+            problems.push(format!("{what} (bytes {start}..{end}) overlaps {last}"));
+        } else if start > cursor {
+            problems.push(format!(
+                "bytes {cursor}..{start} belong to no header, file entry or data block"
+            ));
+        }
+        if end >= cursor {
+            cursor = end;
+            last = what;
+        }
+    }
+    if cursor < cabinet_size {
+        problems.push(format!(
+            "bytes {cursor}..{cabinet_size} belong to no header, file entry or data block"
+        ));
+    }
+    let data = data.unwrap_or((cabinet_size, cabinet_size));
+    Ok(CabSpec {
+        data,
+        folders,
+        files,
+        blocks,
+        unchecked,
+    })
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use std::fs::File;
+    use std::io::Write;
+
+    /// A cabinet made by the `cab` crate's writer.
+    pub(crate) fn build(files: &[(&str, &[u8])], compression: cab::CompressionType) -> Vec<u8> {
+        let mut builder = cab::CabinetBuilder::new();
+        let folder = builder.add_folder(compression);
+        for (name, _) in files {
+            folder.add_file(*name);
+        }
+        let mut writer = builder.build(io::Cursor::new(Vec::new())).unwrap();
+        let mut i = 0;
+        while let Some(mut w) = writer.next_file().unwrap() {
+            w.write_all(files[i].1).unwrap();
+            i += 1;
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    pub(crate) fn parse_bytes(bytes: &[u8]) -> std::result::Result<CabSpec, Vec<String>> {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(bytes).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let mut source = Source::new(file, bytes.len() as u64);
+        parse(&mut source).unwrap()
+    }
+
+    #[test]
+    fn a_good_cabinet_parses() {
+        let data = vec![7u8; 70_000];
+        let bytes = build(
+            &[("a.bin", &data), ("dir\\b.txt", b"hello")],
+            cab::CompressionType::MsZip,
+        );
+        let spec = parse_bytes(&bytes).unwrap();
+        assert_eq!(spec.files.len(), 2);
+        assert_eq!(spec.folders[0].size, 70_005);
+        assert_eq!(spec.files[1].raw, b"dir\\b.txt");
+        assert_eq!(spec.data.1, bytes.len() as u64);
+    }
+
+    #[test]
+    fn trailing_bytes_and_truncation_are_problems() {
+        let bytes = build(&[("a", b"abc")], cab::CompressionType::None);
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(b"xx");
+        let problems = parse_bytes(&longer).unwrap_err();
+        assert!(problems[0].contains("2 bytes follow"), "{problems:?}");
+        for cut in [0, 4, 20, 36, 43, 50, bytes.len() - 1] {
+            assert!(parse_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn overlapping_files_are_refused() {
+        let mut bytes = build(
+            &[("a", b"abcd"), ("b", b"efgh")],
+            cab::CompressionType::None,
+        );
+        // The second file entry starts at 36 + 8 + 16 + 2 = 62; its offset
+        // field is 4 bytes in. Point it at the first file's bytes.
+        bytes[62 + 4] = 0;
+        let problems = parse_bytes(&bytes).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("share bytes")),
+            "{problems:?}"
+        );
+    }
+}

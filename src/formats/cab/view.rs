@@ -1,0 +1,155 @@
+//! The cabinet as the `cab` crate is shown it, and a member's bytes within
+//! its folder's stream.
+
+use super::header::CabSpec;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+
+/// The cabinet as the `cab` crate is shown it: the file as it is, except
+/// that the header's file count and file-table offset point at a table placed
+/// just past the end of the file, with one entry per folder that spans the
+/// folder's whole content and is named by the folder's index. Reading file
+/// `"3"` then decompresses folder 3 once, front to back.
+pub(super) struct FolderView {
+    file: BufReader<File>,
+    /// Where `file` is positioned.
+    file_pos: u64,
+    len: u64,
+    pos: u64,
+    /// Header bytes replaced: (offset, bytes).
+    patches: Vec<(u64, Vec<u8>)>,
+    /// The file table, at offset `len`.
+    table: Vec<u8>,
+}
+
+impl FolderView {
+    pub(super) fn new(file: File, len: u64, spec: &CabSpec) -> io::Result<FolderView> {
+        let too_big = || io::Error::new(io::ErrorKind::InvalidData, "cabinet too large");
+        let table_at = u32::try_from(len).map_err(|_| too_big())?;
+        let count = u16::try_from(spec.folders.len()).map_err(|_| too_big())?;
+        let mut table = Vec::new();
+        for (index, folder) in spec.folders.iter().enumerate() {
+            let size = u32::try_from(folder.size).map_err(|_| too_big())?;
+            let index16 = u16::try_from(index).map_err(|_| too_big())?;
+            table.extend_from_slice(&size.to_le_bytes());
+            table.extend_from_slice(&0u32.to_le_bytes()); // offset in the folder
+            table.extend_from_slice(&index16.to_le_bytes());
+            table.extend_from_slice(&[0; 6]); // date, time, attributes
+            table.extend_from_slice(index.to_string().as_bytes());
+            table.push(0);
+        }
+        Ok(FolderView {
+            file: BufReader::with_capacity(64 << 10, file),
+            file_pos: 0,
+            len,
+            pos: 0,
+            patches: vec![
+                (16, table_at.to_le_bytes().to_vec()),
+                (28, count.to_le_bytes().to_vec()),
+            ],
+            table,
+        })
+    }
+}
+
+impl Read for FolderView {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len {
+            let at = usize::try_from(self.pos - self.len).unwrap_or(usize::MAX);
+            let rest = self.table.get(at..).unwrap_or_default();
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        if self.file_pos != self.pos {
+            self.file.seek(SeekFrom::Start(self.pos))?;
+            self.file_pos = self.pos;
+        }
+        let want = usize::try_from(self.len - self.pos)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.file.read(&mut buf[..want])?;
+        for (at, bytes) in &self.patches {
+            for (i, byte) in bytes.iter().enumerate() {
+                let offset = at + i as u64;
+                if offset >= self.pos && offset < self.pos + n as u64 {
+                    buf[(offset - self.pos) as usize] = *byte;
+                }
+            }
+        }
+        self.pos += n as u64;
+        self.file_pos = self.pos;
+        Ok(n)
+    }
+}
+
+impl Seek for FolderView {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let end = self.len + self.table.len() as u64;
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => end.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+/// A member's bytes within its folder's stream: exactly `left` bytes, or an
+/// error when the stream ends early.
+pub(super) struct Exact<'a> {
+    pub inner: &'a mut dyn Read,
+    pub left: u64,
+}
+
+impl Read for Exact<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the folder's data ended {} bytes early", self.left),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::header::tests::{build, parse_bytes};
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn folder_view_replaces_the_file_table() {
+        let bytes = build(
+            &[("a", b"abcd"), ("b", b"efgh")],
+            cab::CompressionType::MsZip,
+        );
+        let spec = parse_bytes(&bytes).unwrap();
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&bytes).unwrap();
+        let view =
+            FolderView::new(File::open(tmp.path()).unwrap(), bytes.len() as u64, &spec).unwrap();
+        let mut cabinet = cab::Cabinet::new(view).unwrap();
+        let mut all = Vec::new();
+        cabinet
+            .read_file("0")
+            .unwrap()
+            .read_to_end(&mut all)
+            .unwrap();
+        assert_eq!(all, b"abcdefgh");
+        assert!(cabinet.get_file_entry("a").is_none());
+    }
+}
