@@ -90,6 +90,11 @@ impl Staging {
         })
     }
 
+    /// The staging directory (the future destination).
+    pub(crate) fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
     fn path(&self, name: &MemberName) -> PathBuf {
         name.to_path(self.dir.path())
     }

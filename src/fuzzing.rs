@@ -105,6 +105,7 @@ pub fn verify_bytes_with(data: &[u8], limits: Limits) -> crate::Result<Report> {
     let unpack = UnpackOptions {
         verify: options,
         no_verify: true,
+        recursive: 0,
     };
     let dest = dir.path().join("out");
     let unpacked = package.unpack(&dest, &unpack)?;

@@ -105,6 +105,10 @@ pub struct LimitArgs {
 pub struct InspectArgs {
     #[command(flatten)]
     pub common: Common,
+    /// Also open packages inside members (an .scexe in a zip, a zip in a PE…),
+    /// up to DEPTH levels (default 3); unpacks into a temporary directory.
+    #[arg(long, value_name = "DEPTH", num_args = 0..=1, require_equals = true, default_missing_value = "3")]
+    pub recursive: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +133,10 @@ pub struct UnpackArgs {
     /// Place the files even when integrity checks fail (safety checks still apply).
     #[arg(long)]
     pub no_verify: bool,
+    /// Also unpack packages inside members, next to each as MEMBER.unpacked/,
+    /// up to DEPTH levels (default 3); every layer must verify.
+    #[arg(long, value_name = "DEPTH", num_args = 0..=1, require_equals = true, default_missing_value = "3")]
+    pub recursive: Option<usize>,
 }
 
 pub fn parse() -> Cli {

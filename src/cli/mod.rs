@@ -26,7 +26,22 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Inspect(args) => {
             let options = options::verify_options(&args.common, None, true)?;
             let package = open(&args.common)?;
-            let report = package.inspect(&options)?;
+            let report = match args.recursive {
+                Some(depth) if depth > 0 => {
+                    // Nested packages are read from their unpacked bytes; the
+                    // temporary tree is removed afterwards.
+                    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+                    let unpack = UnpackOptions {
+                        verify: options,
+                        no_verify: true,
+                        recursive: depth,
+                    };
+                    let mut report = package.unpack(tmp.path().join("package"), &unpack)?;
+                    report.unpacked = None;
+                    report
+                }
+                _ => package.inspect(&options)?,
+            };
             shown(render::emit(&report, "inspect", args.common.json))?;
             Ok(Code::Verified)
         }
@@ -71,6 +86,7 @@ pub fn run(cli: Cli) -> Result<Code> {
             let options = UnpackOptions {
                 verify,
                 no_verify: args.no_verify,
+                recursive: args.recursive.unwrap_or(0),
             };
             let report = package
                 .unpack(&args.output, &options)

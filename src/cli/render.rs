@@ -117,6 +117,19 @@ fn text(out: &mut impl Write, report: &Report, command: &str) -> Result<()> {
             }
         }
     }
+    for nested in &report.nested {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "nested package in member {} (unpacked as {}):",
+            nested.member, nested.unpacked_as
+        )?;
+        let mut inner = Vec::new();
+        text(&mut inner, &nested.report, command)?;
+        for line in String::from_utf8_lossy(&inner).lines() {
+            writeln!(out, "  | {line}")?;
+        }
+    }
     if command == "unpack" {
         match &report.unpacked {
             Some(dir) => writeln!(

@@ -280,6 +280,19 @@ pub struct Report {
     pub verdict: Verdict,
     /// For unpack: whether the target directory was created.
     pub unpacked: Option<PathBuf>,
+    /// Packages found inside members (`--recursive`), each verified.
+    pub nested: Vec<Nested>,
+}
+
+/// A package inside a member of another package.
+#[derive(Debug, Clone, Serialize)]
+pub struct Nested {
+    /// The member holding it.
+    pub member: String,
+    /// Where its content was unpacked, relative to the outer target.
+    pub unpacked_as: String,
+    /// Its own report.
+    pub report: Box<Report>,
 }
 
 /// Resource limits for reading a package.
@@ -360,4 +373,7 @@ pub struct UnpackOptions {
     /// Place the tree even when integrity checks fail. Safety checks (names,
     /// links, special files, limits) are never skipped.
     pub no_verify: bool,
+    /// Open packages inside members, up to this many levels deep (0: off).
+    /// Each is unpacked next to its member as `<member>.unpacked/` and verified.
+    pub recursive: usize,
 }

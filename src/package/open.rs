@@ -143,6 +143,27 @@ impl Package {
         let dest = dest.as_ref();
         let mut staging = Staging::new(dest)?;
         let mut report = self.run(&options.verify, &mut staging)?;
+        if options.recursive > 0 && report.checks.iter().all(|c| !c.outcome.is_failure()) {
+            self.unpack_nested(staging.root(), &mut report, options)?;
+        }
+        let nested_failed = report
+            .nested
+            .iter()
+            .any(|n| !n.report.verdict.is_verified() || n.report.unpacked.is_none());
+        if nested_failed {
+            let names: Vec<&str> = report
+                .nested
+                .iter()
+                .filter(|n| !n.report.verdict.is_verified())
+                .map(|n| n.member.as_str())
+                .collect();
+            report.checks.push(Check::failed(
+                CheckKind::Stream,
+                "nested packages",
+                format!("not verified: {}", names.join(", ")),
+            ));
+            report.verdict = verify::verdict(&report.checks, &report.members);
+        }
         let unsafe_content = report.checks.iter().any(|c| {
             c.outcome.is_failure()
                 && matches!(
@@ -163,6 +184,64 @@ impl Package {
             report.unpacked = Some(staging.commit()?);
         }
         Ok(report)
+    }
+
+    /// Open every member that is itself a package and unpack it next to the
+    /// member, as `<member>.unpacked/`, one level less deep.
+    fn unpack_nested(
+        &self,
+        root: &Path,
+        report: &mut Report,
+        options: &UnpackOptions,
+    ) -> Result<()> {
+        let inner = UnpackOptions {
+            recursive: options.recursive - 1,
+            verify: VerifyOptions {
+                progress: None,
+                // Keys sign the outer package; inner ones are checked on their own terms.
+                keys: Vec::new(),
+                require_signature: false,
+                ..options.verify.clone()
+            },
+            ..options.clone()
+        };
+        let files: Vec<super::MemberName> = report
+            .members
+            .iter()
+            .filter(|m| m.kind == super::MemberKind::File && m.problem.is_none())
+            .filter_map(|m| m.path.clone())
+            .collect();
+        for name in files {
+            let path = name.to_path(root);
+            if !looks_like_package(&path) {
+                continue;
+            }
+            let unpacked_as = format!("{name}.unpacked");
+            let dest = super::MemberName::parse(unpacked_as.as_bytes())
+                .map(|n| n.to_path(root))
+                .map_err(|e| Error::InvalidOption {
+                    option: "--recursive",
+                    reason: format!("{unpacked_as}: {e}"),
+                })?;
+            if dest.symlink_metadata().is_ok() {
+                report.warnings.push(format!(
+                    "{name}: not opened, {unpacked_as} is already a member"
+                ));
+                continue;
+            }
+            let nested = Package::open(&path)?;
+            let mut inner_report = nested.unpack(&dest, &inner)?;
+            inner_report.path = PathBuf::from(name.as_str());
+            if inner_report.unpacked.is_some() {
+                inner_report.unpacked = Some(PathBuf::from(&unpacked_as));
+            }
+            report.nested.push(super::Nested {
+                member: name.to_string(),
+                unpacked_as,
+                report: Box::new(inner_report),
+            });
+        }
+        Ok(())
     }
 
     /// One pass over the file: range digests, streams, members.
@@ -380,6 +459,7 @@ impl Package {
             warnings,
             verdict,
             unpacked: None,
+            nested: Vec::new(),
         })
     }
 }
@@ -433,5 +513,33 @@ fn vendor_profiles(
                 name, bytes,
             )));
         }
+    }
+}
+
+/// True when a file is a package worth opening: a recognised container, and
+/// for a compressed stream, one that holds a tar (a lone `image.bin.gz` is data).
+fn looks_like_package(path: &Path) -> bool {
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    if (&mut file)
+        .take(HEAD_LEN as u64)
+        .read_to_end(&mut head)
+        .is_err()
+    {
+        return false;
+    }
+    match detect(&head) {
+        None | Some(FormatKind::Set) => false,
+        Some(FormatKind::Tar) => {
+            let encoding = crate::detect::Encoding::sniff(&head);
+            let Ok(mut decoder) = crate::formats::tar::Decoder::new(encoding, &head[..]) else {
+                return false;
+            };
+            let mut block = [0u8; 512];
+            decoder.read_exact(&mut block).is_ok() && block.get(257..262) == Some(b"ustar")
+        }
+        Some(_) => true,
     }
 }

@@ -596,3 +596,62 @@ fn truncated_cabinets_are_refused_without_panic() {
         assert_not_unpacked(&out);
     }
 }
+
+/// Set every data block's checksum field to 0 ("no checksum") in a cabinet of
+/// one folder, walking the blocks from the folder entry (`formats/cab.md`).
+fn drop_block_checksums(bytes: &mut [u8]) {
+    let le16 = |b: &[u8], at: usize| usize::from(u16::from_le_bytes([b[at], b[at + 1]]));
+    assert_eq!(le16(bytes, 26), 1, "one folder");
+    assert_eq!(le16(bytes, 30) & 4, 0, "no reserve");
+    let mut at = u32::from_le_bytes(bytes[36..40].try_into().unwrap()) as usize;
+    for _ in 0..le16(bytes, 40) {
+        bytes[at..at + 4].fill(0);
+        at += 8 + le16(bytes, at + 4);
+    }
+    assert_eq!(at, bytes.len());
+}
+
+/// Without block checksums the LVFS checksums must cover every file.
+#[test]
+fn without_block_checksums_lvfs_checksums_must_cover_every_file() {
+    if !tools() {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let tree = lvfs_files(tmp.path(), "{}");
+    let pkg = gcab(tmp.path(), true, &LVFS);
+    let mut bytes = fs::read(&pkg).unwrap();
+    drop_block_checksums(&mut bytes);
+    fs::write(&pkg, &bytes).unwrap();
+    let doc = verify(tmp.path(), &pkg, 0);
+    assert!(checks_with(&doc, "stream", None, "passed").is_empty());
+    assert_check(&doc, "structure", None, "passed");
+    unpacks_to(tmp.path(), &pkg, &tree);
+
+    write_file(
+        &tmp.path().join("src/extra.txt"),
+        b"nobody vouches for me\n",
+        0o644,
+    );
+    fs::remove_file(&pkg).unwrap();
+    let pkg = gcab(
+        tmp.path(),
+        true,
+        &[
+            "firmware.bin",
+            "firmware.metainfo.xml",
+            "firmware.jcat",
+            "extra.txt",
+        ],
+    );
+    let mut bytes = fs::read(&pkg).unwrap();
+    drop_block_checksums(&mut bytes);
+    fs::write(&pkg, &bytes).unwrap();
+    let doc = verify(tmp.path(), &pkg, 1);
+    let failed = checks_with(&doc, "digest", None, "failed");
+    assert_eq!(failed.len(), 1, "{}", details(&doc));
+    assert!(failed[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no checksum covers extra.txt"));
+}

@@ -30,7 +30,8 @@ mod signing;
 // Zip, PE-wrapped and manifest packages (`zip`, `pe`, `manifests`): built at
 // test time with Info-ZIP `zip`, 7-Zip (`7z`, p7zip-full), Python's
 // `zipfile`, GNU tar with gzip/xz/bzip2/zstd, and coreutils
-// `sha256sum`/`md5sum`; hostile zips are written byte by byte by the tests
+// `sha256sum`/`md5sum`/`sha1sum` (peak memory read with GNU `/usr/bin/time`);
+// hostile zips are written byte by byte by the tests
 // (`util::RawZip`, from the layout in `formats/zip.md`). The PE wrappers are
 // Debian's `grubx64.efi` (grub-efi-amd64-bin) and the signed
 // `shimx64.efi.signed` (shim-signed), read from /usr/lib and never committed.
@@ -47,3 +48,14 @@ mod stub;
 // pseudo-random firmware, metainfo and JCat files written by Python's `json`
 // and the system `gzip`; hostile names are patched into gcab's file table.
 mod cab;
+
+// Robustness and resource bounds (`robust`): damaged samples and fixtures
+// through the library, bombs and huge headers; fuzzer findings (`regressions`).
+mod regressions;
+mod robust;
+
+// fwkit keygen/sign/pack/resign end to end (`pack`, issue 4): packages made
+// by `fwkit pack` at test time, keys from `fwkit keygen`, `minisign` and
+// `signify-openbsd`, tampered copies rebuilt with GNU tar, Info-ZIP zip/unzip
+// and `sha256sum`, foreign self-extractors from Debian's `makeself`.
+mod pack;

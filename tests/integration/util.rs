@@ -794,3 +794,49 @@ pub fn zip_entries(data: &[u8]) -> Vec<ZipEntryInfo> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------
+// The environment of a run (pack.rs)
+
+/// Run `fwkit ARGS` like [`fwkit`], with `env` applied on top of the test's
+/// environment: `(name, Some(value))` sets a variable, `(name, None)` removes it.
+pub fn fwkit_env<I, S>(cwd: &Path, env: &[(&str, Option<&str>)], args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let mut command = Command::new(FWKIT);
+    command
+        .args(&args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .env_remove("RUST_BACKTRACE");
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let out = command.output().expect("spawn fwkit");
+    let run = Run {
+        args: args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_ne!(
+        run.code, PANIC,
+        "fwkit panicked: {:?}\n{}",
+        run.args, run.stderr
+    );
+    assert_ne!(
+        run.code, -1,
+        "fwkit was killed by a signal: {:?}\n{}",
+        run.args, run.stderr
+    );
+    run
+}

@@ -530,3 +530,54 @@ fn corrupt_symlink_target_is_reported_as_a_crc_failure() {
     let why = reasons(&doc);
     assert!(why.contains("checksum") || why.contains("crc"), "{why}");
 }
+
+/// Give the central entry named `name` the Unix mode `mode` (file type
+/// included) in its external attributes.
+fn set_unix_mode(zip: &mut [u8], name: &[u8], mode: u32) {
+    let at = (0..zip.len() - 46)
+        .find(|&i| {
+            zip[i..i + 4] == *b"PK\x01\x02"
+                && usize::from(u16::from_le_bytes([zip[i + 28], zip[i + 29]])) == name.len()
+                && zip[i + 46..].starts_with(name)
+        })
+        .expect("central entry");
+    zip[at + 38..at + 42].copy_from_slice(&(mode << 16).to_le_bytes());
+}
+
+/// A symlink member whose stored target is 4,194 bytes, longer than any
+/// target Linux accepts, damaged (or not) past its 4,096th byte.
+fn long_symlink_zip(damaged: bool) -> Vec<u8> {
+    let mut target = "a/".repeat(2047).into_bytes();
+    target.extend_from_slice(&[b'b'; 100]);
+    let mut zip = RawZip::new()
+        .file(b"ok.txt", b"harmless\n")
+        .file(b"link", &target)
+        .finish();
+    set_unix_mode(&mut zip, b"link", 0o120777);
+    if damaged {
+        let at = find(&zip, &target).unwrap() + 4144;
+        zip[at] ^= 0x01;
+    }
+    zip
+}
+
+#[test]
+#[ignore = "bug: a zip symlink member whose target is 4,194 bytes (`a/` x 2047 + `b` x 100, RawZip, mode 0120777) is read only up to 4,096 bytes (src/formats/zip.rs MAX_LINK), so its CRC is never checked and the target is silently truncated: verify exits 0 even with a byte flipped at target offset 4,144"]
+fn symlink_target_longer_than_4_kib() {
+    for damaged in [false, true] {
+        let arena = Arena::new();
+        let work = arena.work();
+        let pkg = work.join("long-link.zip");
+        write_file(&pkg, &long_symlink_zip(damaged), 0o644);
+        let before = listing(arena.root());
+        fwkit(&work, [os("verify"), pkg.as_os_str()]).expect(1);
+        let out = work.join("out");
+        fwkit(
+            &work,
+            [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
+        )
+        .expect(1);
+        assert_not_unpacked(&out);
+        assert_eq!(listing(arena.root()), before, "damaged: {damaged}");
+    }
+}

@@ -1,0 +1,752 @@
+//! Robustness: damaged copies of every sample and real-tool fixture, read
+//! through the library, must each end in a report or an error within a time
+//! bound, never a panic; resource limits hold against inputs built to
+//! exhaust them.
+//!
+//! Damage is deterministic: truncation at 40 evenly spaced lengths plus the
+//! first and last 16 bytes, and 200 seeded byte flips per file (half in the
+//! headers, half anywhere), 1 to 4 bytes each. Every case is a file in a temp
+//! dir read with `fwkit::Package` (`open`, `verify`, and for every fifth case
+//! `unpack`), inside `catch_unwind` so a panic names its input.
+//!
+//! Package reading is file-based (`Package::open` takes a path and reads
+//! with `pread`-style seeks), so the short-partial-read reader is tested on
+//! the one `Read`-based API, `fwkit::sign::verify`/`sign`.
+//!
+//! Fixtures made here: a makeself archive (Debian `makeself`), a zip (Info-ZIP
+//! `zip`) and a tar.gz (GNU tar + gzip) of a small tree; the bombs and huge
+//! headers are written byte by byte or compressed with `flate2` in the test.
+
+use crate::util::{require_tool, samples, tool, write_file, Tar};
+use fwkit::{Limits, Package, Report, UnpackOptions, VerifyOptions};
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// Longest one damaged case may take in a debug build.
+const CASE_BOUND: Duration = Duration::from_secs(5);
+const TRUNCATIONS: usize = 40;
+const FLIPS: usize = 200;
+
+/// splitmix64: deterministic, so a failing case is reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// What one damaged case ended in.
+enum Ending {
+    Report(Box<Report>),
+    Error(fwkit::Error),
+}
+
+/// Open, verify and (when `unpack`) unpack `path`, with small limits.
+fn run_case(path: &Path, unpack: bool) -> Ending {
+    let package = match Package::open(path) {
+        Ok(p) => p,
+        Err(e) => return Ending::Error(e),
+    };
+    let _ = package.declared_checks();
+    let options = VerifyOptions {
+        limits: Limits {
+            max_size: 64 << 20,
+            ..Limits::default()
+        },
+        hash_members: true,
+        ..VerifyOptions::default()
+    };
+    let report = match package.verify(&options) {
+        Ok(r) => r,
+        Err(e) => return Ending::Error(e),
+    };
+    if unpack {
+        let dest = path.with_extension("out");
+        let unpacked = package.unpack(
+            &dest,
+            &UnpackOptions {
+                verify: options,
+                no_verify: true,
+                recursive: 0,
+            },
+        );
+        if let Ok(r) = &unpacked {
+            if let Some(placed) = &r.unpacked {
+                assert_eq!(placed, &dest, "unpacked somewhere else than asked");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dest);
+    }
+    Ending::Report(Box::new(report))
+}
+
+/// Run every damaged variant of `original`; panic naming each case that
+/// panicked or overran the bound, with a copy kept for reproduction.
+fn damage_all(label: &str, original: &[u8]) {
+    let tmp = TempDir::new().unwrap();
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    let len = original.len();
+    let mut cuts: Vec<usize> = (0..TRUNCATIONS).map(|i| i * len / TRUNCATIONS).collect();
+    cuts.extend(0..16.min(len));
+    cuts.extend(len.saturating_sub(16)..len);
+    cuts.sort_unstable();
+    cuts.dedup();
+    for cut in cuts {
+        cases.push((
+            format!("truncated to {cut} bytes"),
+            original[..cut].to_vec(),
+        ));
+    }
+    let mut rng = Rng(0x5eed ^ len as u64);
+    let header = len.min(1024);
+    for i in 0..FLIPS {
+        let mut bytes = original.to_vec();
+        let mut flipped = Vec::new();
+        for _ in 0..=rng.below(4) {
+            let at = if i % 2 == 0 {
+                rng.below(header)
+            } else {
+                rng.below(len)
+            };
+            let mask = (rng.next() % 255 + 1) as u8;
+            bytes[at] ^= mask;
+            flipped.push(format!("{at}^{mask:#04x}"));
+        }
+        cases.push((format!("flip {i}: {}", flipped.join(" ")), bytes));
+    }
+    let mut failures = Vec::new();
+    for (n, (what, bytes)) in cases.iter().enumerate() {
+        let path = tmp.path().join(format!("case-{n}.pkg"));
+        std::fs::write(&path, bytes).unwrap();
+        let start = Instant::now();
+        let ending = catch_unwind(AssertUnwindSafe(|| run_case(&path, n % 5 == 0)));
+        let elapsed = start.elapsed();
+        let problem = match ending {
+            Err(_) => Some("panicked".to_owned()),
+            Ok(_) if elapsed > CASE_BOUND => Some(format!("took {elapsed:?}")),
+            Ok(Ending::Report(report)) => {
+                // A damaged package may still verify (a flip in bytes nothing
+                // covers, e.g. a comment in a stub), but never with a failed check.
+                let failed = report.checks.iter().any(|c| c.outcome.is_failure());
+                (failed && report.verdict.is_verified())
+                    .then(|| "verified despite a failed check".to_owned())
+            }
+            Ok(Ending::Error(_)) => None,
+        };
+        if let Some(problem) = problem {
+            let keep = std::env::temp_dir().join(format!(
+                "fwkit-robust-{label}-{n}.pkg",
+                label = label.replace(['/', ' '], "_")
+            ));
+            let _ = std::fs::write(&keep, bytes);
+            failures.push(format!(
+                "{label}, {what}: {problem} (input kept at {})",
+                keep.display()
+            ));
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} damaged cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Every committed package under `samples/`: files in its subdirectories,
+/// less scripts, docs and keys (keys are damaged by the signature tests).
+fn committed_samples() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for dir in std::fs::read_dir(samples()).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() || dir.ends_with("keys") {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if f.is_file() && !matches!(ext, "sh" | "md" | "txt") {
+                found.push(f);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn damaged_samples() {
+    let all = committed_samples();
+    assert!(all.len() >= 3, "samples/ lost its packages: {all:?}");
+    // One thread per sample: the cases are independent and both cores help.
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .iter()
+            .map(|path| {
+                scope.spawn(move || {
+                    let label = path.strip_prefix(samples()).unwrap().display().to_string();
+                    damage_all(&label, &std::fs::read(path).unwrap());
+                })
+            })
+            .collect();
+        let failed: Vec<String> = handles
+            .into_iter()
+            .zip(&all)
+            .filter_map(|(h, path)| h.join().is_err().then(|| path.display().to_string()))
+            .collect();
+        assert!(failed.is_empty(), "damaged copies failed for {failed:?}");
+    });
+}
+
+/// A small tree to pack with real tools: 16 KiB of pseudo-random firmware,
+/// a script, a file in a subdirectory.
+fn small_tree(root: &Path) -> PathBuf {
+    let tree = root.join("tree");
+    write_file(&tree.join("fw.bin"), &crate::util::prng(7, 16 << 10), 0o644);
+    write_file(&tree.join("setup.sh"), b"#!/bin/sh\necho hi\n", 0o755);
+    write_file(&tree.join("sub/readme.txt"), b"hello\n", 0o644);
+    tree
+}
+
+#[test]
+fn damaged_makeself_fixture() {
+    if !require_tool("makeself") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let tree = small_tree(tmp.path());
+    let pkg = tmp.path().join("fixture.run");
+    let args: Vec<&OsStr> = vec![
+        OsStr::new("--quiet"),
+        OsStr::new("--sha256"),
+        tree.as_os_str(),
+        pkg.as_os_str(),
+        OsStr::new("fwkit robustness fixture"),
+        OsStr::new("./setup.sh"),
+    ];
+    tool(tmp.path(), "makeself", &args);
+    damage_all("makeself fixture", &std::fs::read(&pkg).unwrap());
+}
+
+#[test]
+fn damaged_zip_fixture() {
+    if !require_tool("zip") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let tree = small_tree(tmp.path());
+    let pkg = tmp.path().join("fixture.zip");
+    let args: Vec<&OsStr> = vec![
+        OsStr::new("-q"),
+        OsStr::new("-X"),
+        OsStr::new("-r"),
+        pkg.as_os_str(),
+        OsStr::new("."),
+    ];
+    tool(&tree, "zip", &args);
+    damage_all("zip fixture", &std::fs::read(&pkg).unwrap());
+}
+
+#[test]
+fn damaged_tar_gz_fixture() {
+    if !require_tool("tar") || !require_tool("gzip") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let tree = small_tree(tmp.path());
+    let pkg = tmp.path().join("fixture.tar.gz");
+    let args: Vec<&OsStr> = vec![
+        OsStr::new("--format=ustar"),
+        OsStr::new("-czf"),
+        pkg.as_os_str(),
+        OsStr::new("-C"),
+        tree.as_os_str(),
+        OsStr::new("."),
+    ];
+    tool(tmp.path(), "tar", &args);
+    damage_all("tar.gz fixture", &std::fs::read(&pkg).unwrap());
+}
+
+// ---------------------------------------------------------------------------
+// Short partial reads: the Read-based API.
+
+/// Hands out at most one byte per `read`, and reports `Interrupted` every
+/// third call, as a slow pipe or a signal would.
+struct Trickle<R> {
+    inner: R,
+    calls: u64,
+}
+
+impl<R: Read> Read for Trickle<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.calls += 1;
+        if self.calls % 3 == 0 {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
+        }
+        let n = buf.len().min(1);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+fn trickle(data: &[u8]) -> Trickle<&[u8]> {
+    Trickle {
+        inner: data,
+        calls: 0,
+    }
+}
+
+#[test]
+fn signatures_read_through_one_byte_reads() {
+    use fwkit::sign::{self, SecretKey, SignOptions, Signature};
+    let (secret, public) = SecretKey::generate().unwrap();
+    let data = crate::util::prng(11, 5000);
+    for prehashed in [true, false] {
+        let options = SignOptions {
+            prehashed,
+            trusted_comment: "file:fw.bin".to_owned(),
+            ..SignOptions::default()
+        };
+        let made = sign::sign(&secret, trickle(&data), &options).unwrap();
+        let parsed = Signature::parse(&made.to_file_string()).unwrap();
+        let verified = sign::verify(&parsed, std::slice::from_ref(&public), trickle(&data))
+            .unwrap_or_else(|e| panic!("prehashed={prehashed}: {e}"));
+        assert_eq!(verified.trusted_comment.as_deref(), Some("file:fw.bin"));
+        // Short and damaged data fail, also through a trickle.
+        let short = &data[..data.len() - 1];
+        assert!(sign::verify(&parsed, std::slice::from_ref(&public), trickle(short)).is_err());
+        let mut flipped = data.clone();
+        flipped[2500] ^= 1;
+        assert!(sign::verify(&parsed, std::slice::from_ref(&public), trickle(&flipped)).is_err());
+        // The whole-message limit holds for a reader that never ends early.
+        if !prehashed {
+            let endless = io::repeat(0).take(1 << 20);
+            assert!(matches!(
+                sign::verify_with_limit(&parsed, &[public.clone()], endless, 4096),
+                Err(sign::SignError::MessageTooLarge { .. })
+            ));
+        }
+    }
+}
+
+#[test]
+fn damaged_signature_files_fail_cleanly() {
+    use fwkit::sign::{self, SecretKey, SignOptions, Signature};
+    let (secret, public) = SecretKey::generate().unwrap();
+    let data = b"firmware";
+    let text = sign::sign(&secret, &data[..], &SignOptions::default())
+        .unwrap()
+        .to_file_string();
+    let key_text = public.to_minisign_string();
+    let secret_text = secret.to_minisign_string(None).unwrap();
+    let mut rng = Rng(42);
+    for original in [&text, &key_text, &secret_text] {
+        let bytes = original.as_bytes();
+        for cut in 0..bytes.len() {
+            let Ok(prefix) = std::str::from_utf8(&bytes[..cut]) else {
+                continue;
+            };
+            let result = catch_unwind(|| {
+                let _ = Signature::parse(prefix);
+                let _ = fwkit::sign::PublicKey::parse(prefix);
+                let _ = SecretKey::parse(prefix, None);
+            });
+            assert!(
+                result.is_ok(),
+                "panic on a {cut}-byte prefix of:\n{original}"
+            );
+        }
+        for _ in 0..FLIPS {
+            let mut flipped = bytes.to_vec();
+            let at = rng.below(flipped.len());
+            flipped[at] = b"A/+=\n\r x0:"[rng.below(10)];
+            let Ok(flipped) = String::from_utf8(flipped) else {
+                continue;
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                if let Ok(sig) = Signature::parse(&flipped) {
+                    let _ = sign::verify(&sig, std::slice::from_ref(&public), &data[..]);
+                }
+                let _ = fwkit::sign::PublicKey::parse(&flipped);
+                let _ = SecretKey::parse(&flipped, None);
+            }));
+            assert!(result.is_ok(), "panic on:\n{flipped}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Resource bounds.
+
+/// One ustar header for `name` of `typeflag` claiming `size` bytes: octal
+/// when it fits in 11 digits, else GNU base-256.
+fn tar_header(name: &[u8], typeflag: u8, size: u64) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name);
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    if size < 8u64.pow(11) {
+        h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    } else {
+        h[124] = 0x80;
+        h[128..136].copy_from_slice(&size.to_be_bytes());
+    }
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[156] = typeflag;
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// `mib` MiB of zeros as concatenated gzip members (each made by flate2
+/// from 1 MiB of zeros), about 1 KiB of file per MiB of output.
+fn gzip_zeros(mib: usize) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&vec![0u8; 1 << 20]).unwrap();
+    let member = enc.finish().unwrap();
+    member.repeat(mib)
+}
+
+fn verify_with(path: &Path, limits: Limits) -> (Report, Duration) {
+    let start = Instant::now();
+    let report = Package::open(path)
+        .unwrap()
+        .verify(&VerifyOptions {
+            limits,
+            ..VerifyOptions::default()
+        })
+        .unwrap();
+    (report, start.elapsed())
+}
+
+fn failed_limit(report: &Report) -> Option<String> {
+    report
+        .checks
+        .iter()
+        .find(|c| c.kind == fwkit::CheckKind::Limit && c.outcome.is_failure())
+        .map(|c| c.summary())
+}
+
+fn limits_64m() -> Limits {
+    Limits {
+        max_size: 64 << 20,
+        ..Limits::default()
+    }
+}
+
+/// Run `fwkit verify PATH ARGS` with its address space capped at 512 MiB
+/// (`prlimit`), so an up-front allocation of a size a header claims would
+/// fail; return (exit code, stdout, elapsed).
+fn fwkit_capped(path: &Path, args: &[&str]) -> Option<(i32, String, Duration)> {
+    if !require_tool("prlimit") {
+        return None;
+    }
+    let start = Instant::now();
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--as={}", 512u64 << 20))
+        .arg(crate::util::FWKIT)
+        .arg("verify")
+        .arg(path)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        start.elapsed(),
+    ))
+}
+
+#[test]
+fn tar_header_claiming_2_pow_60_bytes_fails_fast() {
+    let tmp = TempDir::new().unwrap();
+    let mut tar = tar_header(b"huge.bin", b'0', 1 << 60).to_vec();
+    tar.extend_from_slice(&[0u8; 4096]);
+    for (name, bytes) in [("huge.tar", tar.clone()), ("huge.tar.gz", gzip(&tar))] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let (report, elapsed) = verify_with(&path, Limits::default());
+        assert!(elapsed < Duration::from_secs(2), "{name}: took {elapsed:?}");
+        assert!(!report.verdict.is_verified());
+        let why = failed_limit(&report).unwrap_or_else(|| panic!("{name}: no limit check"));
+        assert!(why.contains("--max-size"), "{why}");
+        if let Some((code, stdout, elapsed)) = fwkit_capped(&path, &[]) {
+            assert_eq!(code, 1, "{name}: {stdout}");
+            assert!(elapsed < Duration::from_secs(2));
+            assert!(stdout.contains("--max-size"), "{stdout}");
+        }
+    }
+}
+
+#[test]
+fn gzip_bomb_member_stops_at_max_size() {
+    // A 1 GiB member of zeros, about 1 MiB of gzip: refused from its header.
+    let tmp = TempDir::new().unwrap();
+    let mut bomb = gzip(&tar_header(b"zeros.bin", b'0', 1 << 30));
+    bomb.extend(gzip_zeros(1024));
+    bomb.extend(gzip(&[0u8; 1024]));
+    assert!(bomb.len() < 2 << 20, "the bomb is {} bytes", bomb.len());
+    let path = tmp.path().join("bomb.tar.gz");
+    std::fs::write(&path, &bomb).unwrap();
+    let (report, elapsed) = verify_with(&path, limits_64m());
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    let why = failed_limit(&report).expect("a failed limit check");
+    assert!(why.contains("67108864"), "{why}");
+    let dest = tmp.path().join("out");
+    let start = Instant::now();
+    let unpacked = Package::open(&path)
+        .unwrap()
+        .unpack(
+            &dest,
+            &UnpackOptions {
+                verify: VerifyOptions {
+                    limits: limits_64m(),
+                    ..VerifyOptions::default()
+                },
+                no_verify: true,
+                recursive: 0,
+            },
+        )
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(unpacked.unpacked.is_none() && !dest.exists());
+    if let Some((code, stdout, _)) = fwkit_capped(&path, &["--max-size", "64M"]) {
+        assert_eq!(code, 1, "{stdout}");
+    }
+}
+
+#[test]
+fn gzip_bomb_after_the_tar_end_stops_at_the_padding_cap() {
+    // A valid little tar, then 1 GiB of zeros in the same gzip stream: only
+    // 16 MiB of padding is read.
+    let tmp = TempDir::new().unwrap();
+    let mut tar = Tar::new();
+    tar.file("fw.bin", 0o644, b"firmware\n");
+    let mut bomb = gzip(&tar.finish());
+    bomb.extend(gzip_zeros(1024));
+    let path = tmp.path().join("padded.tar.gz");
+    std::fs::write(&path, &bomb).unwrap();
+    let (report, elapsed) = verify_with(&path, limits_64m());
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    let why = failed_limit(&report).expect("a failed limit check");
+    assert!(why.contains("padding"), "{why}");
+}
+
+#[test]
+fn zip_bomb_member_stops_at_max_size() {
+    // A zip whose one member inflates to 1 GiB of zeros, about 1 MiB of
+    // deflate: 1 MiB of zeros deflated by flate2 with a full flush (so the
+    // block is byte-aligned and refers to nothing before it), repeated, then
+    // an empty final block. The CRC is never reached, so it is left 0.
+    let tmp = TempDir::new().unwrap();
+    let size: u32 = 1 << 30;
+    let mut compress = flate2::Compress::new(flate2::Compression::fast(), false);
+    let mut block = Vec::with_capacity(64 << 10);
+    compress
+        .compress_vec(&vec![0u8; 1 << 20], &mut block, flate2::FlushCompress::Full)
+        .unwrap();
+    assert!(block.len() < block.capacity(), "the flush did not fit");
+    let mut deflated = block.repeat((size >> 20) as usize);
+    deflated.extend_from_slice(&[0x03, 0x00]);
+    let zip = raw_zip(b"zeros.bin", &deflated, 0, size);
+    let path = tmp.path().join("bomb.zip");
+    std::fs::write(&path, &zip).unwrap();
+    let (report, elapsed) = verify_with(&path, limits_64m());
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert!(failed_limit(&report).is_some(), "{:#?}", report.checks);
+
+    // The same stream declared as 1 KiB: the lie is caught after 1 KiB,
+    // without inflating the rest.
+    let zip = raw_zip(b"zeros.bin", &deflated, 0, 1024);
+    std::fs::write(&path, &zip).unwrap();
+    let (report, elapsed) = verify_with(&path, limits_64m());
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert!(!report.verdict.is_verified());
+}
+
+/// A one-member deflate zip with the given declared CRC and size.
+fn raw_zip(name: &[u8], deflated: &[u8], crc: u32, size: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut common = Vec::new();
+    common.extend_from_slice(&20u16.to_le_bytes()); // version needed
+    common.extend_from_slice(&0u16.to_le_bytes()); // flags
+    common.extend_from_slice(&8u16.to_le_bytes()); // deflate
+    common.extend_from_slice(&0u32.to_le_bytes()); // time, date
+    common.extend_from_slice(&crc.to_le_bytes());
+    common.extend_from_slice(&(deflated.len() as u32).to_le_bytes());
+    common.extend_from_slice(&size.to_le_bytes());
+    common.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    common.extend_from_slice(&0u16.to_le_bytes()); // extra
+    out.extend_from_slice(b"PK\x03\x04");
+    out.extend_from_slice(&common);
+    out.extend_from_slice(name);
+    out.extend_from_slice(deflated);
+    let central = out.len() as u32;
+    out.extend_from_slice(b"PK\x01\x02");
+    out.extend_from_slice(&0x031eu16.to_le_bytes()); // made by: unix
+    out.extend_from_slice(&common);
+    out.extend_from_slice(&[0u8; 6]); // comment len, disk, internal attrs
+    out.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // local header offset
+    out.extend_from_slice(name);
+    let central_len = out.len() as u32 - central;
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&central_len.to_le_bytes());
+    out.extend_from_slice(&central.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+#[test]
+fn max_entries_is_honoured_for_tar_and_zip() {
+    let tmp = TempDir::new().unwrap();
+    let mut tar = Tar::new();
+    for i in 0..20 {
+        tar.file(&format!("f{i}"), 0o644, b"x");
+    }
+    let path = tmp.path().join("many.tar.gz");
+    std::fs::write(&path, gzip(&tar.finish())).unwrap();
+    let limits = Limits {
+        max_entries: 10,
+        ..Limits::default()
+    };
+    let (report, _) = verify_with(&path, limits);
+    let why = failed_limit(&report).expect("a failed limit check");
+    assert!(why.contains("--max-entries"), "{why}");
+    assert!(report.members.len() <= 10);
+    let (report, _) = verify_with(
+        &path,
+        Limits {
+            max_entries: 20,
+            ..Limits::default()
+        },
+    );
+    assert!(failed_limit(&report).is_none());
+
+    if !require_tool("zip") {
+        return;
+    }
+    let tree = tmp.path().join("zip-tree");
+    for i in 0..20 {
+        write_file(&tree.join(format!("f{i}")), b"x", 0o644);
+    }
+    let zip = tmp.path().join("many.zip");
+    tool(
+        &tree,
+        "zip",
+        &[
+            OsStr::new("-q"),
+            OsStr::new("-r"),
+            zip.as_os_str(),
+            OsStr::new("."),
+        ],
+    );
+    let (report, _) = verify_with(&zip, limits);
+    let why = failed_limit(&report).expect("a failed limit check");
+    assert!(why.contains("--max-entries"), "{why}");
+}
+
+#[test]
+fn max_depth_is_honoured() {
+    let tmp = TempDir::new().unwrap();
+    let mut tar = Tar::new();
+    tar.file("a/b/c/ok.bin", 0o644, b"x");
+    tar.file("a/b/c/d/deep.bin", 0o644, b"x");
+    let path = tmp.path().join("deep.tar.gz");
+    std::fs::write(&path, gzip(&tar.finish())).unwrap();
+    let (report, _) = verify_with(
+        &path,
+        Limits {
+            max_depth: 4,
+            ..Limits::default()
+        },
+    );
+    let deep = report
+        .members
+        .iter()
+        .find(|m| m.name == "a/b/c/d/deep.bin")
+        .unwrap();
+    assert!(deep.problem.as_deref().unwrap().contains("--max-depth"));
+    let ok = report
+        .members
+        .iter()
+        .find(|m| m.name == "a/b/c/ok.bin")
+        .unwrap();
+    assert!(ok.problem.is_none());
+    assert!(!report.verdict.is_verified());
+    // 10,000 nested directories: refused by depth, quickly, without recursion.
+    let mut tar = Tar::new();
+    let deep_name = "d/".repeat(2000) + "x";
+    tar.gnu_long_name(deep_name.as_bytes());
+    tar.file("placeholder", 0o644, b"x");
+    std::fs::write(&path, gzip(&tar.finish())).unwrap();
+    let (report, elapsed) = verify_with(&path, Limits::default());
+    assert!(elapsed < Duration::from_secs(2));
+    assert!(report.members[0]
+        .problem
+        .as_deref()
+        .unwrap()
+        .contains("--max-depth"));
+}
+
+#[test]
+fn member_names_are_capped_at_4096_bytes() {
+    let tmp = TempDir::new().unwrap();
+    // 4096 bytes in components of 200: accepted; one byte more: refused.
+    let component = "n".repeat(199);
+    let mut name = String::new();
+    while name.len() + 200 <= 4096 {
+        name.push_str(&component);
+        name.push('/');
+    }
+    name.push_str(&"f".repeat(4096 - name.len()));
+    assert_eq!(name.len(), 4096);
+    let longer = format!("{name}g");
+    let mut tar = Tar::new();
+    tar.gnu_long_name(name.as_bytes());
+    tar.file("placeholder-1", 0o644, b"x");
+    tar.gnu_long_name(longer.as_bytes());
+    tar.file("placeholder-2", 0o644, b"x");
+    tar.gnu_long_name(&vec![b'x'; 100_000]);
+    tar.file("placeholder-3", 0o644, b"x");
+    let path = tmp.path().join("names.tar.gz");
+    std::fs::write(&path, gzip(&tar.finish())).unwrap();
+    let (report, _) = verify_with(&path, Limits::default());
+    assert_eq!(report.members.len(), 3);
+    assert!(report.members[0].problem.is_none());
+    assert_eq!(report.members[0].path.as_ref().unwrap().as_str(), name);
+    for m in &report.members[1..] {
+        assert!(m.path.is_none());
+        assert!(m.problem.as_deref().unwrap().contains("4096"), "{m:?}");
+    }
+    assert!(fwkit::MemberName::parse(&vec![b'a'; 4097]).is_err());
+    assert!(fwkit::MemberName::parse(&vec![b'a'; 4096]).is_ok());
+}
