@@ -27,6 +27,8 @@ pub(crate) struct Staging {
     dest: PathBuf,
     created: HashSet<MemberName>,
     dir_modes: Vec<(MemberName, u32)>,
+    /// Give every directory this modification time at commit (reproducible sets).
+    dir_mtime: Option<u64>,
 }
 
 /// A file being written below the staging directory. Owned, so members
@@ -56,11 +58,9 @@ impl FileOut {
         let file = writer
             .into_inner()
             .map_err(|e| Error::write(&path, e.into_error()))?;
-        if mtime > 0 {
-            let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
-            // Best effort: a file system without timestamps is no reason to fail.
-            let _ = file.set_modified(time);
-        }
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+        // Best effort: a file system without timestamps is no reason to fail.
+        let _ = file.set_modified(time);
         drop(file);
         set_mode(&path, mode & 0o777)
     }
@@ -87,7 +87,13 @@ impl Staging {
             dest: dest.to_path_buf(),
             created: HashSet::new(),
             dir_modes: Vec::new(),
+            dir_mtime: None,
         })
+    }
+
+    /// Every directory gets `mtime` when the tree is committed.
+    pub(crate) fn fix_dir_times(&mut self, mtime: u64) {
+        self.dir_mtime = Some(mtime);
     }
 
     /// The staging directory (the future destination).
@@ -124,6 +130,9 @@ impl Staging {
             set_mode(&self.path(name), mode | 0o700)?;
         }
         set_mode(self.dir.path(), 0o755)?;
+        if let Some(mtime) = self.dir_mtime {
+            set_dir_times(self.dir.path(), mtime);
+        }
         let staged = self.dir.path().to_path_buf();
         rename_no_replace(&staged, &self.dest).map_err(|e| match e.kind() {
             io::ErrorKind::AlreadyExists => Error::DestinationExists {
@@ -273,4 +282,19 @@ pub(crate) fn write_new_file(
 /// Stage a directory tree for `out` (which must not exist); see [`Staging`].
 pub(crate) fn stage_dir(out: &Path) -> Result<Staging> {
     Staging::new(out)
+}
+
+/// Set the modification time of `dir` and every directory below it (children
+/// first, since writing into a directory changes its time). Best effort.
+fn set_dir_times(dir: &Path, mtime: u64) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                set_dir_times(&entry.path(), mtime);
+            }
+        }
+    }
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime));
+    }
 }

@@ -50,7 +50,7 @@ pub fn shell_assignments(text: &[u8]) -> usize {
 }
 
 /// Read the headers of `data` as format `kind` (makeself, scexe, Dell, zip,
-/// PE, tar) through a temporary file. `Err` only for I/O failures.
+/// PE, tar, cab) through a temporary file. `Err` only for I/O failures.
 pub fn layout(kind: FormatKind, data: &[u8]) -> io::Result<usize> {
     if kind == FormatKind::Set {
         return Ok(0);
@@ -72,6 +72,21 @@ pub fn manifest(name: &str, data: &[u8]) -> Option<usize> {
     Some(manifest.entries.len() + manifest.bad_lines.len())
 }
 
+/// A public key generated once per process: no input can carry a valid
+/// signature by it, so with it every signature member is parsed and checked.
+fn fuzz_key() -> Option<&'static crate::sign::PublicKey> {
+    static KEY: std::sync::OnceLock<Option<crate::sign::PublicKey>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| match crate::sign::SecretKey::generate() {
+        Ok((_, public)) => Some(public),
+        // Without randomness: a fixed key whose secret half nobody here has.
+        Err(_) => crate::sign::PublicKey::parse(FIXED_KEY).ok(),
+    })
+    .as_ref()
+}
+
+/// minisign's own test public key.
+const FIXED_KEY: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
+
 /// Limits small enough that a fuzz input cannot keep a run busy for long.
 pub fn fuzz_limits() -> Limits {
     Limits {
@@ -82,7 +97,9 @@ pub fn fuzz_limits() -> Limits {
 }
 
 /// The whole path: write `data` to a temporary file, open it as a package,
-/// verify it, then unpack it into a temporary directory, with
+/// verify it (with one trusted key, so signature members are parsed and
+/// checked), then unpack it into a temporary directory (opening packages inside
+/// members two levels deep), with
 /// [`fuzz_limits`]. `Err` when the bytes are not a recognised package or
 /// I/O failed; a package that fails its checks is an `Ok` report.
 pub fn verify_bytes(data: &[u8]) -> crate::Result<Report> {
@@ -99,13 +116,15 @@ pub fn verify_bytes_with(data: &[u8], limits: Limits) -> crate::Result<Report> {
     let options = VerifyOptions {
         limits,
         hash_members: true,
+        keys: fuzz_key().into_iter().cloned().collect(),
         ..VerifyOptions::default()
     };
     let report = package.verify(&options)?;
     let unpack = UnpackOptions {
         verify: options,
         no_verify: true,
-        recursive: 0,
+        // Packages inside members are opened too (a zip in a PE, an .scexe in a zip).
+        recursive: 2,
     };
     let dest = dir.path().join("out");
     let unpacked = package.unpack(&dest, &unpack)?;
@@ -114,4 +133,30 @@ pub fn verify_bytes_with(data: &[u8], limits: Limits) -> crate::Result<Report> {
         debug_assert!(placed.starts_with(dir.path()));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_key_parses() {
+        assert!(crate::sign::PublicKey::parse(FIXED_KEY).is_ok());
+        assert!(fuzz_key().is_some());
+    }
+
+    #[test]
+    fn samples_go_through_the_whole_path() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let data = std::fs::read(root.join("tar/puf-update.tar.gz")).unwrap();
+        let report = verify_bytes(&data).unwrap();
+        assert_eq!(report.format, FormatKind::Tar);
+        assert!(verify_bytes(b"not a package").is_err());
+        assert_eq!(detect(&data), Some(FormatKind::Tar));
+        assert!(layout(FormatKind::Tar, &data).unwrap() > 0);
+        assert!(layout(FormatKind::Makeself, b"#!/bin/sh\n").is_ok());
+        assert_eq!(shell_assignments(b"a=1\nb=\"2\"\n"), 2);
+        assert_eq!(manifest("SHA256SUMS", b"x\n"), Some(1));
+        assert!(member_name(b"../x").is_err());
+    }
 }

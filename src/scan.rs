@@ -678,7 +678,8 @@ pub(crate) fn consume(
             hasher.update(data);
         }
         if let Some(kept) = &mut kept {
-            kept.extend_from_slice(data);
+            let room = MAX_KEPT.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
         }
         if let Some(out) = &mut out {
             out.write(data).map_err(Stop::Fatal)?;
@@ -697,15 +698,22 @@ pub(crate) fn consume(
 
 /// Members whose content the pass keeps: vendor metadata and manifests.
 pub(crate) fn wants_content(capture: Capture, path: &MemberName, size: u64) -> bool {
+    // Manifests are kept whatever their size (up to MAX_KEPT): one too large to
+    // read must fail verification, not be skipped.
+    if crate::verify::manifest::manifest_kind(path).is_some() {
+        return true;
+    }
     if size > MAX_XML as u64 {
         return false;
     }
     let lower = path.as_str().to_ascii_lowercase();
     let top_xml = capture == Capture::TopLevelXml && path.depth() == 1 && lower.ends_with(".xml");
-    top_xml
-        || crate::verify::manifest::manifest_kind(path).is_some()
-        || crate::formats::is_metadata_name(&lower)
+    top_xml || crate::formats::is_metadata_name(&lower)
 }
+
+/// Most bytes of one member kept for parsing; anything longer is cut here and
+/// refused by its parser as too large.
+const MAX_KEPT: usize = crate::verify::manifest::MAX_MANIFEST + 1;
 
 fn check_not_run(mut check: Check, why: String) -> Check {
     check.outcome = Outcome::NotRun;

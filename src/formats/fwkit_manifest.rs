@@ -44,6 +44,9 @@ pub struct FwkitManifest {
     /// Creation time, seconds since the epoch (`SOURCE_DATE_EPOCH` or 0 for
     /// reproducible builds).
     pub created: u64,
+    /// For self-extracting packages: the command the stub runs after
+    /// extraction. Signing it lets verify prove the stub is fwkit's own.
+    pub run: Option<String>,
     /// Files, sorted by path.
     pub files: Vec<FileEntry>,
 }
@@ -55,7 +58,7 @@ fn clean(text: &str) -> bool {
 impl FwkitManifest {
     /// The manifest's bytes. Files are written sorted by path.
     pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
-        if !clean(&self.name) || !clean(&self.version) {
+        if !clean(&self.name) || !clean(&self.version) || !self.run.as_deref().is_none_or(clean) {
             return Err("name and version must not contain control characters".to_owned());
         }
         let mut files: Vec<&FileEntry> = self.files.iter().collect();
@@ -65,6 +68,9 @@ impl FwkitManifest {
         let _ = writeln!(out, "name {}", self.name);
         let _ = writeln!(out, "version {}", self.version);
         let _ = writeln!(out, "created {}", self.created);
+        if let Some(run) = &self.run {
+            let _ = writeln!(out, "run {run}");
+        }
         for f in files {
             let _ = writeln!(
                 out,
@@ -87,7 +93,7 @@ impl FwkitManifest {
             _ => return Err(format!("first line is not '{MAGIC}'")),
         }
         let mut manifest = FwkitManifest::default();
-        let (mut name, mut version, mut created) = (None, None, None);
+        let (mut name, mut version, mut created, mut run) = (None, None, None, None);
         let mut seen = std::collections::HashSet::new();
         for (i, line) in lines {
             let line_no = i + 1;
@@ -106,6 +112,7 @@ impl FwkitManifest {
                 "name" => once(&mut name, rest)?,
                 "version" => once(&mut version, rest)?,
                 "created" => once(&mut created, rest)?,
+                "run" => once(&mut run, rest)?,
                 "file" => {
                     let entry = parse_file(rest).map_err(|e| format!("line {line_no}: {e}"))?;
                     if !seen.insert(entry.path.clone()) {
@@ -116,6 +123,7 @@ impl FwkitManifest {
                 other => return Err(format!("line {line_no}: unknown key '{other}'")),
             }
         }
+        manifest.run = run;
         manifest.name = name.ok_or("no 'name' line")?;
         manifest.version = version.ok_or("no 'version' line")?;
         manifest.created = created
@@ -165,6 +173,7 @@ mod tests {
             name: "expander fw".to_owned(),
             version: "2.10".to_owned(),
             created: 0,
+            run: None,
             files: vec![
                 FileEntry {
                     path: MemberName::parse(b"sub/b.bin").unwrap(),

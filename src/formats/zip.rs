@@ -195,6 +195,9 @@ pub(crate) fn scan(
     let mut tree = Tree::new(options.limits);
     let mut files = Vec::new();
     let mut link_failures = Vec::new();
+    // The zip's first byte: its first local header (bytes of a wrapper before
+    // it, such as the rest of a PE overlay, stay uncovered).
+    let mut first_header = spec.end;
     let mut stopped = None;
     for index in 0..archive.len() {
         let entry = match archive.by_index_raw(index) {
@@ -209,6 +212,7 @@ pub(crate) fn scan(
             }
         };
         let raw = entry.name_raw().to_vec();
+        first_header = first_header.min(entry.header_start());
         let mode = entry
             .unix_mode()
             .unwrap_or(if entry.is_dir() { 0o755 } else { 0o644 });
@@ -323,8 +327,8 @@ pub(crate) fn scan(
         options,
         sink,
     )?);
-    let mut check =
-        Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range((spec.start, spec.end));
+    let mut check = Check::new(CheckKind::Stream, covers, Outcome::Passed)
+        .with_range((first_header.max(spec.start).min(spec.end), spec.end));
     check.algorithm = Some(Algorithm::StreamCheck);
     if failures.is_empty() {
         check.detail = Some(format!(
@@ -346,9 +350,12 @@ fn read_link(archive: &mut Archive, index: usize) -> std::result::Result<String,
     let entry = archive.by_index(index).map_err(|e| e.to_string())?;
     let mut target = String::new();
     entry
-        .take(MAX_LINK)
+        .take(MAX_LINK + 1)
         .read_to_string(&mut target)
         .map_err(|e| e.to_string())?;
+    if target.len() as u64 > MAX_LINK {
+        return Err(format!("longer than {MAX_LINK} bytes"));
+    }
     Ok(target)
 }
 

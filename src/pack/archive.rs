@@ -176,21 +176,41 @@ fn self_extracting(options: &PackOptions, scexe: bool, payload: Vec<u8>) -> Vec<
     let mut cksum = Hasher::new(Algorithm::Cksum);
     cksum.update(&payload);
     let cksum: u32 = cksum.finish().parse().unwrap_or(0);
-    let label = format!("{} {}", options.name, options.version);
     let sha = sha.finish();
-    let spec = StubSpec {
-        label: &label,
-        run: options.run.as_deref(),
-        target_dir: &options.name,
-        payload_len: payload.len() as u64,
-        sha256: &sha,
-        cksum,
+    let mut out = expected_stub(
+        &options.name,
+        &options.version,
+        options.run.as_deref(),
         scexe,
-        version: env!("CARGO_PKG_VERSION"),
-    };
-    let mut out = stub::render(&spec);
+        env!("CARGO_PKG_VERSION"),
+        (payload.len() as u64, &sha, cksum),
+    );
     out.extend_from_slice(&payload);
     out
+}
+
+/// The stub fwkit pack writes for a package: everything in it follows from
+/// the (signed) manifest's name, version and command, the payload's size and
+/// sums, the flavour and the fwkit version named in its header.
+pub(crate) fn expected_stub(
+    name: &str,
+    version: &str,
+    run: Option<&str>,
+    scexe: bool,
+    fwkit_version: &str,
+    (payload_len, sha256, cksum): (u64, &str, u32),
+) -> Vec<u8> {
+    let label = format!("{name} {version}");
+    stub::render(&StubSpec {
+        label: &label,
+        run,
+        target_dir: name,
+        payload_len,
+        sha256,
+        cksum,
+        scexe,
+        version: fwkit_version,
+    })
 }
 
 /// Write `content` to `out` in the chosen format.
@@ -222,6 +242,7 @@ pub(crate) fn write(content: &Content, out: &Path, options: &PackOptions) -> Res
         }
         PackFormat::Set => {
             let mut staging = stage_dir(out)?;
+            staging.fix_dir_times(mtime);
             for item in content.head.iter().chain(&content.body) {
                 match &item.source {
                     None => staging.dir(&item.name, item.mode)?,
@@ -322,9 +343,26 @@ fn replace_file(package: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(&parent)
         .map_err(|e| Error::write(&parent, e))?;
     temp.write_all(bytes).map_err(io_err(package))?;
-    let mode = std::fs::metadata(package)
-        .map_err(|e| Error::read(package, e))?
-        .permissions();
+    // Keep the replaced file's permissions; a new file (an unsigned set gaining
+    // its first signature) gets 0644.
+    let mode = match std::fs::metadata(package) {
+        Ok(meta) => meta.permissions(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::Permissions::from_mode(0o644)
+            }
+            #[cfg(not(unix))]
+            {
+                temp.as_file()
+                    .metadata()
+                    .map_err(io_err(package))?
+                    .permissions()
+            }
+        }
+        Err(e) => return Err(Error::read(package, e)),
+    };
     std::fs::set_permissions(temp.path(), mode).map_err(io_err(package))?;
     temp.persist(package)
         .map_err(|e| Error::write(package, e.error))?;
@@ -427,6 +465,17 @@ fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> 
             .read_to_end(&mut data)
             .map_err(|e| Error::read(package, e))?;
         entries.push((name, data));
+    }
+    // fwkit lays out the metadata alone in the first member and the tree in
+    // the next; anything else was not laid out by fwkit pack.
+    let metadata_only = entries
+        .iter()
+        .all(|(n, _)| n == MANIFEST_NAME || n == SIGNATURE_NAME || n == "SHA256SUMS");
+    if !metadata_only || rest.is_empty() {
+        return Err(Error::NotUnpacked {
+            path: package.to_path_buf(),
+            reason: "its first compressed member is not fwkit's metadata member alone: not laid out by fwkit pack, so it cannot be re-signed in place (pack it again)".to_owned(),
+        });
     }
     let Some((_, manifest)) = entries.iter().find(|(n, _)| n == MANIFEST_NAME) else {
         return Err(Error::NotUnpacked {

@@ -22,6 +22,7 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub(crate) use archive::expected_stub;
 pub use archive::resign;
 
 /// What to pack into.
@@ -351,10 +352,12 @@ fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest,
         mode: 0o644,
         sha256: sha256_of(&Source::Bytes(sums.clone()))?,
     });
+    let self_extracting = matches!(options.format, PackFormat::Scexe | PackFormat::Makeself);
     let manifest = FwkitManifest {
         name: options.name.clone(),
         version: options.version.clone(),
         created: options.created,
+        run: options.run.clone().filter(|_| self_extracting),
         files,
     };
     let manifest_bytes = manifest.to_bytes().map_err(|reason| Error::InvalidOption {
@@ -399,6 +402,12 @@ pub fn pack(src: &Path, out: &Path, options: &PackOptions) -> Result<PackReport>
         return Err(Error::InvalidOption {
             option: "--name",
             reason: format!("'{}' must be one plain path component", options.name),
+        });
+    }
+    if out.symlink_metadata().is_ok() {
+        // Checked again when the output is put in place; this saves the work.
+        return Err(Error::DestinationExists {
+            path: out.to_path_buf(),
         });
     }
     let (content, manifest, manifest_sha256) = content(src, options)?;

@@ -186,6 +186,83 @@ impl Package {
         Ok(report)
     }
 
+    /// For a self-extracting package holding a fwkit manifest: is its stub
+    /// exactly the one `fwkit pack` writes for that manifest and payload? The
+    /// stub is the code that runs, and no checksum inside covers it; this makes
+    /// a signature over the manifest cover the stub too. `None` when the package
+    /// is not self-extracting or holds no fwkit manifest.
+    fn stub_check(&self, layout: &Layout, captured: &[(String, Vec<u8>)]) -> Result<Option<Check>> {
+        use crate::formats::fwkit_manifest::{FwkitManifest, MANIFEST_NAME};
+        if layout.format != FormatKind::Makeself {
+            return Ok(None);
+        }
+        let Some((_, bytes)) = captured.iter().find(|(n, _)| n == MANIFEST_NAME) else {
+            return Ok(None);
+        };
+        let Ok(manifest) = FwkitManifest::parse(bytes) else {
+            return Ok(None);
+        };
+        let Some(stub_range) = layout.layers.first().map(|l| l.range) else {
+            return Ok(None);
+        };
+        let covers = "self-extracting stub";
+        let mut source = Source::new(
+            File::open(&self.path).map_err(|e| Error::read(&self.path, e))?,
+            self.size,
+        );
+        let stub = source
+            .read_at(0, stub_range.1)
+            .map_err(|e| Error::read(&self.path, e))?;
+        const OURS: &str = "# This script was generated using Makeself-compatible fwkit ";
+        let line2 = crate::detect::lines(&stub).nth(1).unwrap_or_default();
+        let version = std::str::from_utf8(line2)
+            .ok()
+            .and_then(|l| l.strip_prefix(OURS))
+            .and_then(|rest| rest.split(' ').next());
+        let Some(version) = version else {
+            return Ok(Some(
+                Check::new(CheckKind::Digest, covers, Outcome::Info)
+                    .with_range(stub_range)
+                    .with_detail("the stub was not written by fwkit pack; nothing covers it"),
+            ));
+        };
+        let digest = |algorithm: super::Algorithm| {
+            layout
+                .digests
+                .iter()
+                .find(|d| d.algorithm == algorithm)
+                .map(|d| d.expected.clone())
+        };
+        let sha256 = digest(super::Algorithm::Sha256).unwrap_or_default();
+        let cksum = digest(super::Algorithm::Cksum)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let payload_len = self.size - stub_range.1;
+        let scexe = crate::detect::lines(&stub).any(|l| l.starts_with(b"_SKIP="));
+        let expected = crate::pack::expected_stub(
+            &manifest.name,
+            &manifest.version,
+            manifest.run.as_deref(),
+            scexe,
+            version,
+            (payload_len, &sha256, cksum),
+        );
+        let mut check =
+            Check::new(CheckKind::Digest, covers, Outcome::Passed).with_range(stub_range);
+        if expected == stub {
+            check.detail = Some(format!(
+                "identical to the stub fwkit {version} writes for {MANIFEST_NAME} (name, version, command) and this payload"
+            ));
+        } else {
+            check.outcome = Outcome::Failed;
+            check.detail = Some(format!(
+                "differs from the stub fwkit {version} writes for {MANIFEST_NAME} (first difference at byte {}): it may run something the manifest does not say",
+                expected.iter().zip(&stub).take_while(|(a, b)| a == b).count()
+            ));
+        }
+        Ok(Some(check))
+    }
+
     /// Open every member that is itself a package and unpack it next to the
     /// member, as `<member>.unpacked/`, one level less deep.
     fn unpack_nested(
@@ -429,6 +506,9 @@ impl Package {
                     &mut checks,
                 );
             }
+            let stub = self.stub_check(layout, &result.captured)?;
+            let stub_ok = stub.as_ref().map(|c| c.outcome == Outcome::Passed);
+            checks.extend(stub);
             checks.extend(verify::signature::checks(
                 &self.path,
                 layout.set.is_none(),
@@ -436,6 +516,7 @@ impl Package {
                 &manifests,
                 &members,
                 options,
+                stub_ok,
             )?);
             if layout.capture == Capture::TopLevelXml {
                 for (name, bytes) in &result.captured {

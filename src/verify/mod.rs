@@ -196,7 +196,12 @@ pub(crate) fn member_coverage(
         checks.iter().any(|c| {
             is_integrity(c)
                 && c.outcome == Outcome::Passed
-                && c.range.is_some_and(|(a, b)| a <= start && end <= b)
+                && c.range.is_some_and(|(a, b)| {
+                    // A digest over the stream's bytes, or the stream's own check
+                    // (a zip's starts at its first local header, inside the range).
+                    (a <= start && end <= b)
+                        || (c.kind == CheckKind::Stream && start <= a && b == end)
+                })
         })
     };
     let uncovered: Vec<&str> = members

@@ -150,14 +150,43 @@ impl Tree {
     pub(crate) fn finish(&self) -> (Vec<Check>, Vec<(MemberName, String)>) {
         let mut checks = Vec::new();
         let mut chained = Vec::new();
+        // The symlink names as a trie of components: (parent prefix, component)
+        // -> prefix id, and which prefixes are symlinks. Walking a target then
+        // costs one lookup of one component per step, so the time is linear
+        // in the target's length (a target of many components used to cost a
+        // join and a parse of the whole walked path per component: quadratic).
+        let mut trie: HashMap<(usize, &str), usize> = HashMap::new();
+        let mut is_link = vec![false];
+        for (name, _) in &self.links {
+            let mut id = 0;
+            for part in name.as_str().split('/') {
+                let next = is_link.len();
+                id = *trie.entry((id, part)).or_insert(next);
+                if id == next {
+                    is_link.push(false);
+                }
+            }
+            is_link[id] = true;
+        }
         for (name, target) in &self.links {
             // A `..` after a component that is itself a symlink can climb out of
             // the tree even though the text looks contained (`q -> .`, `p -> q/..`).
-            let parent = name.parent();
-            let mut walked: Vec<&str> = parent
-                .as_ref()
-                .map(|p| p.as_str().split('/').collect::<Vec<_>>())
-                .unwrap_or_default();
+            // `walked` holds the trie id of each walked prefix (`None`: no symlink
+            // name starts with it).
+            let mut walked: Vec<Option<usize>> = Vec::new();
+            let step = |walked: &Vec<Option<usize>>, part: &str| {
+                let parent = match walked.last() {
+                    None => Some(0),
+                    Some(id) => *id,
+                };
+                parent.and_then(|p| trie.get(&(p, part)).copied())
+            };
+            if let Some(parent) = name.parent() {
+                for part in parent.as_str().split('/') {
+                    let id = step(&walked, part);
+                    walked.push(id);
+                }
+            }
             let mut through_link = false;
             for part in target.split('/') {
                 match part {
@@ -176,12 +205,11 @@ impl Tree {
                         walked.pop();
                     }
                     other => {
-                        walked.push(other);
-                        if let Ok(prefix) = MemberName::parse(walked.join("/").as_bytes()) {
-                            if self.nodes.get(&prefix) == Some(&Node::Symlink) {
-                                through_link = true;
-                            }
+                        let id = step(&walked, other);
+                        if id.is_some_and(|id| is_link[id]) {
+                            through_link = true;
                         }
+                        walked.push(id);
                     }
                 }
             }

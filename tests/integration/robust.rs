@@ -7,7 +7,7 @@
 //! first and last 16 bytes, and 200 seeded byte flips per file (half in the
 //! headers, half anywhere), 1 to 4 bytes each. Every case is a file in a temp
 //! dir read with `fwkit::Package` (`open`, `verify`, and for every fifth case
-//! `unpack`), inside `catch_unwind` so a panic names its input.
+//! `unpack`, one level recursive), inside `catch_unwind` so a panic names its input.
 //!
 //! Package reading is file-based (`Package::open` takes a path and reads
 //! with `pread`-style seeks), so the short-partial-read reader is tested on
@@ -51,14 +51,15 @@ impl Rng {
 /// What one damaged case ended in.
 enum Ending {
     Report(Box<Report>),
-    Error(fwkit::Error),
+    /// The package could not be read or recognised.
+    Error,
 }
 
 /// Open, verify and (when `unpack`) unpack `path`, with small limits.
 fn run_case(path: &Path, unpack: bool) -> Ending {
     let package = match Package::open(path) {
         Ok(p) => p,
-        Err(e) => return Ending::Error(e),
+        Err(_) => return Ending::Error,
     };
     let _ = package.declared_checks();
     let options = VerifyOptions {
@@ -71,7 +72,7 @@ fn run_case(path: &Path, unpack: bool) -> Ending {
     };
     let report = match package.verify(&options) {
         Ok(r) => r,
-        Err(e) => return Ending::Error(e),
+        Err(_) => return Ending::Error,
     };
     if unpack {
         let dest = path.with_extension("out");
@@ -80,7 +81,7 @@ fn run_case(path: &Path, unpack: bool) -> Ending {
             &UnpackOptions {
                 verify: options,
                 no_verify: true,
-                recursive: 0,
+                recursive: 1,
             },
         );
         if let Ok(r) = &unpacked {
@@ -144,7 +145,7 @@ fn damage_all(label: &str, original: &[u8]) {
                 (failed && report.verdict.is_verified())
                     .then(|| "verified despite a failed check".to_owned())
             }
-            Ok(Ending::Error(_)) => None,
+            Ok(Ending::Error) => None,
         };
         if let Some(problem) = problem {
             let keep = std::env::temp_dir().join(format!(
@@ -336,7 +337,7 @@ fn signatures_read_through_one_byte_reads() {
         if !prehashed {
             let endless = io::repeat(0).take(1 << 20);
             assert!(matches!(
-                sign::verify_with_limit(&parsed, &[public.clone()], endless, 4096),
+                sign::verify_with_limit(&parsed, std::slice::from_ref(&public), endless, 4096),
                 Err(sign::SignError::MessageTooLarge { .. })
             ));
         }
@@ -394,7 +395,7 @@ fn damaged_signature_files_fail_cleanly() {
 
 /// One ustar header for `name` of `typeflag` claiming `size` bytes: octal
 /// when it fits in 11 digits, else GNU base-256.
-fn tar_header(name: &[u8], typeflag: u8, size: u64) -> [u8; 512] {
+pub(crate) fn tar_header(name: &[u8], typeflag: u8, size: u64) -> [u8; 512] {
     let mut h = [0u8; 512];
     h[..name.len()].copy_from_slice(name);
     h[100..108].copy_from_slice(b"0000644\0");
@@ -416,7 +417,7 @@ fn tar_header(name: &[u8], typeflag: u8, size: u64) -> [u8; 512] {
     h
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(data).unwrap();
     enc.finish().unwrap()
@@ -461,7 +462,7 @@ fn limits_64m() -> Limits {
 /// Run `fwkit verify PATH ARGS` with its address space capped at 512 MiB
 /// (`prlimit`), so an up-front allocation of a size a header claims would
 /// fail; return (exit code, stdout, elapsed).
-fn fwkit_capped(path: &Path, args: &[&str]) -> Option<(i32, String, Duration)> {
+pub(crate) fn fwkit_capped(path: &Path, args: &[&str]) -> Option<(i32, String, Duration)> {
     if !require_tool("prlimit") {
         return None;
     }
@@ -749,4 +750,149 @@ fn member_names_are_capped_at_4096_bytes() {
     }
     assert!(fwkit::MemberName::parse(&vec![b'a'; 4097]).is_err());
     assert!(fwkit::MemberName::parse(&vec![b'a'; 4096]).is_ok());
+}
+
+// ---------------------------------------------------------------------------
+// Filesystem safety of unpack.
+
+fn unpack_opts() -> UnpackOptions {
+    UnpackOptions {
+        verify: VerifyOptions::default(),
+        no_verify: false,
+        recursive: 0,
+    }
+}
+
+/// Entries of `dir` whose names start with `.fwkit-unpack-` (staging left behind).
+fn staging_left(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(".fwkit-unpack-"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_symlink_preplaced_at_the_destination_is_not_followed() {
+    let tmp = TempDir::new().unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let pkg = samples().join("tar/puf-update.tar.gz");
+    for (name, target) in [
+        ("to-dir", victim.clone()),
+        ("dangling", tmp.path().join("nowhere")),
+    ] {
+        let dest = tmp.path().join(name);
+        std::os::unix::fs::symlink(&target, &dest).unwrap();
+        let err = Package::open(&pkg)
+            .unwrap()
+            .unpack(&dest, &unpack_opts())
+            .unwrap_err();
+        assert!(
+            matches!(err, fwkit::Error::DestinationExists { .. }),
+            "{err}"
+        );
+        assert!(std::fs::symlink_metadata(&dest)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+    assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0);
+    assert!(!tmp.path().join("nowhere").exists());
+    assert!(staging_left(tmp.path()).is_empty());
+}
+
+#[test]
+fn names_differing_in_case_or_normalisation_stay_distinct() {
+    let tmp = TempDir::new().unwrap();
+    let mut tar = Tar::new();
+    tar.file("README", 0o644, b"upper\n");
+    tar.file("readme", 0o644, b"lower\n");
+    tar.file("caf\u{e9}.bin", 0o644, b"nfc\n"); // é precomposed
+    tar.file("cafe\u{301}.bin", 0o644, b"nfd\n"); // e + combining acute
+    let pkg = tmp.path().join("names.tar.gz");
+    std::fs::write(&pkg, gzip(&tar.finish())).unwrap();
+    let dest = tmp.path().join("out");
+    let result = Package::open(&pkg).unwrap().unpack(&dest, &unpack_opts());
+    match result {
+        // A case-sensitive, non-normalising file system (ext4, tmpfs): four files.
+        Ok(report) => {
+            assert!(report.unpacked.is_some(), "{:#?}", report.verdict);
+            for (name, data) in [
+                ("README", "upper\n"),
+                ("readme", "lower\n"),
+                ("caf\u{e9}.bin", "nfc\n"),
+                ("cafe\u{301}.bin", "nfd\n"),
+            ] {
+                assert_eq!(std::fs::read_to_string(dest.join(name)).unwrap(), data);
+            }
+        }
+        // A folding file system: the second create fails (O_EXCL), nothing is placed.
+        Err(e) => {
+            assert!(matches!(e, fwkit::Error::Write { .. }), "{e}");
+            assert!(!dest.exists());
+        }
+    }
+    assert!(staging_left(tmp.path()).is_empty());
+}
+
+#[test]
+fn paths_longer_than_the_os_allows_fail_without_leaving_anything() {
+    // A 4096-byte member name is valid for fwkit, but below a staging
+    // directory the full path passes PATH_MAX: unpacking fails cleanly.
+    let tmp = TempDir::new().unwrap();
+    let component = "p".repeat(200);
+    let mut name = String::new();
+    while name.len() + 201 <= 4000 {
+        name.push_str(&component);
+        name.push('/');
+    }
+    name.push_str("fw.bin");
+    let mut tar = Tar::new();
+    tar.gnu_long_name(name.as_bytes());
+    tar.file("placeholder", 0o644, b"x");
+    let pkg = tmp.path().join("long.tar.gz");
+    std::fs::write(&pkg, gzip(&tar.finish())).unwrap();
+    let dest = tmp.path().join("out");
+    let result = Package::open(&pkg).unwrap().unpack(&dest, &unpack_opts());
+    if let Ok(report) = &result {
+        // Only if the whole path fit (a short temp dir): then it is all there.
+        if report.unpacked.is_some() {
+            assert!(dest.join(&name).is_file());
+            return;
+        }
+    }
+    assert!(!dest.exists());
+    assert!(staging_left(tmp.path()).is_empty());
+}
+
+#[test]
+fn deep_trees_unpack_to_the_depth_limit_and_no_further() {
+    let tmp = TempDir::new().unwrap();
+    let at_limit = "d/".repeat(63) + "fw.bin"; // 64 components
+    let past_limit = "e/".repeat(64) + "fw.bin"; // 65 components
+    for (label, name, placed) in [("at", &at_limit, true), ("past", &past_limit, false)] {
+        let mut tar = Tar::new();
+        tar.gnu_long_name(name.as_bytes());
+        tar.file("placeholder", 0o644, b"deep\n");
+        let pkg = tmp.path().join(format!("{label}.tar.gz"));
+        std::fs::write(&pkg, gzip(&tar.finish())).unwrap();
+        let dest = tmp.path().join(format!("{label}-out"));
+        let report = Package::open(&pkg)
+            .unwrap()
+            .unpack(&dest, &unpack_opts())
+            .unwrap();
+        assert_eq!(
+            report.unpacked.is_some(),
+            placed,
+            "{label}: {:#?}",
+            report.verdict
+        );
+        assert_eq!(dest.join(name).is_file(), placed);
+    }
+    assert!(staging_left(tmp.path()).is_empty());
 }

@@ -492,4 +492,28 @@ pub(super) mod tests {
             "{problems:?}"
         );
     }
+    #[test]
+    fn folders_sharing_data_blocks_are_refused() {
+        let mut builder = cab::CabinetBuilder::new();
+        builder.add_folder(cab::CompressionType::None).add_file("a");
+        builder.add_folder(cab::CompressionType::None).add_file("b");
+        let mut writer = builder.build(io::Cursor::new(Vec::new())).unwrap();
+        while let Some(mut w) = writer.next_file().unwrap() {
+            w.write_all(b"same").unwrap();
+        }
+        let mut bytes = writer.finish().unwrap().into_inner();
+        assert!(parse_bytes(&bytes).is_ok());
+        // Folder 1's first block is folder 0's: both entries read "a"'s bytes.
+        let first = bytes[36..40].to_vec();
+        bytes[44..48].copy_from_slice(&first);
+        let problems = parse_bytes(&bytes).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("overlaps")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("belong to no")),
+            "{problems:?}"
+        );
+    }
 }

@@ -271,3 +271,30 @@ fn debian_makeself_and_ours_are_read_by_the_same_code() {
         assert_tree_is_source_plus(&work.path(&dest), &work, extra);
     }
 }
+
+#[test]
+fn a_countersigned_package_verifies_with_either_key() {
+    if !have(&["minisign"]) {
+        return;
+    }
+    let work = Work::new();
+    work.pack("tar.gz", "both.tar.gz", &["--sign", "k.key"]);
+    ok_tool(
+        &work.dir,
+        "minisign",
+        &["-G", "-W", "-p", "m.pub", "-s", "m.key"],
+    );
+    ok_tool(
+        &work.dir,
+        "minisign",
+        &["-S", "-s", "m.key", "-m", "both.tar.gz"],
+    );
+    for (key, covers) in [
+        ("k.pub", "member FWKIT-MANIFEST"),
+        ("m.pub", "whole file (detached both.tar.gz.minisig)"),
+    ] {
+        let (run, doc) = work.verify("both.tar.gz", &["--key", key]);
+        assert_eq!(run.code, 0, "--key {key}:\n{:#}", doc["checks"]);
+        check_on(&doc, covers, "passed");
+    }
+}
