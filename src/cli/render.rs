@@ -198,23 +198,7 @@ fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
             if !c.products.is_empty() {
                 writeln!(out, "  products: {}", c.products.join(", "))?;
             }
-            for d in &c.devices {
-                writeln!(
-                    out,
-                    "  device: {} target {} version {}",
-                    opt(&d.name),
-                    opt(&d.target),
-                    opt(&d.version)
-                )?;
-                for image in &d.images {
-                    writeln!(
-                        out,
-                        "    image: {} (reset required: {})",
-                        opt(&image.file_name),
-                        opt(&image.reset_required)
-                    )?;
-                }
-            }
+            devices(out, &c.devices)?;
         }
         VendorInfo::Pe(pe) => {
             writeln!(out, "PE wrapper:")?;
@@ -241,23 +225,7 @@ fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
             writeln!(out, "HPE firmware package (payload.json):")?;
             writeln!(out, "  package format: {}", opt(&f.package_format))?;
             writeln!(out, "  updatable by: {}", f.updatable_by.join(", "))?;
-            for d in &f.devices {
-                writeln!(
-                    out,
-                    "  device: {} target {} version {}",
-                    opt(&d.name),
-                    opt(&d.target),
-                    opt(&d.version)
-                )?;
-                for image in &d.images {
-                    writeln!(
-                        out,
-                        "    image: {} (reset required: {})",
-                        opt(&image.file_name),
-                        opt(&image.reset_required)
-                    )?;
-                }
-            }
+            devices(out, &f.devices)?;
         }
         VendorInfo::NetappSp(n) => {
             writeln!(out, "NetApp Service Processor package ({}):", n.source)?;
@@ -296,6 +264,29 @@ fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
             }
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// The devices and firmware images of an HP component or `.fwpkg`.
+fn devices(out: &mut impl Write, devices: &[fwkit::HpDevice]) -> Result<()> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    for d in devices {
+        writeln!(
+            out,
+            "  device: {} target {} version {}",
+            opt(&d.name),
+            opt(&d.target),
+            opt(&d.version)
+        )?;
+        for image in &d.images {
+            writeln!(
+                out,
+                "    image: {} (reset required: {})",
+                opt(&image.file_name),
+                opt(&image.reset_required)
+            )?;
+        }
     }
     Ok(())
 }

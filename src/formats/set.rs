@@ -40,14 +40,19 @@ pub(crate) fn layout(root: &Path, external: &[PathBuf]) -> Layout {
     layout
 }
 
-/// Every file, directory and link below `root`, in sorted order; links are
-/// listed, never followed.
-fn walk(
-    root: &Path,
-    tree: &mut Tree,
-    members: &mut Vec<Member>,
-    limit: &mut Option<String>,
-) -> Result<()> {
+/// One entry met by [`walk_sorted`].
+pub(crate) struct Found {
+    /// Path below the root, `/`-separated.
+    pub rel: String,
+    /// Full path.
+    pub path: PathBuf,
+    /// Its metadata (links not followed).
+    pub meta: fs::Metadata,
+}
+
+/// Visit every entry below `root` depth first in name order, never following
+/// links; `visit` says what to do next (see [`Step`]).
+pub(crate) fn walk_sorted(root: &Path, mut visit: impl FnMut(Found) -> Result<Step>) -> Result<()> {
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let dir = root.join(&rel);
@@ -61,61 +66,94 @@ fn walk(
             let rel_path = rel.join(entry.file_name());
             let meta =
                 fs::symlink_metadata(entry.path()).map_err(|e| Error::read(entry.path(), e))?;
-            let raw = rel_path
+            let text = rel_path
                 .to_string_lossy()
                 .replace(std::path::MAIN_SEPARATOR, "/");
-            let kind = if meta.is_dir() {
-                MemberKind::Dir
-            } else if meta.is_file() {
-                MemberKind::File
-            } else if meta.file_type().is_symlink() {
-                let target = fs::read_link(entry.path())
-                    .map(|t| t.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                MemberKind::Symlink { target }
-            } else {
-                MemberKind::Other {
-                    what: "special file".to_owned(),
-                }
-            };
-            let size = if meta.is_file() { meta.len() } else { 0 };
-            let (path, problem) = match tree.admit(raw.as_bytes(), &kind, size) {
-                Admission::Root => continue,
-                Admission::Limit(why) => {
-                    *limit = Some(why);
-                    return Ok(());
-                }
-                Admission::Refused(p, why) => (p, Some(why)),
-                Admission::Accepted(p) => (Some(p), None),
-            };
-            if kind == MemberKind::Dir && problem.is_none() {
-                subdirs.push(rel_path);
+            match visit(Found {
+                rel: text,
+                path: entry.path(),
+                meta,
+            })? {
+                Step::Descend => subdirs.push(rel_path),
+                Step::Next => {}
+                Step::Stop => return Ok(()),
             }
-            members.push(Member {
-                name: raw,
-                path,
-                kind,
-                size,
-                mode: mode_of(&meta),
-                stream: 0,
-                problem,
-                digests: Default::default(),
-            });
         }
-        // Depth first, in name order.
         stack.extend(subdirs.into_iter().rev());
     }
     Ok(())
 }
 
+/// What [`walk_sorted`] does after an entry.
+pub(crate) enum Step {
+    /// Walk into this directory.
+    Descend,
+    /// Go on with the next entry.
+    Next,
+    /// End the walk.
+    Stop,
+}
+
+/// Every file, directory and link below `root`, in sorted order, as members.
+fn walk(
+    root: &Path,
+    tree: &mut Tree,
+    members: &mut Vec<Member>,
+    limit: &mut Option<String>,
+) -> Result<()> {
+    walk_sorted(root, |found| {
+        let meta = &found.meta;
+        let kind = if meta.is_dir() {
+            MemberKind::Dir
+        } else if meta.is_file() {
+            MemberKind::File
+        } else if meta.file_type().is_symlink() {
+            let target = fs::read_link(&found.path)
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            MemberKind::Symlink { target }
+        } else {
+            MemberKind::Other {
+                what: "special file".to_owned(),
+            }
+        };
+        let size = if meta.is_file() { meta.len() } else { 0 };
+        let (path, problem) = match tree.admit(found.rel.as_bytes(), &kind, size) {
+            Admission::Root => return Ok(Step::Next),
+            Admission::Limit(why) => {
+                *limit = Some(why);
+                return Ok(Step::Stop);
+            }
+            Admission::Refused(p, why) => (p, Some(why)),
+            Admission::Accepted(p) => (Some(p), None),
+        };
+        let step = if kind == MemberKind::Dir && problem.is_none() {
+            Step::Descend
+        } else {
+            Step::Next
+        };
+        members.push(Member {
+            name: found.rel,
+            path,
+            kind,
+            size,
+            mode: mode_of(meta),
+            stream: 0,
+            problem,
+            digests: Default::default(),
+        });
+        Ok(step)
+    })
+}
+
 #[cfg(unix)]
-fn mode_of(meta: &fs::Metadata) -> u32 {
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     meta.permissions().mode() & 0o7777
 }
 
 #[cfg(not(unix))]
-fn mode_of(meta: &fs::Metadata) -> u32 {
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
     if meta.is_dir() {
         0o755
     } else {

@@ -18,7 +18,7 @@ use crate::formats::fwkit_manifest::{FileEntry, FwkitManifest, MANIFEST_NAME, SI
 use crate::package::MemberName;
 use crate::sign::{SecretKey, SignOptions};
 use crate::verify::digest::Hasher;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -154,71 +154,44 @@ fn normal_mode(mode: u32) -> u32 {
 
 /// Every directory and file below `root`, sorted, as members.
 fn collect(root: &Path) -> Result<Vec<Item>> {
+    use crate::formats::set::{mode_of, walk_sorted, Step};
     let mut items = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        let mut entries: Vec<_> = fs::read_dir(&dir)
-            .map_err(|e| Error::read(&dir, e))?
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| Error::read(&dir, e))?;
-        entries.sort_by_key(|e| e.file_name());
-        let mut subdirs = Vec::new();
-        for entry in entries {
-            let rel_path = rel.join(entry.file_name());
-            let text = rel_path
-                .to_string_lossy()
-                .replace(std::path::MAIN_SEPARATOR, "/");
-            let name = MemberName::parse(text.as_bytes()).map_err(|e| Error::InvalidOption {
+    walk_sorted(root, |found| {
+        let text = found.rel;
+        let name = MemberName::parse(text.as_bytes()).map_err(|e| Error::InvalidOption {
+            option: "SRC_DIR",
+            reason: format!("{text}: {e}"),
+        })?;
+        if [MANIFEST_NAME, SIGNATURE_NAME, "SHA256SUMS"].contains(&name.as_str()) {
+            return Err(Error::InvalidOption {
                 option: "SRC_DIR",
-                reason: format!("{text}: {e}"),
-            })?;
-            if name.as_str() == MANIFEST_NAME
-                || name.as_str() == SIGNATURE_NAME
-                || name.as_str() == "SHA256SUMS"
-            {
-                return Err(Error::InvalidOption {
-                    option: "SRC_DIR",
-                    reason: format!(
-                        "{text}: fwkit writes this file itself; remove it from the source"
-                    ),
-                });
-            }
-            let meta =
-                fs::symlink_metadata(entry.path()).map_err(|e| Error::read(entry.path(), e))?;
-            let mode = {
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    meta.permissions().mode()
-                }
-                #[cfg(not(unix))]
-                {
-                    0o644
-                }
-            };
-            if meta.is_dir() {
-                items.push(Item {
-                    name,
-                    source: None,
-                    mode: 0o755,
-                });
-                subdirs.push(rel_path);
-            } else if meta.is_file() {
-                items.push(Item {
-                    name,
-                    source: Some(Source::File(entry.path(), meta.len())),
-                    mode: normal_mode(mode),
-                });
-            } else {
-                return Err(Error::InvalidOption {
-                    option: "SRC_DIR",
-                    reason: format!("{text}: only regular files and directories are packed (links and special files are not)"),
-                });
-            }
+                reason: format!("{text}: fwkit writes this file itself; remove it from the source"),
+            });
         }
-        stack.extend(subdirs.into_iter().rev());
-    }
+        let meta = &found.meta;
+        if meta.is_dir() {
+            items.push(Item {
+                name,
+                source: None,
+                mode: 0o755,
+            });
+            Ok(Step::Descend)
+        } else if meta.is_file() {
+            items.push(Item {
+                name,
+                source: Some(Source::File(found.path, meta.len())),
+                mode: normal_mode(mode_of(meta)),
+            });
+            Ok(Step::Next)
+        } else {
+            Err(Error::InvalidOption {
+                option: "SRC_DIR",
+                reason: format!(
+                    "{text}: only regular files and directories are packed (links and special files are not)"
+                ),
+            })
+        }
+    })?;
     // Directories before their contents, everything by name.
     items.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(items)

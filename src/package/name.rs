@@ -69,12 +69,15 @@ impl MemberName {
         if text.starts_with('/') {
             return Err(NameError::Absolute);
         }
-        let bytes = text.as_bytes();
-        if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-            return Err(NameError::Drive);
-        }
         let mut parts = Vec::new();
         for part in text.split('/') {
+            // A drive prefix is refused in every component, not only the first:
+            // `./C:x` normalises to `C:x`, and on Windows pushing a `C:`
+            // component anywhere replaces the path built so far.
+            let bytes = part.as_bytes();
+            if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+                return Err(NameError::Drive);
+            }
             match part {
                 "" | "." => {}
                 ".." => return Err(NameError::ParentDir),
@@ -174,6 +177,9 @@ mod tests {
         assert_eq!(MemberName::parse(b"a/../../x"), Err(NameError::ParentDir));
         assert_eq!(MemberName::parse(b"a\\..\\x"), Err(NameError::Backslash));
         assert_eq!(MemberName::parse(b"C:x"), Err(NameError::Drive));
+        // Found by fuzzing: the prefix hid behind `./` and survived normalisation.
+        assert_eq!(MemberName::parse(b"./C:x.n.././"), Err(NameError::Drive));
+        assert_eq!(MemberName::parse(b"a/d:/x"), Err(NameError::Drive));
         assert_eq!(MemberName::parse(b"a\0b"), Err(NameError::Nul));
         assert_eq!(MemberName::parse(b"a\nb"), Err(NameError::Control));
         assert_eq!(MemberName::parse(&[0xff, 0xfe]), Err(NameError::NotUtf8));
