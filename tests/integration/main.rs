@@ -58,4 +58,5 @@ mod robust;
 // by `fwkit pack` at test time, keys from `fwkit keygen`, `minisign` and
 // `signify-openbsd`, tampered copies rebuilt with GNU tar, Info-ZIP zip/unzip
 // and `sha256sum`, foreign self-extractors from Debian's `makeself`.
+mod nested;
 mod pack;
