@@ -107,10 +107,7 @@ pub(crate) fn is_scexe_skip_line(line: &[u8]) -> bool {
 
 /// The leading part of `data` that can be shell text: up to the first NUL.
 pub(crate) fn text_prefix(data: &[u8]) -> &[u8] {
-    match data.iter().position(|&b| b == 0) {
-        Some(end) => &data[..end],
-        None => data,
-    }
+    data.split(|&b| b == 0).next().unwrap_or(data)
 }
 
 /// Lines of `text` without their `\n` (and without a trailing `\r`).
@@ -124,7 +121,7 @@ pub(crate) fn trim_start(line: &[u8]) -> &[u8] {
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t'))
         .unwrap_or(line.len());
-    &line[start..]
+    line.get(start..).unwrap_or_default()
 }
 
 /// How a payload byte range is encoded, sniffed from its first bytes.
@@ -228,7 +225,7 @@ impl Encoding {
 }
 
 fn looks_base64(head: &[u8]) -> bool {
-    let sample = &head[..head.len().min(256)];
+    let sample = head.get(..256).unwrap_or(head);
     sample.len() >= 16
         && sample
             .iter()

@@ -58,9 +58,11 @@ impl FileOut {
         let file = writer
             .into_inner()
             .map_err(|e| Error::write(&path, e.into_error()))?;
-        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
-        // Best effort: a file system without timestamps is no reason to fail.
-        let _ = file.set_modified(time);
+        // Best effort: a file system without timestamps (or a header time the
+        // platform cannot represent) is no reason to fail.
+        if let Some(time) = mtime_to_system_time(mtime) {
+            let _ = file.set_modified(time);
+        }
         drop(file);
         set_mode(&path, mode & 0o777)
     }
@@ -294,7 +296,13 @@ fn set_dir_times(dir: &Path, mtime: u64) {
             }
         }
     }
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime));
+    if let (Ok(handle), Some(time)) = (File::open(dir), mtime_to_system_time(mtime)) {
+        let _ = handle.set_modified(time);
     }
+}
+
+/// Seconds since the epoch as a `SystemTime`, or `None` when the (file-derived)
+/// value is beyond what the platform can represent.
+fn mtime_to_system_time(mtime: u64) -> Option<std::time::SystemTime> {
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(mtime))
 }

@@ -36,11 +36,16 @@ pub fn resolve_link(name: &MemberName, target: &str) -> Option<Vec<String>> {
 /// lines and literal numbers. Returns the number of assignments found.
 pub fn shell_assignments(text: &[u8]) -> usize {
     let assignments = shell::assignments(text);
-    for a in &assignments {
+    // As the stub readers use them: the line of an assignment, and a number
+    // it holds taken as a line count (once each, so a run stays linear).
+    if let Some(a) = assignments.last() {
         let _ = shell::offset_after_lines(text, a.line as u64);
-        if let Ok(n) = a.value.trim().parse::<u64>() {
-            let _ = shell::offset_after_lines(text, n);
-        }
+    }
+    if let Some(n) = assignments
+        .iter()
+        .find_map(|a| a.value.trim().parse::<u64>().ok())
+    {
+        let _ = shell::offset_after_lines(text, n);
     }
     let _ = shell::marker_lines(text, crate::detect::DELL_ARCHIVE_MARKER);
     let _ = shell::literal_numbers(text, b"head -n ", &[b" \"$0\"", b" $0"]);
@@ -60,7 +65,7 @@ pub fn layout(kind: FormatKind, data: &[u8]) -> io::Result<usize> {
     let head = data.get(..HEAD_LEN).unwrap_or(data);
     let mut source = Source::new(file, data.len() as u64);
     let layout = formats::layout(kind, head, &mut source)?;
-    Ok(layout.checks.len() + layout.streams.len())
+    Ok(layout.checks.len().saturating_add(layout.streams.len()))
 }
 
 /// Parse `data` as a checksum manifest named `name` (e.g. `SHA256SUMS`,
@@ -69,7 +74,12 @@ pub fn layout(kind: FormatKind, data: &[u8]) -> io::Result<usize> {
 pub fn manifest(name: &str, data: &[u8]) -> Option<usize> {
     let source = MemberName::parse(name.as_bytes()).ok()?;
     let manifest = crate::verify::manifest::parse(&source, data)?;
-    Some(manifest.entries.len() + manifest.bad_lines.len())
+    Some(
+        manifest
+            .entries
+            .len()
+            .saturating_add(manifest.bad_lines.len()),
+    )
 }
 
 /// A public key generated once per process: no input can carry a valid

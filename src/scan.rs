@@ -70,6 +70,27 @@ struct Block {
     data: Vec<u8>,
 }
 
+impl Block {
+    /// The file offset just past the block. Blocks lie inside the file, so
+    /// this never saturates.
+    fn end(&self) -> u64 {
+        self.offset.saturating_add(self.data.len() as u64)
+    }
+
+    /// The block's bytes at file offsets `from..to`; empty unless
+    /// `offset <= from <= to <= end()`.
+    fn between(&self, from: u64, to: u64) -> &[u8] {
+        let (Some(a), Some(b)) = (from.checked_sub(self.offset), to.checked_sub(self.offset))
+        else {
+            return &[];
+        };
+        match (usize::try_from(a), usize::try_from(b)) {
+            (Ok(a), Ok(b)) => self.data.get(a..b).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+}
+
 type Shared = Arc<Block>;
 
 /// What one pass reads: the file, its layout, the digests over byte ranges
@@ -116,12 +137,9 @@ pub(crate) fn scan(pass: &Pass<'_>, mut file: File, sink: &mut dyn Sink) -> Resu
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for w in 0..workers {
-            let jobs: Vec<(usize, &RangeDigest)> = heavy
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % workers == w)
-                .map(|(_, job)| *job)
-                .collect();
+            // Every `workers`-th job, starting at `w` (`workers > w`, so not 0).
+            let jobs: Vec<(usize, &RangeDigest)> =
+                heavy.iter().skip(w).step_by(workers).copied().collect();
             let (tx, rx) = sync_channel::<Shared>(QUEUE);
             senders.push(tx);
             handles.push(scope.spawn(move || {
@@ -145,7 +163,7 @@ pub(crate) fn scan(pass: &Pass<'_>, mut file: File, sink: &mut dyn Sink) -> Resu
             failed: None,
         };
         if let Some(p) = &blocks.progress {
-            p.start(len - start.min(len));
+            p.start(len.saturating_sub(start));
         }
         let mut walk = Walk::new(options, layout.capture, member_algos);
         let mut stream_checks = Vec::new();
@@ -161,14 +179,18 @@ pub(crate) fn scan(pass: &Pass<'_>, mut file: File, sink: &mut dyn Sink) -> Resu
         let mut checks = Vec::new();
         let mut computed = vec![None; digests.len()];
         for (i, value) in inline {
-            computed[i] = Some(value);
+            if let Some(slot) = computed.get_mut(i) {
+                *slot = Some(value);
+            }
         }
         for handle in handles {
             let results = handle
                 .join()
                 .map_err(|_| Error::read(path, io::Error::other("digest thread failed")))?;
             for (i, value) in results {
-                computed[i] = Some(value);
+                if let Some(slot) = computed.get_mut(i) {
+                    *slot = Some(value);
+                }
             }
         }
         for (digest, value) in digests.iter().zip(computed) {
@@ -200,15 +222,13 @@ impl<'a> RangeHashers<'a> {
     }
 
     fn feed(&mut self, block: &Block) {
-        let block_end = block.offset + block.data.len() as u64;
+        let block_end = block.end();
         for ((_, digest), hasher) in self.jobs.iter().zip(self.hashers.iter_mut()) {
             let (start, end) = digest.range;
             let from = start.max(block.offset);
             let to = end.min(block_end);
             if from < to {
-                let a = (from - block.offset) as usize;
-                let b = (to - block.offset) as usize;
-                hasher.update(&block.data[a..b]);
+                hasher.update(block.between(from, to));
             }
         }
     }
@@ -251,25 +271,27 @@ impl FileBlocks<'_> {
         if self.next >= self.len {
             return Ok(false);
         }
-        let want = usize::try_from(self.len - self.next)
+        // `next < len`.
+        let want = usize::try_from(self.len.saturating_sub(self.next))
             .unwrap_or(BLOCK)
             .min(BLOCK);
         let mut data = vec![0u8; want];
-        let mut filled = 0;
+        let mut filled = 0usize;
         while filled < want {
-            match self.file.read(&mut data[filled..]) {
+            match self.file.read(data.get_mut(filled..).unwrap_or_default()) {
                 Ok(0) => {
                     let e = io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         format!(
                             "file shrank while reading: ended at byte {}",
-                            self.next + filled as u64
+                            self.next.saturating_add(filled as u64)
                         ),
                     );
                     self.failed = Some(e.kind());
                     return Err(e);
                 }
-                Ok(n) => filled += n,
+                // `n <= want - filled`: `filled` stays at most `want`.
+                Ok(n) => filled = filled.saturating_add(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.failed = Some(e.kind());
@@ -286,7 +308,7 @@ impl FileBlocks<'_> {
             // A worker only goes away if it failed; joining it reports that.
             let _ = worker.send(Arc::clone(&block));
         }
-        self.next += want as u64;
+        self.next = self.next.saturating_add(want as u64); // at most `len`
         if let Some(p) = &self.progress {
             p.advance(want as u64);
         }
@@ -312,10 +334,11 @@ impl FileBlocks<'_> {
 
     fn available(&self) -> Option<(usize, usize)> {
         let block = self.current.as_ref()?;
-        let block_end = block.offset + block.data.len() as u64;
+        let block_end = block.end();
         (self.pos >= block.offset && self.pos < block_end).then(|| {
-            let a = (self.pos - block.offset) as usize;
-            let b = (block_end.min(self.end) - block.offset) as usize;
+            // Both differences are at most the block's length.
+            let a = self.pos.saturating_sub(block.offset) as usize;
+            let b = block_end.min(self.end).saturating_sub(block.offset) as usize;
             (a, b)
         })
     }
@@ -325,7 +348,9 @@ impl Read for FileBlocks<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let available = self.fill_buf()?;
         let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), available.get(..n)) {
+            to.copy_from_slice(from);
+        }
         self.consume(n);
         Ok(n)
     }
@@ -348,13 +373,13 @@ impl BufRead for FileBlocks<'_> {
             }
         };
         match &self.current {
-            Some(block) => Ok(&block.data[a..b]),
+            Some(block) => Ok(block.data.get(a..b).unwrap_or_default()),
             None => Ok(&[]),
         }
     }
 
     fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt as u64).min(self.end);
+        self.pos = self.pos.saturating_add(amt as u64).min(self.end);
     }
 }
 
@@ -507,12 +532,12 @@ impl Walk {
             if n == 0 {
                 break;
             }
-            if self.buf[..n].iter().any(|&b| b != 0) {
+            if self.buf.iter().take(n).any(|&b| b != 0) {
                 return Err(Stop::Content(format!(
                     "non-zero data after the end of the tar archive (at decoded byte +{padding})"
                 )));
             }
-            padding += n as u64;
+            padding = padding.saturating_add(n as u64);
             if padding > MAX_PADDING {
                 return Err(Stop::Limit(format!(
                     "more than {MAX_PADDING} bytes of padding after the tar archive"
@@ -673,13 +698,17 @@ pub(crate) fn consume(
         if n == 0 {
             break;
         }
-        let data = &buf[..n];
+        let Some(data) = buf.get(..n) else {
+            return Err(Stop::Content(format!(
+                "{path}: the decoder returned more bytes than it was asked for"
+            )));
+        };
         for hasher in &mut hashers {
             hasher.update(data);
         }
         if let Some(kept) = &mut kept {
             let room = MAX_KEPT.saturating_sub(kept.len());
-            kept.extend_from_slice(&data[..data.len().min(room)]);
+            kept.extend_from_slice(data.get(..room).unwrap_or(data));
         }
         if let Some(out) = &mut out {
             out.write(data).map_err(Stop::Fatal)?;

@@ -180,8 +180,8 @@ fn read(pass: &scan::Pass<'_>, spec: &CabSpec, sink: &mut dyn Sink) -> Result<sc
             Admission::Refused(p, why) => (p, Some(why)),
             Admission::Accepted(p) => (Some(p), None),
         };
-        if let (Some(p), None) = (&member_path, &problem) {
-            plans[index] = Plan::Read {
+        if let (Some(p), None, Some(plan)) = (&member_path, &problem, plans.get_mut(index)) {
+            *plan = Plan::Read {
                 member: result.members.len(),
                 path: p.clone(),
                 metadata: scan::wants_content(pass.layout.capture, p, entry.size),
@@ -340,7 +340,7 @@ impl Reader<'_> {
             let (plans, buf) = (self.plans, &mut self.buf);
             let _ = catch(|| -> std::result::Result<(), Stop> {
                 let mut stream = cabinet.read_file(&folder.to_string()).map_err(Stop::from)?;
-                for &index in list.iter().take(last + 1) {
+                for &index in list.iter().take(last.saturating_add(1)) {
                     let size = self.spec.files.get(index).map_or(0, |e| e.size);
                     let mut part = Exact {
                         inner: &mut stream,

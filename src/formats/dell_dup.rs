@@ -68,8 +68,12 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
                 .strip_suffix(DELL_ARCHIVE_MARKER)
                 .or_else(|| xml.strip_suffix(b"#####Startofarchive#####\n"))
                 .unwrap_or(xml);
-            let end = xml.iter().rposition(|&b| b == b'>').map_or(0, |p| p + 1);
-            match crate::package::parse_dell_package_xml(&xml[..end]) {
+            let xml = xml
+                .iter()
+                .rposition(|&b| b == b'>')
+                .and_then(|p| xml.get(..=p))
+                .unwrap_or_default();
+            match crate::package::parse_dell_package_xml(xml) {
                 Some(info) => layout.vendor.push(VendorInfo::DellPackage(info)),
                 None => layout
                     .warnings

@@ -96,7 +96,7 @@ impl FwkitManifest {
         let (mut name, mut version, mut created, mut run) = (None, None, None, None);
         let mut seen = std::collections::HashSet::new();
         for (i, line) in lines {
-            let line_no = i + 1;
+            let line_no = i.saturating_add(1);
             if line.is_empty() {
                 continue;
             }

@@ -155,8 +155,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<JcatFile, String> {
     }
     let mut decoder = flate2::bufread::GzDecoder::new(bytes);
     let mut json = Vec::new();
+    const READ_AT_MOST: u64 = MAX_JSON as u64 + 1;
     (&mut decoder)
-        .take(MAX_JSON as u64 + 1)
+        .take(READ_AT_MOST)
         .read_to_end(&mut json)
         .map_err(|e| format!("gzip: {e}"))?;
     if json.len() > MAX_JSON {

@@ -182,7 +182,7 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
         ),
         range: (0, offset),
     });
-    let payload_len = len - offset;
+    let payload_len = len.saturating_sub(offset); // offset <= len
     let mut problems = Vec::new();
     if shell::first(&vars, "CRCsum").is_none() && shell::first(&vars, "MD5").is_none() {
         problems
@@ -278,14 +278,17 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
         OffsetRule::Legacy(_) => shell::offset_after_lines(text, 5).map(|start| (start, len)),
         _ => None,
     };
+    // No problems: the chunk sizes add up to `len - offset` without overflow,
+    // so `start + size` stays within the file.
     let mut start = offset;
     let count = chunks.len();
     for (i, &size) in chunks.iter().enumerate() {
-        let range = (start, start + size);
+        let end = start.saturating_add(size);
+        let range = (start, end);
         let label = if count == 1 {
             "payload".to_owned()
         } else {
-            format!("payload chunk {} of {count}", i + 1)
+            format!("payload chunk {} of {count}", i.saturating_add(1))
         };
         for (algorithm, values) in &lists {
             if let Some(Some(expected)) = values.get(i) {
@@ -303,7 +306,7 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
             }
         }
         layout.add_stream(source, range, label)?;
-        start += size;
+        start = end;
     }
     if info.signed {
         layout.checks.push(
@@ -327,7 +330,7 @@ fn scexe_consistency(text: &[u8], offset: u64) -> Option<String> {
         .filter(|l| crate::detect::is_scexe_skip_line(l))
         .find_map(|l| {
             let l = crate::detect::trim_start(l);
-            std::str::from_utf8(&l[6..])
+            std::str::from_utf8(l.get(b"_SKIP=".len()..)?)
                 .ok()?
                 .trim()
                 .parse::<u64>()

@@ -67,10 +67,9 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
         .optional_header
         .and_then(|o| o.data_directories.get_certificate_table().copied())
         .map(|d| {
-            (
-                u64::from(d.virtual_address),
-                u64::from(d.virtual_address) + u64::from(d.size),
-            )
+            let start = u64::from(d.virtual_address);
+            // Two 32-bit fields: the sum cannot overflow a u64.
+            (start, start.saturating_add(u64::from(d.size)))
         });
     let overlay_end = match certificate {
         Some((start, end)) if start >= image_end && end <= len => start,

@@ -35,7 +35,7 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
             ));
             return Ok(layout);
         }
-        many if many.iter().all(|v| *v == many[0] && v.is_some()) => many[0].unwrap_or(0),
+        [first @ Some(n), rest @ ..] if rest.iter().all(|v| v == first) => *n,
         [None] => {
             layout.checks.push(Check::failed(
                 CheckKind::Structure,

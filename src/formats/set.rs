@@ -220,7 +220,8 @@ fn read_capped(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let mut bytes = Vec::new();
-    file.take(manifest::MAX_MANIFEST as u64 + 1)
+    const READ_AT_MOST: u64 = manifest::MAX_MANIFEST as u64 + 1;
+    file.take(READ_AT_MOST)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::read(path, e))?;
     Ok(bytes)
@@ -259,11 +260,12 @@ pub(crate) fn scan(
             sink.dir(p, member.mode)?;
         }
     }
-    let files: Vec<usize> = (0..result.members.len())
-        .filter(|&i| {
-            let m = &result.members[i];
-            m.kind == MemberKind::File && m.problem.is_none()
-        })
+    let files: Vec<usize> = result
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.kind == MemberKind::File && m.problem.is_none())
+        .map(|(i, _)| i)
         .collect();
     let sink = Mutex::new(sink);
     let outcomes = std::thread::scope(|scope| {
@@ -278,7 +280,10 @@ pub(crate) fn scan(
                         let mut buf = vec![0u8; 256 << 10];
                         let mut out = Vec::new();
                         for i in mine {
-                            let Some(name) = members[i].path.as_ref() else {
+                            let Some(member) = members.get(i) else {
+                                continue;
+                            };
+                            let Some(name) = member.path.as_ref() else {
                                 continue;
                             };
                             let full = name.to_path(&spec.root);
@@ -290,7 +295,7 @@ pub(crate) fn scan(
                                 }
                             };
                             let target = match sink.lock() {
-                                Ok(mut s) => s.create_file(name, members[i].mode, 0)?,
+                                Ok(mut s) => s.create_file(name, member.mode, 0)?,
                                 Err(_) => None,
                             };
                             match scan::consume(&mut file, name, &mut buf, algos, false, target) {
@@ -318,7 +323,11 @@ pub(crate) fn scan(
     let mut failures = Vec::new();
     for (i, outcome) in outcomes {
         match outcome {
-            Ok(content) => result.members[i].digests = content.digests,
+            Ok(content) => {
+                if let Some(member) = result.members.get_mut(i) {
+                    member.digests = content.digests;
+                }
+            }
             Err(why) => failures.push(why),
         }
     }

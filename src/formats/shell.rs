@@ -20,39 +20,37 @@ pub(crate) struct Assignment {
 /// span lines. Nothing is expanded: `$(cmd)` stays text.
 pub(crate) fn assignments(text: &[u8]) -> Vec<Assignment> {
     let mut out = Vec::new();
-    let all: Vec<&[u8]> = lines(text).collect();
-    let mut i = 0;
-    while i < all.len() {
-        let line = all[i];
-        let line_no = i + 1;
-        i += 1;
-        let Some(eq) = line.iter().position(|&b| b == b'=') else {
+    let mut all = lines(text).enumerate();
+    while let Some((index, line)) = all.next() {
+        let line_no = index.saturating_add(1);
+        let mut parts = line.splitn(2, |&b| b == b'=');
+        let (Some(name), Some(rest)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let name = &line[..eq];
-        let valid_name = !name.is_empty()
-            && (name[0].is_ascii_alphabetic() || name[0] == b'_')
+        let valid_name = name
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
             && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
         if !valid_name {
             continue;
         }
-        let rest = &line[eq + 1..];
-        let (value, quoted) = match rest.first() {
-            Some(&q @ (b'"' | b'\'')) => {
+        let (value, quoted) = match rest {
+            [q @ (b'"' | b'\''), after_quote @ ..] => {
+                let q = *q;
                 let mut value = Vec::new();
-                let mut current = &rest[1..];
+                let mut current = after_quote;
                 loop {
                     if let Some(end) = closing_quote(current, q) {
-                        value.extend_from_slice(&unquote(&current[..end], q));
+                        value
+                            .extend_from_slice(&unquote(current.get(..end).unwrap_or_default(), q));
                         break;
                     }
                     value.extend_from_slice(&unquote(current, q));
                     // The value goes on on the next line; give up at end of text.
-                    match all.get(i) {
-                        Some(next) => {
+                    match all.next() {
+                        Some((_, next)) => {
                             value.push(b'\n');
                             current = next;
-                            i += 1;
                         }
                         None => break,
                     }
@@ -60,11 +58,11 @@ pub(crate) fn assignments(text: &[u8]) -> Vec<Assignment> {
                 (value, true)
             }
             _ => {
-                let end = rest
-                    .iter()
-                    .position(|b| matches!(b, b' ' | b'\t' | b';'))
-                    .unwrap_or(rest.len());
-                (rest[..end].to_vec(), false)
+                let word = rest
+                    .split(|b| matches!(b, b' ' | b'\t' | b';'))
+                    .next()
+                    .unwrap_or_default();
+                (word.to_vec(), false)
             }
         };
         out.push(Assignment {
@@ -80,12 +78,12 @@ pub(crate) fn assignments(text: &[u8]) -> Vec<Assignment> {
 /// Index of the quote that closes a value: in double quotes a backslash
 /// escapes the next byte (`\"` does not close), in single quotes nothing does.
 fn closing_quote(text: &[u8], quote: u8) -> Option<usize> {
-    let mut i = 0;
-    while i < text.len() {
-        match text[i] {
-            b'\\' if quote == b'"' => i += 2,
-            b if b == quote => return Some(i),
-            _ => i += 1,
+    let mut bytes = text.iter().enumerate();
+    while let Some((i, &b)) = bytes.next() {
+        if b == b'\\' && quote == b'"' {
+            bytes.next();
+        } else if b == quote {
+            return Some(i);
         }
     }
     None
@@ -97,17 +95,14 @@ fn unquote(text: &[u8], quote: u8) -> Vec<u8> {
         return text.to_vec();
     }
     let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        match (text[i], text.get(i + 1)) {
-            (b'\\', Some(&next @ (b'"' | b'\\' | b'$' | b'`'))) => {
+    let mut bytes = text.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        match (b, bytes.peek()) {
+            (b'\\', Some(&&next @ (b'"' | b'\\' | b'$' | b'`'))) => {
                 out.push(next);
-                i += 2;
+                bytes.next();
             }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
+            _ => out.push(b),
         }
     }
     out
@@ -126,7 +121,7 @@ pub(crate) fn offset_after_lines(data: &[u8], n: u64) -> Option<u64> {
     let mut seen = 0u64;
     for (i, &b) in data.iter().enumerate() {
         if b == b'\n' {
-            seen += 1;
+            seen = seen.saturating_add(1); // at most `data.len()`
             if seen == n {
                 return u64::try_from(i).ok()?.checked_add(1);
             }
@@ -139,15 +134,16 @@ pub(crate) fn offset_after_lines(data: &[u8], n: u64) -> Option<u64> {
 /// equal `marker` exactly (a trailing `\r` is allowed).
 pub(crate) fn marker_lines(text: &[u8], marker: &[u8]) -> Vec<(usize, u64)> {
     let mut out = Vec::new();
+    // Offsets within `text` (at most one past its end): they never saturate.
     let mut start = 0usize;
     for (number, line) in text.split(|&b| b == b'\n').enumerate() {
-        let end = start + line.len();
+        let end = start.saturating_add(line.len());
         let bare = line.strip_suffix(b"\r").unwrap_or(line);
         // Only lines that really end with a newline count.
         if bare == marker && end < text.len() {
-            out.push((number + 1, (end + 1) as u64));
+            out.push((number.saturating_add(1), end.saturating_add(1) as u64));
         }
-        start = end + 1;
+        start = end.saturating_add(1);
     }
     out
 }
@@ -156,23 +152,25 @@ pub(crate) fn marker_lines(text: &[u8], marker: &[u8]) -> Vec<(usize, u64)> {
 /// (e.g. `head -n 714 "$0"`). Used for stubs that bake offsets into commands.
 pub(crate) fn literal_numbers(text: &[u8], prefix: &[u8], suffixes: &[&[u8]]) -> Vec<u64> {
     let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(pos) = find(&text[from..], prefix) {
-        let start = from + pos + prefix.len();
-        let digits = text[start..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        let after = &text[start + digits..];
+    let mut rest = text;
+    while let Some(pos) = find(rest, prefix) {
+        // Just after the prefix found at `pos`.
+        let Some(tail) = rest.get(pos..).and_then(|r| r.get(prefix.len()..)) else {
+            break;
+        };
+        let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+        let Some((number, after)) = tail.split_at_checked(digits) else {
+            break;
+        };
         if digits > 0 && digits <= 19 && suffixes.iter().any(|s| after.starts_with(s)) {
-            if let Some(n) = std::str::from_utf8(&text[start..start + digits])
+            if let Some(n) = std::str::from_utf8(number)
                 .ok()
                 .and_then(|s| s.parse().ok())
             {
                 out.push(n);
             }
         }
-        from = start;
+        rest = tail;
     }
     out
 }

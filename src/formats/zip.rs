@@ -46,27 +46,31 @@ pub(crate) fn add_archive(
     end: u64,
 ) -> io::Result<()> {
     let structure = "zip end of central directory";
-    let window = (EOCD_LEN + 0xffff).min(end - from.min(end));
-    let tail_start = end - window;
+    let window = (EOCD_LEN + 0xffff).min(end.saturating_sub(from));
+    // `window <= end`.
+    let tail_start = end.saturating_sub(window);
     let tail = source.read_at(tail_start, window)?;
     let mut found = None;
     let mut misplaced = None;
-    let mut i = tail.len().saturating_sub(EOCD_LEN as usize) as isize;
-    while i >= 0 {
-        let at = i as usize;
-        if tail.get(at..at + 4) == Some(EOCD_SIG) {
-            let comment = tail
-                .get(at + 20..at + 22)
-                .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
-                .unwrap_or(0);
-            let record_end = tail_start + at as u64 + EOCD_LEN + comment;
+    for at in (0..=tail.len().saturating_sub(EOCD_LEN as usize)).rev() {
+        let record = tail.get(at..).unwrap_or_default();
+        if record.starts_with(EOCD_SIG) {
+            let comment = record
+                .get(20..)
+                .and_then(|b| b.first_chunk())
+                .map_or(0, |b| u64::from(u16::from_le_bytes(*b)));
+            // `tail_start + at <= end`, a file offset: far from overflowing
+            // even with the 22 + 65,535 bytes of a record added.
+            let record_start = tail_start.saturating_add(at as u64);
+            let record_end = record_start
+                .saturating_add(EOCD_LEN)
+                .saturating_add(comment);
             if record_end == end {
-                found = Some(tail_start + at as u64);
+                found = Some(record_start);
                 break;
             }
             misplaced.get_or_insert(record_end);
         }
-        i -= 1;
     }
     match (found, misplaced) {
         (Some(eocd), _) => {
@@ -121,8 +125,8 @@ impl Read for Window {
         if n == 0 {
             return Ok(0);
         }
-        let n = self.file.read(&mut buf[..n])?;
-        self.pos += n as u64;
+        let n = self.file.read(buf.get_mut(..n).unwrap_or_default())?;
+        self.pos = self.pos.saturating_add(n as u64); // n <= end - pos
         Ok(n)
     }
 }
@@ -381,9 +385,14 @@ fn read_members(
     let mut shares: [Vec<(usize, usize)>; 2] = [Vec::new(), Vec::new()];
     let mut load = [0u64; 2];
     for (member, index, size) in order {
-        let w = usize::from(load[1] < load[0]);
-        load[w] += size;
-        shares[w].push((*member, *index));
+        let (slot, share) = if load[1] < load[0] {
+            (&mut load[1], &mut shares[1])
+        } else {
+            (&mut load[0], &mut shares[0])
+        };
+        // Only balances the two workers: saturating is harmless.
+        *slot = slot.saturating_add(*size);
+        share.push((*member, *index));
     }
     let names: Vec<Option<MemberName>> = result.members.iter().map(|m| m.path.clone()).collect();
     let modes: Vec<u32> = result.members.iter().map(|m| m.mode).collect();

@@ -50,7 +50,7 @@ fn tar_entries(items: &[Item], mtime: u64, end: bool, out: &mut Vec<u8>) -> Resu
                 .open()?
                 .read_to_end(out)
                 .map_err(|e| Error::read(item.name.as_str(), e))?;
-            if (out.len() - before) as u64 != size {
+            if out.len().saturating_sub(before) as u64 != size {
                 return Err(Error::read(
                     item.name.as_str(),
                     io::Error::new(
@@ -59,12 +59,13 @@ fn tar_entries(items: &[Item], mtime: u64, end: bool, out: &mut Vec<u8>) -> Resu
                     ),
                 ));
             }
-            let pad = (BLOCK - out.len() % BLOCK) % BLOCK;
-            out.resize(out.len() + pad, 0);
+            // `out.len() % BLOCK < BLOCK`.
+            let pad = BLOCK.saturating_sub(out.len() % BLOCK) % BLOCK;
+            out.extend(std::iter::repeat_n(0, pad));
         }
     }
     if end {
-        out.resize(out.len() + 2 * BLOCK, 0);
+        out.extend(std::iter::repeat_n(0, 2 * BLOCK));
     }
     Ok(())
 }
@@ -117,7 +118,9 @@ fn tarball(content: &Content, mtime: u64, codec: Codec) -> Result<(Vec<u8>, Vec<
 fn zip_time(created: u64) -> zip::DateTime {
     // Zip timestamps start in 1980; earlier times (including 0) become 1980-01-01.
     let days = created / 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
+    let Some((y, m, d)) = i64::try_from(days).ok().and_then(civil_from_days) else {
+        return zip::DateTime::default();
+    };
     let secs = created % 86_400;
     zip::DateTime::from_date_and_time(
         y.clamp(1980, 2107) as u16,
@@ -133,17 +136,27 @@ fn zip_time(created: u64) -> zip::DateTime {
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
+/// `None` when the year does not fit an `i64`.
+fn civil_from_days(z: i64) -> Option<(i64, u32, u32)> {
+    let z = z.checked_add(719_468)?;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    // SAFETY-ARITH: `doe` is in 0..146_097 (a remainder), so every
+    // intermediate below stays within a few hundred thousand.
+    #[allow(clippy::arithmetic_side_effects)]
+    let (yoe, m, d) = {
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        (yoe, m, d)
+    };
+    let y = era
+        .checked_mul(400)?
+        .checked_add(yoe)?
+        .checked_add(i64::from(m <= 2))?;
+    Some((y, m, d))
 }
 
 fn write_zip(items: &[&Item], created: u64, file: &mut File, out: &Path) -> Result<()> {
@@ -257,7 +270,15 @@ pub(crate) fn write(content: &Content, out: &Path, options: &PackOptions) -> Res
                                 if n == 0 {
                                     break;
                                 }
-                                file.write(&buf[..n])?;
+                                let chunk = buf.get(..n).ok_or_else(|| {
+                                    Error::read(
+                                        item.name.as_str(),
+                                        io::Error::other(
+                                            "the reader returned more than it was asked",
+                                        ),
+                                    )
+                                })?;
+                                file.write(chunk)?;
                             }
                             file.finish()?;
                         }

@@ -201,15 +201,21 @@ fn sha256_of(source: &Source) -> Result<String> {
     let mut reader = source.open()?;
     let mut hasher = Hasher::new(crate::package::Algorithm::Sha256);
     let mut buf = vec![0u8; 256 << 10];
+    let read_error = |e| match source {
+        Source::File(p, _) => Error::read(p, e),
+        Source::Bytes(_) => Error::read("<memory>", e),
+    };
     loop {
-        let n = reader.read(&mut buf).map_err(|e| match source {
-            Source::File(p, _) => Error::read(p, e),
-            Source::Bytes(_) => Error::read("<memory>", e),
-        })?;
+        let n = reader.read(&mut buf).map_err(read_error)?;
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
+        let chunk = buf.get(..n).ok_or_else(|| {
+            read_error(std::io::Error::other(
+                "the reader returned more than it was asked",
+            ))
+        })?;
+        hasher.update(chunk);
     }
     Ok(hasher.finish())
 }

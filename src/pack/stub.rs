@@ -61,7 +61,7 @@ pub fn render(spec: &StubSpec<'_>) -> Vec<u8> {
 
 fn render_with_skip(spec: &StubSpec<'_>, skip: usize) -> String {
     let quoted = |value: &str| double_quoted(value);
-    let mut text = String::with_capacity(BODY.len() + 1024);
+    let mut text = String::with_capacity(BODY.len().saturating_add(1024));
     text.push_str("#!/bin/sh\n");
     text.push_str(&format!(
         "# This script was generated using Makeself-compatible fwkit {} (not makeself's code)\n",
@@ -92,7 +92,7 @@ fn render_with_skip(spec: &StubSpec<'_>, skip: usize) -> String {
         text.push('\n');
     }
     if spec.scexe {
-        text.push_str(&format!("_SKIP={}\n", skip + 1));
+        text.push_str(&format!("_SKIP={}\n", skip.saturating_add(1)));
     }
     text.push_str(BODY);
     text
@@ -100,7 +100,7 @@ fn render_with_skip(spec: &StubSpec<'_>, skip: usize) -> String {
 
 /// `value` as one double-quoted sh word that expands to itself (after [`inert`]).
 fn double_quoted(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
+    let mut out = String::with_capacity(value.len().saturating_add(2));
     out.push('"');
     for c in inert(value).chars() {
         if matches!(c, '\\' | '"' | '$' | '`') {

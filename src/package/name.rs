@@ -75,7 +75,7 @@ impl MemberName {
             // `./C:x` normalises to `C:x`, and on Windows pushing a `C:`
             // component anywhere replaces the path built so far.
             let bytes = part.as_bytes();
-            if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+            if matches!(bytes, [drive, b':', ..] if drive.is_ascii_alphabetic()) {
                 return Err(NameError::Drive);
             }
             match part {

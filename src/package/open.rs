@@ -40,16 +40,16 @@ impl Package {
             ));
         }
         let size = meta.len();
-        let mut head = Vec::with_capacity(HEAD_LEN.min(size as usize));
+        let mut head =
+            Vec::with_capacity(HEAD_LEN.min(usize::try_from(size).unwrap_or(usize::MAX)));
         (&mut file)
             .take(HEAD_LEN as u64)
             .read_to_end(&mut head)
             .map_err(|e| Error::read(path, e))?;
         let Some(kind) = detect(&head) else {
-            let shown = head.len().min(16);
             return Err(Error::Unrecognised {
                 path: path.to_path_buf(),
-                head: verify::hex(&head[..shown]),
+                head: verify::hex(head.get(..16).unwrap_or(&head)),
             });
         };
         let mut source = Source::new(file, size);
@@ -237,7 +237,8 @@ impl Package {
         let cksum = digest(super::Algorithm::Cksum)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let payload_len = self.size - stub_range.1;
+        // The makeself layout puts the stub's end at most at the end of the file.
+        let payload_len = self.size.saturating_sub(stub_range.1);
         let scexe = crate::detect::lines(&stub).any(|l| l.starts_with(b"_SKIP="));
         let expected = crate::pack::expected_stub(
             &manifest.name,
@@ -272,7 +273,7 @@ impl Package {
         options: &UnpackOptions,
     ) -> Result<()> {
         let inner = UnpackOptions {
-            recursive: options.recursive - 1,
+            recursive: options.recursive.saturating_sub(1), // called when > 0
             verify: VerifyOptions {
                 progress: None,
                 // Keys sign the outer package; inner ones are checked on their own terms.

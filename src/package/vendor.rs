@@ -346,7 +346,7 @@ pub(crate) fn parse_fwpkg(bytes: &[u8]) -> Option<HpeFwpkg> {
 /// Read the version line of a NetApp SP metadata file (format not public:
 /// the first line that mentions a version, shown as text).
 pub(crate) fn parse_netapp_metadata(source: &str, bytes: &[u8]) -> NetappSp {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_XML)]);
+    let text = String::from_utf8_lossy(bytes.get(..MAX_XML).unwrap_or(bytes));
     let version = text
         .lines()
         .find(|l| l.to_ascii_lowercase().contains("version"))

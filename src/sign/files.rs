@@ -295,7 +295,7 @@ impl<'a> Lines<'a> {
     }
 
     pub(super) fn next_required(&mut self) -> Result<&'a str, SignError> {
-        self.number += 1;
+        self.number = self.number.saturating_add(1);
         match self.lines.next() {
             Some(line) if !(line.is_empty() && self.lines.peek().is_none()) => {
                 Ok(line.strip_suffix('\r').unwrap_or(line))
@@ -331,7 +331,7 @@ impl<'a> Lines<'a> {
     /// Refuse anything but empty lines after the last line.
     pub(super) fn finish(mut self) -> Result<(), SignError> {
         for line in self.lines.by_ref() {
-            self.number += 1;
+            self.number = self.number.saturating_add(1);
             if !line.trim_end_matches('\r').is_empty() {
                 return Err(SignError::TrailingText {
                     file: self.file,

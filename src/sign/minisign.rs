@@ -84,15 +84,17 @@ impl KdfLimits {
     /// `pickparams` does, refused above [`MAX_KDF_MEMORY`].
     fn scrypt_params(self) -> Result<scrypt::Params, SignError> {
         const R: u32 = 8;
+        const OPS_PER_N: u64 = R as u64 * 4;
+        const BYTES_PER_N: u64 = R as u64 * 128;
         let invalid = || SignError::InvalidKdfLimits {
             opslimit: self.opslimit,
             memlimit: self.memlimit,
         };
         let opslimit = self.opslimit.max(32_768);
         let (log_n, p) = if opslimit < self.memlimit / 32 {
-            (log2_n(opslimit / (u64::from(R) * 4)), 1)
+            (log2_n(opslimit / OPS_PER_N), 1)
         } else {
-            let log_n = log2_n(self.memlimit / (u64::from(R) * 128));
+            let log_n = log2_n(self.memlimit / BYTES_PER_N);
             let max_rp = ((opslimit / 4) >> log_n).min(0x3fff_ffff);
             let p = u32::try_from(max_rp).map_err(|_| invalid())? / R;
             (log_n, p)
@@ -122,11 +124,9 @@ impl KdfLimits {
 
 /// The smallest log₂ N (from 1, below 63) with N > `max_n` / 2.
 fn log2_n(max_n: u64) -> u8 {
-    let mut log_n = 1u8;
-    while log_n < 63 && (1u64 << log_n) <= max_n / 2 {
-        log_n += 1;
-    }
-    log_n
+    (1u8..63)
+        .find(|&log_n| (1u64 << log_n) > max_n / 2)
+        .unwrap_or(63)
 }
 
 /// A minisign secret key: an Ed25519 key pair and its key id.

@@ -412,7 +412,7 @@ pub fn verify_with_limit(
 
 /// The bytes the global signature covers.
 fn global_message(signature: &ed25519_dalek::Signature, trusted_comment: &str) -> Vec<u8> {
-    let mut signed = Vec::with_capacity(64 + trusted_comment.len());
+    let mut signed = Vec::with_capacity(trusted_comment.len().saturating_add(64));
     signed.extend_from_slice(&signature.to_bytes());
     signed.extend_from_slice(trusted_comment.as_bytes());
     signed

@@ -36,7 +36,8 @@ impl Hasher {
         match self {
             Hasher::Cksum(digest, len) => {
                 digest.update(data);
-                *len += data.len() as u64;
+                // No one hashes 2^64 bytes; wrapping keeps the counter total.
+                *len = len.wrapping_add(data.len() as u64);
             }
             Hasher::Md5(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
@@ -71,12 +72,13 @@ impl Hasher {
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+    bytes.iter().fold(
+        String::with_capacity(bytes.len().saturating_mul(2)),
+        |mut s, b| {
             let _ = write!(s, "{b:02x}");
             s
-        })
+        },
+    )
 }
 
 /// Parse a hex SHA-256 as a user typed it.
@@ -86,8 +88,8 @@ pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
         return None;
     }
     let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
     }
     Some(out)
 }

@@ -99,7 +99,7 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
                         path: Ok(f.path),
                         algorithm: Algorithm::Sha256,
                         digest: f.sha256,
-                        line: i + 5,
+                        line: i.saturating_add(5),
                         size: Some(f.size),
                         mode: Some(f.mode),
                     })
@@ -118,7 +118,7 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
     let text = String::from_utf8_lossy(bytes);
     let dir = source.parent();
     for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
+        let line_no = i.saturating_add(1);
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;

@@ -50,7 +50,7 @@ impl Tree {
     }
 
     pub(crate) fn admit(&mut self, raw: &[u8], kind: &MemberKind, size: u64) -> Admission {
-        self.entries += 1;
+        self.entries = self.entries.saturating_add(1);
         if self.entries > self.limits.max_entries {
             return Admission::Limit(format!(
                 "more than {} entries (--max-entries)",
@@ -60,7 +60,7 @@ impl Tree {
         let name = match MemberName::parse(raw) {
             Ok(name) => name,
             Err(crate::package::NameError::Empty) if *kind == MemberKind::Dir => {
-                self.entries -= 1;
+                self.entries = self.entries.saturating_sub(1);
                 return Admission::Root;
             }
             Err(e) => return self.refuse(None, e.to_string()),
@@ -141,7 +141,7 @@ impl Tree {
     }
 
     fn refuse(&mut self, name: Option<MemberName>, why: String) -> Admission {
-        self.refused += 1;
+        self.refused = self.refused.saturating_add(1);
         Admission::Refused(name, why)
     }
 
@@ -166,7 +166,9 @@ impl Tree {
                     is_link.push(false);
                 }
             }
-            is_link[id] = true;
+            if let Some(slot) = is_link.get_mut(id) {
+                *slot = true;
+            }
         }
         for (name, target) in &self.links {
             // A `..` after a component that is itself a symlink can climb out of
@@ -206,7 +208,7 @@ impl Tree {
                     }
                     other => {
                         let id = step(&walked, other);
-                        if id.is_some_and(|id| is_link[id]) {
+                        if id.is_some_and(|id| is_link.get(id) == Some(&true)) {
                             through_link = true;
                         }
                         walked.push(id);

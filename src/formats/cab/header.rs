@@ -107,13 +107,22 @@ impl From<io::Error> for Bad {
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2)
-        .map_or(0, |x| u16::from_le_bytes([x[0], x[1]]))
+    b.get(at..)
+        .and_then(|x| x.first_chunk())
+        .map_or(0, |x| u16::from_le_bytes(*x))
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+    b.get(at..)
+        .and_then(|x| x.first_chunk())
+        .map_or(0, |x| u32::from_le_bytes(*x))
+}
+
+/// `a + b`, or a format error naming `what` when crafted header values make
+/// the sum overflow.
+fn sum(a: u64, b: u64, what: &str) -> std::result::Result<u64, Bad> {
+    a.checked_add(b)
+        .ok_or_else(|| Bad::Format(format!("{what}: {a} + {b} overflows")))
 }
 
 /// Exactly `n` bytes at `at`, or a format error naming `what`.
@@ -151,7 +160,7 @@ pub(crate) fn parse(source: &mut Source) -> io::Result<std::result::Result<CabSp
 
 fn trim(mut problems: Vec<String>) -> Vec<String> {
     if problems.len() > MAX_PROBLEMS {
-        let more = problems.len() - MAX_PROBLEMS;
+        let more = problems.len().saturating_sub(MAX_PROBLEMS);
         problems.truncate(MAX_PROBLEMS);
         problems.push(format!("and {more} more"));
     }
@@ -169,7 +178,7 @@ fn parse_inner(
     }
     let cabinet_size = u64::from(le32(&head, 8));
     let files_at = u64::from(le32(&head, 16));
-    let (minor, major) = (head[24], head[25]);
+    let [minor, major] = le16(&head, 24).to_le_bytes();
     let folder_count = usize::from(le16(&head, 26));
     let file_count = usize::from(le16(&head, 28));
     let flags = le16(&head, 30);
@@ -195,7 +204,7 @@ fn parse_inner(
     if cabinet_size < len {
         problems.push(format!(
             "{} bytes follow the end of the cabinet (its header says it is {cabinet_size} bytes)",
-            len - cabinet_size
+            len.saturating_sub(cabinet_size)
         ));
     }
     let mut header_end = HEADER_LEN;
@@ -207,31 +216,38 @@ fn parse_inner(
                 "header reserve of {header_reserve} bytes (at most {MAX_HEADER_RESERVE})"
             )));
         }
-        header_end = HEADER_LEN + 4 + header_reserve;
-        (u64::from(sizes[2]), u64::from(sizes[3]))
+        header_end = sum(HEADER_LEN + 4, header_reserve, "the header reserve")?;
+        let [folder_reserve, data_reserve] = le16(&sizes, 2).to_le_bytes();
+        (u64::from(folder_reserve), u64::from(data_reserve))
     } else {
         (0, 0)
     };
     let mut regions: Vec<(u64, u64, String)> = vec![(0, header_end, "the header".to_owned())];
 
     // Folders and the chain of data blocks of each.
-    let folder_len = 8 + folder_reserve;
-    let table_len = folder_len * folder_count as u64;
+    // At most 8 + 255 bytes per entry, 65,535 entries: no overflow is possible,
+    // but the sums are checked like every other header value.
+    let folder_len = sum(8, folder_reserve, "the folder entry size")?;
+    let table_len = folder_len
+        .checked_mul(folder_count as u64)
+        .ok_or_else(|| Bad::Format("the folder table size overflows".to_owned()))?;
     let table = exact(source, header_end, table_len, "the folder table")?;
     regions.push((
         header_end,
-        header_end + table_len,
+        sum(header_end, table_len, "the folder table")?,
         "the folder table".to_owned(),
     ));
     let mut folders = Vec::with_capacity(folder_count);
     let mut blocks = 0u64;
     let mut unchecked = 0u64;
     let mut data: Option<ByteRange> = None;
-    for index in 0..folder_count {
-        let at = index * folder_len as usize;
-        let first = u64::from(le32(&table, at));
-        let count = le16(&table, at + 4);
-        let kind = le16(&table, at + 6);
+    let entry_len = usize::try_from(folder_len)
+        .map_err(|_| Bad::Format("the folder entry size overflows".to_owned()))?;
+    // `exact` read `folder_count` entries of `entry_len` (at least 8) bytes.
+    for (index, entry) in table.chunks_exact(entry_len).enumerate() {
+        let first = u64::from(le32(entry, 0));
+        let count = le16(entry, 4);
+        let kind = le16(entry, 6);
         let compression = match kind & 0x000f {
             0 => Compression::None,
             1 => Compression::MsZip,
@@ -254,17 +270,18 @@ fn parse_inner(
         let mut pos = first;
         let mut size = 0u64;
         for block in 0..count {
-            blocks += 1;
+            blocks = blocks.saturating_add(1);
             if blocks > MAX_BLOCKS {
                 return Err(Bad::Format(format!("more than {MAX_BLOCKS} data blocks")));
             }
             let what = format!("data block {block} of folder {index}");
-            let head = exact(source, pos, 8 + data_reserve, &what)?;
+            let head_len = sum(8, data_reserve, &what)?;
+            let head = exact(source, pos, head_len, &what)?;
             let checksum = le32(&head, 0);
             let stored = u64::from(le16(&head, 4));
             let unpacked = u64::from(le16(&head, 6));
             if checksum == 0 {
-                unchecked += 1;
+                unchecked = unchecked.saturating_add(1);
             }
             if unpacked == 0 || unpacked > MAX_BLOCK {
                 return Err(Bad::Format(format!(
@@ -276,18 +293,18 @@ fn parse_inner(
                     "{what} at byte {pos}: stored block of {stored} bytes declares {unpacked}"
                 )));
             }
-            let end = pos + 8 + data_reserve + stored;
+            let end = sum(sum(pos, head_len, &what)?, stored, &what)?;
             if end > cabinet_size {
                 return Err(Bad::Format(format!(
                     "{what} (bytes {pos}..{end}) runs past the end of the cabinet at byte {cabinet_size}"
                 )));
             }
+            size = sum(size, unpacked, &what)?;
             regions.push((pos, end, what));
             data = Some(match data {
                 Some((a, b)) => (a.min(pos), b.max(end)),
                 None => (pos, end),
             });
-            size += unpacked;
             pos = end;
         }
         folders.push(Folder {
@@ -298,7 +315,10 @@ fn parse_inner(
     }
 
     // Files.
-    let window = (file_count as u64 * (16 + MAX_NAME as u64 + 1)).min(len.saturating_sub(files_at));
+    const ENTRY_MAX: u64 = 16 + MAX_NAME as u64 + 1;
+    let window = (file_count as u64)
+        .saturating_mul(ENTRY_MAX)
+        .min(len.saturating_sub(files_at));
     let table = if file_count == 0 {
         Vec::new()
     } else {
@@ -307,26 +327,24 @@ fn parse_inner(
     let mut files = Vec::with_capacity(file_count);
     let mut at = 0usize;
     for index in 0..file_count {
-        let Some(fixed) = table.get(at..at + 16) else {
+        let Some((fixed, rest)) = table.get(at..).and_then(|t| t.split_at_checked(16)) else {
             return Err(Bad::Format(format!(
                 "file entry {index} at byte {} runs past the end of the file",
-                files_at + at as u64
+                files_at.saturating_add(at as u64)
             )));
         };
         let size = u64::from(le32(fixed, 0));
         let offset = u64::from(le32(fixed, 4));
         let folder = usize::from(le16(fixed, 8));
         let attributes = le16(fixed, 14);
-        let rest = table.get(at + 16..).unwrap_or_default();
-        let limit = rest.len().min(MAX_NAME + 1);
-        let Some(name_len) = rest[..limit].iter().position(|&b| b == 0) else {
+        let Some(name_len) = rest.iter().take(MAX_NAME + 1).position(|&b| b == 0) else {
             return Err(Bad::Format(if rest.len() <= MAX_NAME {
                 format!("the name of file entry {index} runs past the end of the file")
             } else {
                 format!("the name of file entry {index} is longer than {MAX_NAME} bytes")
             }));
         };
-        let raw = rest[..name_len].to_vec();
+        let raw = rest.get(..name_len).unwrap_or_default().to_vec();
         let shown = String::from_utf8_lossy(&raw).into_owned();
         if folder >= 0xfffd {
             return Err(Bad::Format(format!(
@@ -337,9 +355,10 @@ fn parse_inner(
             None => problems.push(format!(
                 "file {shown} names folder {folder}; the cabinet has {folder_count}"
             )),
-            Some(f) if offset + size > f.size => problems.push(format!(
+            // Both are 32-bit fields: their sum cannot overflow a u64.
+            Some(f) if offset.saturating_add(size) > f.size => problems.push(format!(
                 "file {shown} spans bytes {offset}..{} of folder {folder}, which holds {}",
-                offset + size,
+                offset.saturating_add(size),
                 f.size
             )),
             Some(_) => {}
@@ -351,10 +370,12 @@ fn parse_inner(
             folder,
             attributes,
         });
-        at += 16 + name_len + 1;
+        // The entry and its NUL were found inside `table`: `at` stays within it.
+        at = at.saturating_add(16 + 1).saturating_add(name_len);
     }
     if file_count > 0 {
-        regions.push((files_at, files_at + at as u64, "the file table".to_owned()));
+        let end = sum(files_at, at as u64, "the file table")?;
+        regions.push((files_at, end, "the file table".to_owned()));
     }
 
     // The files of each folder tile its bytes.
@@ -378,7 +399,7 @@ fn parse_inner(
                     file.offset
                 ));
             }
-            cursor = cursor.max(file.offset + file.size);
+            cursor = cursor.max(file.offset.saturating_add(file.size));
             previous = Some(file);
         }
         if cursor < folder.size {

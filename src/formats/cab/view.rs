@@ -54,31 +54,39 @@ impl FolderView {
 
 impl Read for FolderView {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos >= self.len {
-            let at = usize::try_from(self.pos - self.len).unwrap_or(usize::MAX);
+        if let Some(past) = self.pos.checked_sub(self.len) {
+            let at = usize::try_from(past).unwrap_or(usize::MAX);
             let rest = self.table.get(at..).unwrap_or_default();
-            let n = rest.len().min(buf.len());
-            buf[..n].copy_from_slice(&rest[..n]);
-            self.pos += n as u64;
+            let n = buf.iter_mut().zip(rest).map(|(b, r)| *b = *r).count();
+            // `n` is at most what is left of the table after `pos`.
+            self.pos = self.pos.saturating_add(n as u64);
             return Ok(n);
         }
         if self.file_pos != self.pos {
             self.file.seek(SeekFrom::Start(self.pos))?;
             self.file_pos = self.pos;
         }
-        let want = usize::try_from(self.len - self.pos)
+        // `pos < len` here.
+        let want = usize::try_from(self.len.saturating_sub(self.pos))
             .unwrap_or(usize::MAX)
             .min(buf.len());
-        let n = self.file.read(&mut buf[..want])?;
+        let buf = buf.get_mut(..want).unwrap_or_default();
+        let n = self.file.read(buf)?;
+        let got = buf.get_mut(..n).unwrap_or_default();
         for (at, bytes) in &self.patches {
             for (i, byte) in bytes.iter().enumerate() {
-                let offset = at + i as u64;
-                if offset >= self.pos && offset < self.pos + n as u64 {
-                    buf[(offset - self.pos) as usize] = *byte;
+                let slot = at
+                    .checked_add(i as u64)
+                    .and_then(|offset| offset.checked_sub(self.pos))
+                    .and_then(|inside| usize::try_from(inside).ok())
+                    .and_then(|inside| got.get_mut(inside));
+                if let Some(slot) = slot {
+                    *slot = *byte;
                 }
             }
         }
-        self.pos += n as u64;
+        // `n <= len - pos`.
+        self.pos = self.pos.saturating_add(n as u64);
         self.file_pos = self.pos;
         Ok(n)
     }
@@ -86,7 +94,7 @@ impl Read for FolderView {
 
 impl Seek for FolderView {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let end = self.len + self.table.len() as u64;
+        let end = self.len.saturating_add(self.table.len() as u64);
         let target = match to {
             SeekFrom::Start(n) => Some(n),
             SeekFrom::End(d) => end.checked_add_signed(d),
@@ -113,14 +121,15 @@ impl Read for Exact<'_> {
         let want = usize::try_from(self.left)
             .unwrap_or(usize::MAX)
             .min(buf.len());
-        let n = self.inner.read(&mut buf[..want])?;
+        let n = self.inner.read(buf.get_mut(..want).unwrap_or_default())?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!("the folder's data ended {} bytes early", self.left),
             ));
         }
-        self.left -= n as u64;
+        // A reader returns at most `want <= left` bytes.
+        self.left = self.left.saturating_sub(n as u64);
         Ok(n)
     }
 }
