@@ -118,6 +118,10 @@ impl FwkitManifest {
                     if !seen.insert(entry.path.clone()) {
                         return Err(format!("line {line_no}: {} listed twice", entry.path));
                     }
+                    // One manifest, one byte sequence: file lines are in path order.
+                    if manifest.files.last().is_some_and(|last| last.path > entry.path) {
+                        return Err(format!("line {line_no}: {} is out of order", entry.path));
+                    }
                     manifest.files.push(entry);
                 }
                 other => return Err(format!("line {line_no}: unknown key '{other}'")),
@@ -217,5 +221,9 @@ mod tests {
         assert!(FwkitManifest::parse(format!("{good}{dup}\n").as_bytes()).is_err());
         assert!(FwkitManifest::parse(good.replace("sub/b.bin", "../b.bin").as_bytes()).is_err());
         assert!(FwkitManifest::parse(good.replace(" 0755 ", " 4755 ").as_bytes()).is_err());
+        let mut lines: Vec<&str> = good.lines().collect();
+        let n = lines.len();
+        lines.swap(n - 1, n - 2);
+        assert!(FwkitManifest::parse(format!("{}\n", lines.join("\n")).as_bytes()).is_err());
     }
 }
