@@ -16,8 +16,8 @@ runs="${RUNS:-10}"
 big=0
 [ "${1:-}" = "--big" ] && big=1
 
-for tool in makeself hyperfine tar python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install makeself hyperfine time)" >&2; exit 2; }
+for tool in makeself hyperfine tar python3 zip unzip 7z /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install makeself hyperfine zip unzip p7zip-full time)" >&2; exit 2; }
 done
 
 (cd "$root" && cargo build --release --quiet)
@@ -59,12 +59,28 @@ if [ ! -f pkg.run ]; then
   makeself --quiet tree pkg.run "fwkit benchmark" ./setup.sh >/dev/null
   payload_of pkg.run payload.tar.gz
 fi
+if [ ! -f pkg.zip ]; then
+  # The same 128 MiB as a zip (Info-ZIP, deflate), as a service-processor package would be.
+  [ -d tree ] || make_tree tree 128
+  (cd tree && zip -q -r ../pkg.zip .)
+fi
 echo "package: $(stat -c %s pkg.run) bytes, payload $(stat -c %s payload.tar.gz) bytes (gzip tar of 128 MiB)"
 "$fwkit" verify pkg.run >/dev/null || { echo "bench: fwkit does not verify the package" >&2; exit 1; }
 
 hyperfine --style basic --warmup 2 --runs "$runs" --export-json verify.json \
   -n "fwkit verify" "$fwkit verify pkg.run" \
   -n "makeself --check" "sh pkg.run --check" >/dev/null
+
+hyperfine --style basic --warmup 2 --runs "$runs" --export-json zipverify.json \
+  -n "fwkit verify (zip)" "$fwkit verify pkg.zip" \
+  -n "unzip -tq" "unzip -tq pkg.zip" >/dev/null
+
+hyperfine --style basic --warmup 1 --runs "$runs" --export-json zipunpack.json \
+  --prepare "rm -rf out" \
+  -n "fwkit unpack (zip)" "$fwkit unpack pkg.zip -o out" \
+  -n "unzip -q" "unzip -q pkg.zip -d out" \
+  -n "7z x" "7z x -y -bd -oout pkg.zip" >/dev/null
+rm -rf out
 
 hyperfine --style basic --warmup 1 --runs "$runs" --export-json unpack.json \
   --prepare "rm -rf out" \
@@ -103,6 +119,12 @@ for name in v:
 u = load("unpack.json")
 for name in u:
     print(row(u, name, "fwkit unpack (verified)"))
+z = load("zipverify.json")
+for name in z:
+    print(row(z, name, "fwkit verify (zip)"))
+z = load("zipunpack.json")
+for name in z:
+    print(row(z, name, "fwkit unpack (zip)"))
 print()
 print(f"peak RSS: fwkit verify {int(sys.argv[1])//1024} MiB, fwkit unpack {int(sys.argv[2])//1024} MiB"
       + (f", fwkit verify of a 1 GiB package {int(sys.argv[3])//1024} MiB" if sys.argv[3] else ""))
