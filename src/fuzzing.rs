@@ -82,6 +82,13 @@ pub fn manifest(name: &str, data: &[u8]) -> Option<usize> {
     )
 }
 
+/// Parse a JCat file (gzip'd JSON of checksums and signatures, as LVFS
+/// cabinets carry). Returns the number of items, or `None` when refused.
+pub fn jcat(data: &[u8]) -> Option<usize> {
+    let _ = formats::jcat::algorithms(data);
+    formats::jcat::parse(data).ok().map(|file| file.items.len())
+}
+
 /// A public key generated once per process: no input can carry a valid
 /// signature by it, so with it every signature member is parsed and checked.
 fn fuzz_key() -> Option<&'static crate::sign::PublicKey> {
@@ -168,5 +175,6 @@ mod tests {
         assert_eq!(shell_assignments(b"a=1\nb=\"2\"\n"), 2);
         assert_eq!(manifest("SHA256SUMS", b"x\n"), Some(1));
         assert!(member_name(b"../x").is_err());
+        assert_eq!(jcat(b"not gzip"), None);
     }
 }

@@ -112,3 +112,93 @@ fn gnu_long_name_claiming_gigabytes_is_not_read_into_memory() {
         assert!(elapsed < Duration::from_secs(5), "{what}: took {elapsed:?}");
     }
 }
+
+/// Found by fuzzing (`member_name`, input `./C:x.n.././`): the drive-prefix
+/// check looked only at the raw name's first bytes, so `./C:x` normalised to
+/// the accepted name `C:x`, and `a/C:/x` passed too. On Windows a `C:`
+/// component replaces the path built so far. Fixed in `MemberName::parse`
+/// (src/package/name.rs): every component is checked.
+#[test]
+fn drive_prefix_behind_dot_slash_is_refused() {
+    for raw in [&b"./C:x.n.././"[..], b"./C:x", b"a/d:/x", b".//Z:"] {
+        let refused = fwkit::MemberName::parse(raw).map_err(|e| e.to_string());
+        assert_eq!(
+            refused,
+            Err("drive prefix".to_owned()),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    // Through a package: the member is listed, refused, and nothing is placed.
+    let tmp = TempDir::new().unwrap();
+    let mut tar = crate::util::Tar::new();
+    tar.file("./C:x", 0o644, b"x\n");
+    let path = tmp.path().join("drive.tar.gz");
+    std::fs::write(&path, gzip(&tar.finish())).unwrap();
+    let package = Package::open(&path).unwrap();
+    let report = package.verify(&VerifyOptions::default()).unwrap();
+    let member = &report.members[0];
+    assert!(member.path.is_none());
+    assert_eq!(member.problem.as_deref(), Some("drive prefix"));
+    let dest = tmp.path().join("out");
+    let report = package
+        .unpack(
+            &dest,
+            &fwkit::UnpackOptions {
+                verify: VerifyOptions::default(),
+                no_verify: true,
+                recursive: 0,
+            },
+        )
+        .unwrap();
+    assert!(report.unpacked.is_none() && !dest.exists());
+}
+
+/// Found by fuzzing (`fwkit_manifest`): formats/fwkit-manifest.md says
+/// `file` lines are sorted by path (so the same tree always gives the same
+/// bytes) and that the manifest parses strictly, but `FwkitManifest::parse`
+/// accepts them in any order, so parse-then-write changes a manifest's bytes.
+/// Verification still checks every listed file, so this is a conformance
+/// gap, not a hole. The fix belongs in src/formats/fwkit_manifest.rs
+/// (`FwkitManifest::parse`, the `"file"` arm): refuse an entry whose path is
+/// not greater than the previous one's.
+#[test]
+#[ignore = "needs FwkitManifest::parse to enforce sorted file lines (issue 5)"]
+fn fwkit_manifest_file_lines_out_of_order_are_refused() {
+    use fwkit::fwkit_manifest::FwkitManifest;
+    let sha = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
+    let sorted = format!(
+        "fwkit-manifest 1\nname n\nversion 1\ncreated 0\nfile {sha} 1 0644 a.bin\nfile {sha} 1 0644 b.bin\n"
+    );
+    let manifest = FwkitManifest::parse(sorted.as_bytes()).unwrap();
+    assert_eq!(manifest.to_bytes().unwrap(), sorted.as_bytes());
+    let unsorted = format!(
+        "fwkit-manifest 1\nname n\nversion 1\ncreated 0\nfile {sha} 1 0644 b.bin\nfile {sha} 1 0644 a.bin\n"
+    );
+    assert!(FwkitManifest::parse(unsorted.as_bytes()).is_err());
+}
+
+/// Found by fuzzing (`minisign_signature`): a line ending in several `\r`
+/// loses only one of them when read (`Lines::next_required` in
+/// src/sign/files.rs strips one `\r`), so an untrusted comment ending in
+/// `\r` changes on every write-and-read, and fwkit reads such a file
+/// differently from minisign, whose `trim()` strips every trailing CR and
+/// LF. The untrusted comment is not signed, so nothing verifies that should
+/// not; the fix is to strip every trailing `\r`
+/// (`line.trim_end_matches('\r')` at src/sign/files.rs, `next_required`).
+#[test]
+#[ignore = "needs src/sign/files.rs to strip every trailing CR, as minisign does (issue 5)"]
+fn untrusted_comment_ending_in_carriage_returns_reads_back_the_same() {
+    use fwkit::sign::{self, SecretKey, SignOptions, Signature};
+    let (secret, _) = SecretKey::generate().unwrap();
+    let made = sign::sign(&secret, &b"data"[..], &SignOptions::default())
+        .unwrap()
+        .to_file_string();
+    // fwkit never writes such a comment; another tool (or a person) may.
+    let (_, rest) = made.split_once('\n').unwrap();
+    let text = format!("untrusted comment: comment\r\r\n{rest}");
+    let once = Signature::parse(&text).unwrap();
+    let twice = Signature::parse(&once.to_file_string()).unwrap();
+    assert_eq!(once.untrusted_comment, twice.untrusted_comment);
+    assert_eq!(once.untrusted_comment, "comment");
+}
