@@ -519,12 +519,28 @@ impl Walk {
         index: usize,
         sink: &mut dyn Sink,
     ) -> Result<(), Stop> {
-        let mut archive = tar::Archive::new(decoder);
+        // The tar crate reads GNU long names and pax headers whole into memory
+        // before it yields the entry they describe; the guard caps what it may
+        // read between two entries beyond the last entry's own data.
+        let budget = std::rc::Rc::new(MetaBudget::default());
+        let guarded = Guarded {
+            inner: decoder,
+            budget: std::rc::Rc::clone(&budget),
+        };
+        budget.allow(MAX_TAR_METADATA);
+        let mut archive = tar::Archive::new(guarded);
         for entry in archive.entries()? {
-            let entry = entry?;
+            let entry = entry.map_err(|e| match budget.exceeded.get() {
+                true => Stop::Limit(format!(
+                    "more than {MAX_TAR_METADATA} bytes of tar headers (long names, pax records) for one member"
+                )),
+                false => Stop::from(e),
+            })?;
+            // The member's data (rounded up to whole blocks), then metadata again.
+            budget.allow(entry.size().saturating_add(511) / 512 * 512 + MAX_TAR_METADATA);
             self.entry(entry, index, sink)?;
         }
-        let mut decoder = archive.into_inner();
+        let mut decoder = archive.into_inner().inner;
         // After the end-of-archive blocks only zero padding may follow.
         let mut padding = 0u64;
         loop {
@@ -661,6 +677,45 @@ impl Walk {
             MemberKind::Other { .. } => {}
         }
         Ok(())
+    }
+}
+
+/// Most bytes of tar headers, GNU long names and pax records before one member.
+const MAX_TAR_METADATA: u64 = 4 << 20;
+
+/// How many more decoded bytes the tar reader may take before the next entry.
+#[derive(Default)]
+struct MetaBudget {
+    read: std::cell::Cell<u64>,
+    limit: std::cell::Cell<u64>,
+    exceeded: std::cell::Cell<bool>,
+}
+
+impl MetaBudget {
+    /// From here on, `more` bytes may be read.
+    fn allow(&self, more: u64) {
+        self.limit.set(self.read.get().saturating_add(more));
+    }
+}
+
+/// The decoder, cut off when the tar reader overruns its budget.
+struct Guarded<R> {
+    inner: R,
+    budget: std::rc::Rc<MetaBudget>,
+}
+
+impl<R: Read> Read for Guarded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.budget.read.get();
+        let left = self.budget.limit.get().saturating_sub(read);
+        if left == 0 {
+            self.budget.exceeded.set(true);
+            return Err(io::Error::other("tar metadata budget exceeded"));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(buf.get_mut(..want).unwrap_or_default())?;
+        self.budget.read.set(read.saturating_add(n as u64));
+        Ok(n)
     }
 }
 

@@ -119,7 +119,11 @@ impl FwkitManifest {
                         return Err(format!("line {line_no}: {} listed twice", entry.path));
                     }
                     // One manifest, one byte sequence: file lines are in path order.
-                    if manifest.files.last().is_some_and(|last| last.path > entry.path) {
+                    if manifest
+                        .files
+                        .last()
+                        .is_some_and(|last| last.path > entry.path)
+                    {
                         return Err(format!("line {line_no}: {} is out of order", entry.path));
                     }
                     manifest.files.push(entry);

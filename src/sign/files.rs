@@ -298,7 +298,7 @@ impl<'a> Lines<'a> {
         self.number = self.number.saturating_add(1);
         match self.lines.next() {
             Some(line) if !(line.is_empty() && self.lines.peek().is_none()) => {
-                Ok(line.strip_suffix('\r').unwrap_or(line))
+                Ok(line.trim_end_matches('\r'))
             }
             _ => Err(SignError::MissingLine {
                 file: self.file,

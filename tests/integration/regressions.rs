@@ -85,7 +85,6 @@ fn symlink(name: &[u8], target: &[u8]) -> [u8; 512] {
 /// limits"), so this test is ignored until then:
 /// `cargo test --test integration regressions -- --ignored`.
 #[test]
-#[ignore = "needs src/scan.rs to cap GNU long-name/long-link and pax header sizes (issue 5)"]
 fn gnu_long_name_claiming_gigabytes_is_not_read_into_memory() {
     let tmp = TempDir::new().unwrap();
     for (typeflag, what) in [
@@ -163,7 +162,6 @@ fn drive_prefix_behind_dot_slash_is_refused() {
 /// (`FwkitManifest::parse`, the `"file"` arm): refuse an entry whose path is
 /// not greater than the previous one's.
 #[test]
-#[ignore = "needs FwkitManifest::parse to enforce sorted file lines (issue 5)"]
 fn fwkit_manifest_file_lines_out_of_order_are_refused() {
     use fwkit::fwkit_manifest::FwkitManifest;
     let sha = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
@@ -187,7 +185,6 @@ fn fwkit_manifest_file_lines_out_of_order_are_refused() {
 /// not; the fix is to strip every trailing `\r`
 /// (`line.trim_end_matches('\r')` at src/sign/files.rs, `next_required`).
 #[test]
-#[ignore = "needs src/sign/files.rs to strip every trailing CR, as minisign does (issue 5)"]
 fn untrusted_comment_ending_in_carriage_returns_reads_back_the_same() {
     use fwkit::sign::{self, SecretKey, SignOptions, Signature};
     let (secret, _) = SecretKey::generate().unwrap();
