@@ -537,7 +537,13 @@ impl Walk {
                 false => Stop::from(e),
             })?;
             // The member's data (rounded up to whole blocks), then metadata again.
-            budget.allow(entry.size().saturating_add(511) / 512 * 512 + MAX_TAR_METADATA);
+            budget.allow(
+                entry
+                    .size()
+                    .div_ceil(512)
+                    .saturating_mul(512)
+                    .saturating_add(MAX_TAR_METADATA),
+            );
             self.entry(entry, index, sink)?;
         }
         let mut decoder = archive.into_inner().inner;
