@@ -51,7 +51,10 @@ fn symlink_target_of_many_components_is_checked_in_linear_time() {
             .verify(&VerifyOptions::default())
             .unwrap();
         let elapsed = start.elapsed();
-        assert!(elapsed < Duration::from_secs(30), "{name}: took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(30),
+            "{name}: took {elapsed:?}"
+        );
         let long = report.members.iter().find(|m| m.name == "link").unwrap();
         assert!(long.problem.is_none(), "{long:?}");
         let p = report.members.iter().find(|m| m.name == "p").unwrap();
@@ -108,7 +111,10 @@ fn gnu_long_name_claiming_gigabytes_is_not_read_into_memory() {
             !stdout.contains("out of memory"),
             "{what}: the claimed size was allocated:\n{stdout}"
         );
-        assert!(elapsed < Duration::from_secs(30), "{what}: took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(30),
+            "{what}: took {elapsed:?}"
+        );
     }
 }
 

@@ -492,7 +492,10 @@ fn tar_header_claiming_2_pow_60_bytes_fails_fast() {
         let path = tmp.path().join(name);
         std::fs::write(&path, &bytes).unwrap();
         let (report, elapsed) = verify_with(&path, Limits::default());
-        assert!(elapsed < Duration::from_secs(20), "{name}: took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(20),
+            "{name}: took {elapsed:?}"
+        );
         assert!(!report.verdict.is_verified());
         let why = failed_limit(&report).unwrap_or_else(|| panic!("{name}: no limit check"));
         assert!(why.contains("--max-size"), "{why}");
