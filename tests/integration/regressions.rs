@@ -1,5 +1,5 @@
-//! Regression tests for what the hardening work of issue 5 found (fuzzing,
-//! the damaged-input tests and review), each named after the finding.
+//! Regression tests for what the hardening work of issue 5 found (fuzzing
+//! and review), each named after the finding; every one is fixed.
 //! Inputs are small and written here byte by byte; see `fuzz/README.md` for
 //! the campaigns.
 
@@ -84,9 +84,9 @@ fn symlink(name: &[u8], target: &[u8]) -> [u8; 512] {
 /// 2 GiB: under a 512 MiB address-space cap fwkit must answer within
 /// seconds without running out of memory.
 ///
-/// Not fixed yet: the fix belongs in src/scan.rs (see SECURITY.md, "Known
-/// limits"), so this test is ignored until then:
-/// `cargo test --test integration regressions -- --ignored`.
+/// Fixed in src/scan.rs (commit 1ebf7d2): a guard over the decoder lets the
+/// tar reader take at most 4 MiB of headers, long names and pax records
+/// before each member, so the claim fails as a limit.
 #[test]
 fn gnu_long_name_claiming_gigabytes_is_not_read_into_memory() {
     let tmp = TempDir::new().unwrap();
@@ -162,11 +162,11 @@ fn drive_prefix_behind_dot_slash_is_refused() {
 /// Found by fuzzing (`fwkit_manifest`): formats/fwkit-manifest.md says
 /// `file` lines are sorted by path (so the same tree always gives the same
 /// bytes) and that the manifest parses strictly, but `FwkitManifest::parse`
-/// accepts them in any order, so parse-then-write changes a manifest's bytes.
-/// Verification still checks every listed file, so this is a conformance
-/// gap, not a hole. The fix belongs in src/formats/fwkit_manifest.rs
-/// (`FwkitManifest::parse`, the `"file"` arm): refuse an entry whose path is
-/// not greater than the previous one's.
+/// accepted them in any order, so parse-then-write changed a manifest's
+/// bytes. Verification still checked every listed file, so this was a
+/// conformance gap, not a hole. Fixed in `FwkitManifest::parse`
+/// (src/formats/fwkit_manifest.rs, commit bb4d27d): lines out of path order
+/// are refused.
 #[test]
 fn fwkit_manifest_file_lines_out_of_order_are_refused() {
     use fwkit::fwkit_manifest::FwkitManifest;
@@ -183,13 +183,13 @@ fn fwkit_manifest_file_lines_out_of_order_are_refused() {
 }
 
 /// Found by fuzzing (`minisign_signature`): a line ending in several `\r`
-/// loses only one of them when read (`Lines::next_required` in
-/// src/sign/files.rs strips one `\r`), so an untrusted comment ending in
-/// `\r` changes on every write-and-read, and fwkit reads such a file
+/// lost only one of them when read (`Lines::next_required` in
+/// src/sign/files.rs stripped one `\r`), so an untrusted comment ending in
+/// `\r` changed on every write-and-read, and fwkit read such a file
 /// differently from minisign, whose `trim()` strips every trailing CR and
-/// LF. The untrusted comment is not signed, so nothing verifies that should
-/// not; the fix is to strip every trailing `\r`
-/// (`line.trim_end_matches('\r')` at src/sign/files.rs, `next_required`).
+/// LF. The untrusted comment is not signed, so nothing verified that should
+/// not. Fixed in src/sign/files.rs (commit 1ebf7d2): every trailing `\r` is
+/// stripped.
 #[test]
 fn untrusted_comment_ending_in_carriage_returns_reads_back_the_same() {
     use fwkit::sign::{self, SecretKey, SignOptions, Signature};
