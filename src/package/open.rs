@@ -499,6 +499,23 @@ impl Package {
                 ));
             }
             vendor_profiles(&result.captured, &members, &mut vendor, &mut checks);
+            // The format is detected by content; the name can only make fwkit
+            // stricter: a file called *.fwpkg must carry HPE's component metadata.
+            let named_fwpkg = self
+                .path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("fwpkg"));
+            let has_payload_json = result.captured.iter().any(|(n, _)| {
+                n.trim_start_matches("./")
+                    .eq_ignore_ascii_case("payload.json")
+            });
+            if named_fwpkg && !has_payload_json {
+                checks.push(Check::failed(
+                    CheckKind::Structure,
+                    "payload.json",
+                    "an HPE .fwpkg must carry payload.json (its component metadata); this one does not",
+                ));
+            }
             if layout.cab.is_some() {
                 crate::formats::cab::lvfs_checks(
                     &result.captured,

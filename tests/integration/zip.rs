@@ -591,3 +591,38 @@ fn member_larger_than_its_declared_size() {
     .expect(1);
     assert_not_unpacked(&out);
 }
+
+/// A file named `.fwpkg` must carry `payload.json`: the name only ever makes
+/// fwkit stricter (format detection stays by content).
+#[test]
+fn an_fwpkg_without_payload_json_fails() {
+    if !require_tool("zip") {
+        return;
+    }
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    crate::util::write_file(
+        &dir.join("src/ilo5_304.bin"),
+        &crate::util::prng(3, 4096),
+        0o644,
+    );
+    crate::util::tool(
+        &dir.join("src"),
+        "zip",
+        &[
+            OsStr::new("-q"),
+            OsStr::new("../ilo.fwpkg"),
+            OsStr::new("ilo5_304.bin"),
+        ],
+    );
+    let run = crate::util::fwkit(dir, ["verify", "ilo.fwpkg"]);
+    run.expect(1);
+    assert!(
+        run.stdout.contains("must carry payload.json"),
+        "{}",
+        run.stdout
+    );
+    // The same bytes under another name are a plain, verified zip.
+    std::fs::copy(dir.join("ilo.fwpkg"), dir.join("plain.zip")).unwrap();
+    crate::util::fwkit(dir, ["verify", "plain.zip"]).expect(0);
+}
