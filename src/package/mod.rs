@@ -5,6 +5,11 @@ mod name;
 mod open;
 mod vendor;
 
+/// XML helpers shared by the metadata readers.
+pub(crate) mod xml {
+    pub(crate) use super::vendor::{child, children, text};
+}
+
 pub use name::{MemberName, NameError};
 pub use open::Package;
 pub(crate) use vendor::{

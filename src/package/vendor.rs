@@ -190,12 +190,17 @@ pub struct DellPackage {
 /// Largest metadata XML fwkit parses.
 pub(crate) const MAX_XML: usize = 1 << 20;
 
-fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, tag: &str) -> Option<roxmltree::Node<'a, 'i>> {
+/// The first child element named `tag` (ASCII case-insensitive).
+pub(crate) fn child<'a, 'i>(
+    node: roxmltree::Node<'a, 'i>,
+    tag: &str,
+) -> Option<roxmltree::Node<'a, 'i>> {
     node.children()
         .find(|c| c.is_element() && c.tag_name().name().eq_ignore_ascii_case(tag))
 }
 
-fn children<'a, 'i: 'a>(
+/// Every child element named `tag` (ASCII case-insensitive).
+pub(crate) fn children<'a, 'i: 'a>(
     node: roxmltree::Node<'a, 'i>,
     tag: &'a str,
 ) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> + 'a {
@@ -203,15 +208,16 @@ fn children<'a, 'i: 'a>(
         .filter(move |c| c.is_element() && c.tag_name().name().eq_ignore_ascii_case(tag))
 }
 
-fn text(node: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
-    let node = node?;
-    let text: String = node
+/// The trimmed text of an element, at most 500 characters (it is shown, never
+/// acted on); `None` when empty.
+pub(crate) fn text(node: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
+    let text: String = node?
         .descendants()
         .filter(|d| d.is_text())
         .filter_map(|d| d.text())
         .collect();
     let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
+    (!text.is_empty()).then(|| text.chars().take(500).collect())
 }
 
 fn attr(node: Option<roxmltree::Node<'_, '_>>, name: &str) -> Option<String> {

@@ -38,28 +38,7 @@ struct Declared {
     place: &'static str,
 }
 
-fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, tag: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().name() == tag)
-}
-
-fn children<'a, 'i: 'a>(
-    node: roxmltree::Node<'a, 'i>,
-    tag: &'a str,
-) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> + 'a {
-    node.children()
-        .filter(move |c| c.is_element() && c.tag_name().name() == tag)
-}
-
-fn text(node: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
-    let text: String = node?
-        .descendants()
-        .filter(|d| d.is_text())
-        .filter_map(|d| d.text())
-        .collect();
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.chars().take(500).collect())
-}
+use crate::package::xml::{child, children, text};
 
 /// The last `/`-separated component, as fwupd takes the payload's base name.
 fn basename(name: &str) -> String {
