@@ -102,6 +102,8 @@ pub enum Algorithm {
     Sha1,
     /// SHA-512.
     Sha512,
+    /// BLAKE2b-512 (what a prehashed minisign signature signs).
+    Blake2b512,
     /// The integrity check built into a compressed stream (gzip CRC-32,
     /// bzip2 block CRCs, xz check, zstd/lz4 frame checksum).
     StreamCheck,
@@ -116,6 +118,7 @@ impl Algorithm {
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha1 => "sha1",
             Algorithm::Sha512 => "sha512",
+            Algorithm::Blake2b512 => "blake2b512",
             Algorithm::StreamCheck => "stream-check",
         }
     }

@@ -401,6 +401,20 @@ impl Package {
         if let Some(sha256) = &options.sha256 {
             digests.push(verify::external_sha256(sha256, self.size));
         }
+        // A detached minisign signature signs the file's BLAKE2b-512: compute it
+        // in the same pass instead of reading the file again afterwards.
+        let detached = layout.set.is_none()
+            && !options.keys.is_empty()
+            && verify::signature::detached_path(&self.path, "minisig").is_file();
+        if detached {
+            digests.push(crate::formats::RangeDigest {
+                range: (0, self.size),
+                algorithm: super::Algorithm::Blake2b512,
+                expected: String::new(),
+                covers: "whole file (for its detached signature)".to_owned(),
+                kind: CheckKind::Signature,
+            });
+        }
         let broken = layout.checks.iter().any(|c| c.outcome.is_failure());
         let mut checks = layout.checks.clone();
         let mut members = Vec::new();
@@ -443,7 +457,16 @@ impl Package {
             );
         } else {
             let result = self.pass(layout, &digests, options, &[], sink)?;
-            checks.extend(result.checks);
+            // The BLAKE2b-512 is an input to the signature check, not a check.
+            let (prehash, pass_checks): (Vec<Check>, Vec<Check>) = result
+                .checks
+                .into_iter()
+                .partition(|c| c.algorithm == Some(super::Algorithm::Blake2b512));
+            let prehash = prehash
+                .first()
+                .and_then(|c| c.computed.as_deref())
+                .and_then(verify::parse_blake2b512);
+            checks.extend(pass_checks);
             members = result.members;
             warnings.extend(result.warnings);
             let manifests = verify::manifests(&result.captured);
@@ -534,7 +557,7 @@ impl Package {
                 &manifests,
                 &members,
                 options,
-                stub_ok,
+                verify::signature::Evidence { stub_ok, prehash },
             )?);
             if layout.capture == Capture::TopLevelXml {
                 for (name, bytes) in &result.captured {

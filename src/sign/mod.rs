@@ -392,9 +392,49 @@ pub fn verify_with_limit(
     } else {
         read_whole(data, max_whole_message)?
     };
+    verify_message(signature, &candidates, &message)
+}
+
+/// [`verify`] for a prehashed (`ED`) signature when the caller already has
+/// the BLAKE2b-512 of the data (computed in its own pass over the bytes).
+/// A signature over the data itself (`Ed`, signify) needs the data: use
+/// [`verify`] for those.
+pub fn verify_prehashed(
+    signature: &Signature,
+    keys: &[PublicKey],
+    blake2b512: &[u8; 64],
+) -> Result<Verified, SignError> {
+    let key_id = signature.key_id;
+    let candidates: Vec<&PublicKey> = keys.iter().filter(|k| k.key_id == key_id).collect();
+    if candidates.is_empty() {
+        return Err(SignError::NoKeyForKeyId {
+            found: key_id,
+            known: keys.iter().map(|k| k.key_id).collect(),
+        });
+    }
+    if !signature.prehashed {
+        return Err(SignError::UnsupportedAlgorithm {
+            file: FileKind::Signature,
+            found: "Ed (not prehashed: the data itself is needed)".to_owned(),
+        });
+    }
+    if signature.trusted.is_none() {
+        return Err(SignError::MissingTrustedComment { key_id });
+    }
+    verify_message(signature, &candidates, blake2b512)
+}
+
+/// Check the data signature over `message` with each candidate key (same key
+/// id), then the global signature over the trusted comment.
+fn verify_message(
+    signature: &Signature,
+    candidates: &[&PublicKey],
+    message: &[u8],
+) -> Result<Verified, SignError> {
+    let key_id = signature.key_id;
     let key = candidates
-        .into_iter()
-        .find(|k| k.key.verify_strict(&message, &signature.signature).is_ok())
+        .iter()
+        .find(|k| k.key.verify_strict(message, &signature.signature).is_ok())
         .ok_or(SignError::BadSignature { key_id })?;
     if let Some(trusted) = &signature.trusted {
         let signed = global_message(&signature.signature, &trusted.comment);

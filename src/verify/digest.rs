@@ -16,6 +16,7 @@ pub(crate) enum Hasher {
     Sha256(Box<Sha256>),
     Sha1(Box<Sha1>),
     Sha512(Box<Sha512>),
+    Blake2b512(Box<blake2::Blake2b512>),
     /// Stream checks are done by decoders, never over raw ranges.
     None,
 }
@@ -28,6 +29,7 @@ impl Hasher {
             Algorithm::Sha256 => Hasher::Sha256(Box::default()),
             Algorithm::Sha1 => Hasher::Sha1(Box::default()),
             Algorithm::Sha512 => Hasher::Sha512(Box::default()),
+            Algorithm::Blake2b512 => Hasher::Blake2b512(Box::default()),
             Algorithm::StreamCheck => Hasher::None,
         }
     }
@@ -43,6 +45,7 @@ impl Hasher {
             Hasher::Sha256(h) => h.update(data),
             Hasher::Sha1(h) => h.update(data),
             Hasher::Sha512(h) => h.update(data),
+            Hasher::Blake2b512(h) => blake2::Digest::update(h.as_mut(), data),
             Hasher::None => {}
         }
     }
@@ -64,6 +67,7 @@ impl Hasher {
             Hasher::Sha256(h) => hex(&h.finalize()),
             Hasher::Sha1(h) => hex(&h.finalize()),
             Hasher::Sha512(h) => hex(&h.finalize()),
+            Hasher::Blake2b512(h) => hex(&blake2::Digest::finalize(*h)),
             Hasher::None => String::new(),
         }
     }
@@ -79,6 +83,19 @@ pub fn hex(bytes: &[u8]) -> String {
             s
         },
     )
+}
+
+/// Parse a lower- or upper-case hex BLAKE2b-512.
+pub(crate) fn parse_blake2b512(text: &str) -> Option<[u8; 64]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 128 {
+        return None;
+    }
+    let mut out = [0u8; 64];
+    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Parse a hex SHA-256 as a user typed it.
@@ -121,6 +138,7 @@ mod tests {
             Algorithm::Sha256,
             Algorithm::Sha1,
             Algorithm::Sha512,
+            Algorithm::Blake2b512,
         ] {
             let mut one = Hasher::new(algorithm);
             one.update(&data);

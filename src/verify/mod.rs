@@ -6,6 +6,7 @@ pub(crate) mod manifest;
 pub(crate) mod safety;
 pub(crate) mod signature;
 
+pub(crate) use digest::parse_blake2b512;
 pub use digest::{hex, parse_sha256};
 
 use crate::formats::RangeDigest;

@@ -29,7 +29,19 @@ struct Found {
     check: Check,
 }
 
-fn check_one(text: &[u8], covers: &str, keys: &[PublicKey], data: impl std::io::Read) -> Check {
+/// What a signature is checked against: the data, or (for a prehashed
+/// signature) the data's BLAKE2b-512 computed in the pass.
+enum Signed<R> {
+    Data(R),
+    Prehashed([u8; 64], R),
+}
+
+fn check_one<R: std::io::Read>(
+    text: &[u8],
+    covers: &str,
+    keys: &[PublicKey],
+    data: Signed<R>,
+) -> Check {
     let mut check = Check::new(CheckKind::Signature, covers.to_owned(), Outcome::Info);
     let parsed = std::str::from_utf8(text)
         .map_err(|_| "not text".to_owned())
@@ -56,7 +68,13 @@ fn check_one(text: &[u8], covers: &str, keys: &[PublicKey], data: impl std::io::
         ));
         return check;
     }
-    match sign::verify(&signature, keys, data) {
+    let verified = match data {
+        Signed::Prehashed(hash, _) if signature.prehashed => {
+            sign::verify_prehashed(&signature, keys, &hash)
+        }
+        Signed::Prehashed(_, data) | Signed::Data(data) => sign::verify(&signature, keys, data),
+    };
+    match verified {
         Ok(verified) => {
             check.outcome = Outcome::Passed;
             check.computed = Some(format!("key id {}", verified.key_id));
@@ -103,8 +121,9 @@ pub(crate) fn checks(
     manifests: &[Manifest],
     members: &[Member],
     options: &VerifyOptions,
-    stub_ok: Option<bool>,
+    pass: Evidence,
 ) -> Result<Vec<Check>> {
+    let Evidence { stub_ok, prehash } = pass;
     let keys = &options.keys;
     let mut found: Vec<Found> = Vec::new();
     for (name, bytes) in captured {
@@ -134,7 +153,7 @@ pub(crate) fn checks(
                 .iter()
                 .find(|m| m.source.as_str() == target)
                 .is_some_and(|m| lists_everything(m, members));
-        let check = check_one(bytes, &covers, keys, &data[..]);
+        let check = check_one(bytes, &covers, keys, Signed::Data(&data[..]));
         found.push(Found {
             covers,
             whole,
@@ -143,19 +162,21 @@ pub(crate) fn checks(
     }
     if detached_allowed {
         for extension in ["minisig", "sig"] {
-            let mut path = package.as_os_str().to_owned();
-            path.push(".");
-            path.push(extension);
-            let path = PathBuf::from(path);
+            let path = detached_path(package, extension);
             if !path.is_file() {
                 continue;
             }
             let text = read_small(&path)?;
             let covers = format!("whole file (detached {})", path.display());
+            // Opened lazily: only a signature over the data itself reads it again.
             let file = File::open(package).map_err(|e| Error::read(package, e))?;
             let len = file.metadata().map_err(|e| Error::read(package, e))?.len();
-            let check =
-                check_one(&text, &covers, keys, std::io::BufReader::new(file)).with_range((0, len));
+            let data = std::io::BufReader::new(file);
+            let signed = match prehash {
+                Some(hash) => Signed::Prehashed(hash, data),
+                None => Signed::Data(data),
+            };
+            let check = check_one(&text, &covers, keys, signed).with_range((0, len));
             found.push(Found {
                 covers,
                 whole: true,
@@ -196,6 +217,22 @@ pub(crate) fn checks(
         ));
     }
     Ok(out)
+}
+
+/// What the pass established that the signature policy needs.
+pub(crate) struct Evidence {
+    /// For a self-extractor with a fwkit manifest: is the stub fwkit's own?
+    pub stub_ok: Option<bool>,
+    /// The whole file's BLAKE2b-512, when a detached minisign signature exists.
+    pub prehash: Option<[u8; 64]>,
+}
+
+/// `PKG.<extension>`, next to the package.
+pub(crate) fn detached_path(package: &Path, extension: &str) -> PathBuf {
+    let mut path = package.as_os_str().to_owned();
+    path.push(".");
+    path.push(extension);
+    PathBuf::from(path)
 }
 
 fn read_small(path: &Path) -> Result<Vec<u8>> {
