@@ -167,7 +167,9 @@ pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &mut Source) -> io::
         FormatKind::Zip => zip::layout(source),
         FormatKind::Pe => pe::layout(head, source),
         FormatKind::Cab => cab::layout(source),
-        FormatKind::Tar | FormatKind::Set => {
+        // Detection never yields a set: directories are opened by `formats::set`.
+        FormatKind::Set => Ok(Layout::new(kind)),
+        FormatKind::Tar => {
             let mut layout = Layout::new(kind);
             layout.add_stream(source, (0, source.len), "archive".to_owned())?;
             Ok(layout)
