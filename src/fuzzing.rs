@@ -8,9 +8,21 @@
 
 use crate::detect::{FormatKind, HEAD_LEN};
 use crate::formats::{self, shell, Source};
+use crate::input::{Input, Reads};
 use crate::package::{Limits, MemberName, NameError, Package, Report, UnpackOptions};
 use crate::VerifyOptions;
 use std::io::{self, Write};
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+/// [`Package::open`], except that every read of the file, and of every file
+/// its operations open later (members of a set, a detached signature, nested
+/// packages), returns at most `max` bytes, the lengths drawn from `seed`: a
+/// reader that takes a short read for the end of the file shows up as a
+/// wrong verdict.
+pub fn open_with_short_reads(path: &Path, max: NonZeroUsize, seed: u64) -> crate::Result<Package> {
+    Package::open_with(path, Reads::Short { max, seed })
+}
 
 /// [`crate::detect`] on the first [`HEAD_LEN`] bytes, as `Package::open` reads them.
 pub fn detect(data: &[u8]) -> Option<FormatKind> {
@@ -60,10 +72,13 @@ pub fn layout(kind: FormatKind, data: &[u8]) -> io::Result<usize> {
     if kind == FormatKind::Set {
         return Ok(0);
     }
-    let mut file = tempfile::tempfile()?;
+    let mut file = tempfile::NamedTempFile::new()?;
     file.write_all(data)?;
     let head = data.get(..HEAD_LEN).unwrap_or(data);
-    let mut source = Source::new(file, data.len() as u64);
+    let mut source = Source::new(
+        Input::try_open(file.path(), Reads::Whole)?,
+        data.len() as u64,
+    );
     let layout = formats::layout(kind, head, &mut source)?;
     Ok(layout.checks.len().saturating_add(layout.streams.len()))
 }

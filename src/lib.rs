@@ -44,6 +44,7 @@ mod extract;
 mod formats;
 #[doc(hidden)]
 pub mod fuzzing;
+mod input;
 pub mod pack;
 mod package;
 mod scan;

@@ -11,13 +11,13 @@ use crate::error::{Error, Result};
 use crate::extract::FileOut;
 use crate::formats::tar::Decoder;
 use crate::formats::{Capture, Layout, RangeDigest, StreamSpec};
+use crate::input::{Input, Reads};
 use crate::package::{
     Algorithm, Check, CheckKind, Member, MemberKind, MemberName, Outcome, Progress, VerifyOptions,
     MAX_XML,
 };
 use crate::verify::digest::Hasher;
 use crate::verify::safety::{Admission, Tree};
-use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -102,10 +102,12 @@ pub(crate) struct Pass<'a> {
     pub digests: &'a [RangeDigest],
     pub options: &'a VerifyOptions,
     pub member_algos: &'a [Algorithm],
+    /// How the file is read (short reads in the robustness tests).
+    pub reads: Reads,
 }
 
 /// Run the pass: `digests` over byte ranges, every stream of `layout` decoded.
-pub(crate) fn scan(pass: &Pass<'_>, mut file: File, sink: &mut dyn Sink) -> Result<ScanResult> {
+pub(crate) fn scan(pass: &Pass<'_>, mut file: Input, sink: &mut dyn Sink) -> Result<ScanResult> {
     let Pass {
         path,
         len,
@@ -113,6 +115,7 @@ pub(crate) fn scan(pass: &Pass<'_>, mut file: File, sink: &mut dyn Sink) -> Resu
         digests,
         options,
         member_algos,
+        reads: _,
     } = *pass;
     let start = digests
         .iter()
@@ -245,7 +248,7 @@ impl<'a> RangeHashers<'a> {
 /// The file, read once front to back in blocks. Every block goes to the
 /// digests; the decoder sees it through `BufRead`, limited to a window.
 struct FileBlocks<'a> {
-    file: File,
+    file: Input,
     /// Offset of the next block to read.
     next: u64,
     len: u64,

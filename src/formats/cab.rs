@@ -43,10 +43,10 @@ use view::{Exact, FolderView};
 
 use super::{Layout, Source};
 use crate::error::{Error, Result};
+use crate::input::Input;
 use crate::package::{Algorithm, Check, CheckKind, Layer, Member, MemberKind, MemberName, Outcome};
 use crate::scan::{self, Discard, Sink, Stop};
 use crate::verify::safety::{Admission, Tree};
-use std::fs::File;
 use std::io::{self, Read};
 
 /// Read and check the headers of a cabinet.
@@ -103,7 +103,7 @@ pub(crate) fn scan(pass: &scan::Pass<'_>, sink: &mut dyn Sink) -> Result<scan::S
     std::thread::scope(|scope| {
         let ranges = (!pass.digests.is_empty()).then(|| {
             scope.spawn(|| {
-                let file = File::open(pass.path).map_err(|e| Error::read(pass.path, e))?;
+                let file = Input::open(pass.path, pass.reads)?;
                 let only = scan::Pass {
                     layout: &ranges_only,
                     member_algos: &[],
@@ -146,10 +146,7 @@ fn read(pass: &scan::Pass<'_>, spec: &CabSpec, sink: &mut dyn Sink) -> Result<sc
     let mut result = scan::ScanResult::default();
     // The headers again, from the file as it is now: it must be the file
     // whose headers were checked when it was opened.
-    let mut source = Source::new(
-        File::open(path).map_err(|e| Error::read(path, e))?,
-        pass.len,
-    );
+    let mut source = Source::new(Input::open(path, pass.reads)?, pass.len);
     let again = parse(&mut source).map_err(|e| Error::read(path, e))?;
     if again.as_ref().ok() != Some(spec) {
         result.checks.push(Check::failed(
@@ -239,7 +236,7 @@ fn read(pass: &scan::Pass<'_>, spec: &CabSpec, sink: &mut dyn Sink) -> Result<sc
         plans: &plans,
         buf: vec![0u8; 256 << 10],
     };
-    let file = File::open(path).map_err(|e| Error::read(path, e))?;
+    let file = Input::open(path, pass.reads)?;
     let view = FolderView::new(file, pass.len, spec).map_err(|e| Error::read(path, e))?;
     let mut cabinet = match catch(|| cab::Cabinet::new(view)) {
         Ok(Ok(cabinet)) => cabinet,

@@ -15,8 +15,8 @@ pub(crate) mod tar;
 pub(crate) mod zip;
 
 use crate::detect::{Encoding, FormatKind};
+use crate::input::Input;
 use crate::package::{Algorithm, ByteRange, Check, Layer, VendorInfo};
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
 /// A stream of the payload to decode: a byte range, its encoding, and a tar
@@ -139,12 +139,12 @@ pub(crate) fn is_metadata_name(lower: &str) -> bool {
 
 /// Random access to the package file for header reading.
 pub(crate) struct Source {
-    file: File,
+    file: Input,
     pub len: u64,
 }
 
 impl Source {
-    pub(crate) fn new(file: File, len: u64) -> Source {
+    pub(crate) fn new(file: Input, len: u64) -> Source {
         Source { file, len }
     }
 

@@ -9,13 +9,14 @@
 use super::Layout;
 use crate::detect::FormatKind;
 use crate::error::{Error, Result};
+use crate::input::{Input, Reads};
 use crate::package::{
     Algorithm, Check, CheckKind, Layer, Member, MemberKind, MemberName, Outcome, VerifyOptions,
 };
 use crate::scan::{self, Sink, Stop};
 use crate::verify::manifest::{self, Manifest};
 use crate::verify::safety::{Admission, Tree};
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -165,27 +166,34 @@ pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
 type Captured = Vec<(String, Vec<u8>)>;
 
 /// Read the set's manifests: top-level manifest files, plus `external`.
-pub(crate) fn manifests(spec: &SetSpec, members: &[Member]) -> Result<(Vec<Manifest>, Captured)> {
+pub(crate) fn manifests(
+    spec: &SetSpec,
+    members: &[Member],
+    reads: Reads,
+) -> Result<(Vec<Manifest>, Captured)> {
     let mut found = Vec::new();
     let mut captured = Vec::new();
     for member in members {
         let Some(path) = &member.path else { continue };
         let signature = path.as_str().ends_with(".minisig") || path.as_str().ends_with(".sig");
         if member.kind == MemberKind::File && signature && member.size <= 64 << 10 {
-            captured.push((path.to_string(), read_capped(&path.to_path(&spec.root))?));
+            captured.push((
+                path.to_string(),
+                read_capped(&path.to_path(&spec.root), reads)?,
+            ));
             continue;
         }
         if member.kind != MemberKind::File || manifest::manifest_kind(path).is_none() {
             continue;
         }
-        let bytes = read_capped(&path.to_path(&spec.root))?;
+        let bytes = read_capped(&path.to_path(&spec.root), reads)?;
         if let Some(m) = manifest::parse(path, &bytes) {
             found.push(m);
         }
         captured.push((path.to_string(), bytes));
     }
     for file in &spec.external {
-        let bytes = read_capped(file)?;
+        let bytes = read_capped(file, reads)?;
         // Listed paths of an outside manifest are relative to the set's root.
         let file_name = file
             .file_name()
@@ -216,9 +224,9 @@ pub(crate) fn manifests(spec: &SetSpec, members: &[Member]) -> Result<(Vec<Manif
     Ok((found, captured))
 }
 
-fn read_capped(path: &Path) -> Result<Vec<u8>> {
+fn read_capped(path: &Path, reads: Reads) -> Result<Vec<u8>> {
     use std::io::Read;
-    let file = File::open(path).map_err(|e| Error::read(path, e))?;
+    let file = Input::open(path, reads)?;
     let mut bytes = Vec::new();
     const READ_AT_MOST: u64 = manifest::MAX_MANIFEST as u64 + 1;
     file.take(READ_AT_MOST)
@@ -232,6 +240,7 @@ fn read_capped(path: &Path) -> Result<Vec<u8>> {
 pub(crate) fn scan(
     spec: &SetSpec,
     options: &VerifyOptions,
+    reads: Reads,
     sink: &mut dyn Sink,
 ) -> Result<scan::ScanResult> {
     let mut result = scan::ScanResult::default();
@@ -244,7 +253,7 @@ pub(crate) fn scan(
             .push(Check::new(CheckKind::Limit, "directory set", Outcome::Failed).with_detail(why));
         return Ok(result);
     }
-    let (manifests, captured) = manifests(spec, &result.members)?;
+    let (manifests, captured) = manifests(spec, &result.members, reads)?;
     result.captured = captured;
     let mut algos: Vec<Algorithm> = Vec::new();
     if options.hash_members {
@@ -287,7 +296,7 @@ pub(crate) fn scan(
                                 continue;
                             };
                             let full = name.to_path(&spec.root);
-                            let mut file = match File::open(&full) {
+                            let mut file = match Input::try_open(&full, reads) {
                                 Ok(f) => f,
                                 Err(e) => {
                                     out.push((i, Err(format!("{name}: {e}"))));

@@ -9,12 +9,12 @@
 use super::{Layout, Source};
 use crate::error::{Error, Result};
 use crate::extract::FileOut;
+use crate::input::{Input, Reads};
 use crate::package::{
     Algorithm, Check, CheckKind, Layer, Member, MemberKind, MemberName, Outcome, VerifyOptions,
 };
 use crate::scan::{self, Sink, Stop};
 use crate::verify::safety::{Admission, Tree};
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Mutex;
@@ -113,7 +113,7 @@ pub(crate) fn add_archive(
 
 /// `Read + Seek` over the first `end` bytes of a file.
 struct Window {
-    file: File,
+    file: Input,
     end: u64,
     pos: u64,
 }
@@ -146,8 +146,8 @@ impl Seek for Window {
 
 type Archive = zip::ZipArchive<Window>;
 
-fn open(path: &Path, spec: &ZipSpec) -> Result<std::result::Result<Archive, String>> {
-    let file = File::open(path).map_err(|e| Error::read(path, e))?;
+fn open(path: &Path, reads: Reads, spec: &ZipSpec) -> Result<std::result::Result<Archive, String>> {
+    let file = Input::open(path, reads)?;
     let window = Window {
         file,
         end: spec.end,
@@ -164,7 +164,7 @@ const MAX_LINK: u64 = 4096;
 
 /// One pass over a zip: structure, members, CRCs, digests, content to `sink`.
 pub(crate) fn scan(
-    path: &Path,
+    (path, reads): (&Path, Reads),
     spec: &ZipSpec,
     layout: &Layout,
     options: &VerifyOptions,
@@ -173,7 +173,7 @@ pub(crate) fn scan(
 ) -> Result<scan::ScanResult> {
     let mut result = scan::ScanResult::default();
     let covers = "zip archive".to_owned();
-    let mut archive = match open(path, spec)? {
+    let mut archive = match open(path, reads, spec)? {
         Ok(archive) => archive,
         Err(why) => {
             result.checks.push(Check::failed(
@@ -322,7 +322,7 @@ pub(crate) fn scan(
 
     let mut failures = link_failures;
     failures.extend(read_members(
-        path,
+        (path, reads),
         spec,
         layout,
         &mut result,
@@ -366,7 +366,7 @@ fn read_link(archive: &mut Archive, index: usize) -> std::result::Result<String,
 /// Decompress, check and hash the file members on both cores.
 #[allow(clippy::too_many_arguments)]
 fn read_members(
-    path: &Path,
+    (path, reads): (&Path, Reads),
     spec: &ZipSpec,
     layout: &Layout,
     result: &mut scan::ScanResult,
@@ -409,7 +409,7 @@ fn read_members(
                         if share.is_empty() {
                             return Ok(out);
                         }
-                        let mut archive = match open(path, spec)? {
+                        let mut archive = match open(path, reads, spec)? {
                             Ok(a) => a,
                             Err(why) => {
                                 for (member, _) in share {

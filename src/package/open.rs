@@ -5,9 +5,9 @@ use crate::detect::{detect, FormatKind, HEAD_LEN};
 use crate::error::{Error, Result};
 use crate::extract::Staging;
 use crate::formats::{self, Capture, Layout, Source};
+use crate::input::{Input, Reads};
 use crate::scan::{self, Discard, Sink};
 use crate::verify;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +18,8 @@ pub struct Package {
     path: PathBuf,
     size: u64,
     layout: Layout,
+    /// How the file is read: [`Reads::Whole`] except in robustness tests.
+    reads: Reads,
 }
 
 impl Package {
@@ -27,11 +29,17 @@ impl Package {
     /// A recognised package with broken headers opens fine; its report
     /// carries the failed structure checks.
     pub fn open(path: impl AsRef<Path>) -> Result<Package> {
-        let path = path.as_ref();
+        Package::open_with(path.as_ref(), Reads::Whole)
+    }
+
+    /// [`Package::open`], with every later read of the file made as `reads` says.
+    pub(crate) fn open_with(path: &Path, reads: Reads) -> Result<Package> {
         if path.is_dir() {
-            return Package::open_set(path, &[]);
+            let mut set = Package::open_set(path, &[])?;
+            set.reads = reads;
+            return Ok(set);
         }
-        let mut file = File::open(path).map_err(|e| Error::read(path, e))?;
+        let mut file = Input::open(path, reads)?;
         let meta = file.metadata().map_err(|e| Error::read(path, e))?;
         if !meta.is_file() {
             return Err(Error::read(
@@ -58,6 +66,7 @@ impl Package {
             path: path.to_path_buf(),
             size,
             layout,
+            reads,
         })
     }
 
@@ -80,6 +89,7 @@ impl Package {
             path: dir.to_path_buf(),
             size: 0,
             layout: crate::formats::set::layout(dir, manifests),
+            reads: Reads::Whole,
         })
     }
 
@@ -206,10 +216,7 @@ impl Package {
             return Ok(None);
         };
         let covers = "self-extracting stub";
-        let mut source = Source::new(
-            File::open(&self.path).map_err(|e| Error::read(&self.path, e))?,
-            self.size,
-        );
+        let mut source = Source::new(Input::open(&self.path, self.reads)?, self.size);
         let stub = source
             .read_at(0, stub_range.1)
             .map_err(|e| Error::read(&self.path, e))?;
@@ -307,7 +314,7 @@ impl Package {
                 ));
                 continue;
             }
-            let nested = Package::open(&path)?;
+            let nested = Package::open_with(&path, self.reads)?;
             let mut inner_report = nested.unpack(&dest, &inner)?;
             inner_report.path = PathBuf::from(name.as_str());
             if inner_report.unpacked.is_some() {
@@ -332,7 +339,7 @@ impl Package {
         sink: &mut dyn Sink,
     ) -> Result<scan::ScanResult> {
         if let Some(spec) = &layout.set {
-            return crate::formats::set::scan(spec, options, sink);
+            return crate::formats::set::scan(spec, options, self.reads, sink);
         }
         if layout.cab.is_some() {
             let pass = scan::Pass {
@@ -342,10 +349,11 @@ impl Package {
                 digests,
                 options,
                 member_algos,
+                reads: self.reads,
             };
             return crate::formats::cab::scan(&pass, sink);
         }
-        let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
+        let file = Input::open(&self.path, self.reads)?;
         let Some(spec) = &layout.zip else {
             let pass = scan::Pass {
                 path: &self.path,
@@ -354,6 +362,7 @@ impl Package {
                 digests,
                 options,
                 member_algos,
+                reads: self.reads,
             };
             return scan::scan(&pass, file, sink);
         };
@@ -374,12 +383,19 @@ impl Package {
                         digests,
                         options,
                         member_algos: &[],
+                        reads: self.reads,
                     };
                     scan::scan(&pass, file, &mut Discard)
                 })
             });
-            let mut result =
-                crate::formats::zip::scan(&self.path, spec, layout, options, member_algos, sink)?;
+            let mut result = crate::formats::zip::scan(
+                (&self.path, self.reads),
+                spec,
+                layout,
+                options,
+                member_algos,
+                sink,
+            )?;
             if let Some(handle) = ranges {
                 let ranges = handle.join().map_err(|_| {
                     Error::read(&self.path, std::io::Error::other("digest thread failed"))
@@ -422,7 +438,7 @@ impl Package {
         let mut vendor = layout.vendor.clone();
         if broken {
             // The layout is not trustworthy: do not decode; the external digest still runs.
-            let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
+            let file = Input::open(&self.path, self.reads)?;
             let empty = Layout {
                 streams: Vec::new(),
                 ..layout.clone()
@@ -447,6 +463,7 @@ impl Package {
                 digests: &external,
                 options,
                 member_algos: &[],
+                reads: self.reads,
             };
             let result = scan::scan(&pass, file, sink)?;
             checks.extend(
@@ -551,7 +568,7 @@ impl Package {
             let stub_ok = stub.as_ref().map(|c| c.outcome == Outcome::Passed);
             checks.extend(stub);
             checks.extend(verify::signature::checks(
-                &self.path,
+                (&self.path, self.reads),
                 layout.set.is_none(),
                 &result.captured,
                 &manifests,
@@ -641,7 +658,7 @@ fn vendor_profiles(
 /// True when a file is a package worth opening: a recognised container, and
 /// for a compressed stream, one that holds a tar (a lone `image.bin.gz` is data).
 fn looks_like_package(path: &Path) -> bool {
-    let Ok(mut file) = File::open(path) else {
+    let Ok(mut file) = std::fs::File::open(path) else {
         return false;
     };
     let mut head = Vec::new();

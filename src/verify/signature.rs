@@ -13,9 +13,9 @@
 
 use super::manifest::Manifest;
 use crate::error::{Error, Result};
+use crate::input::{Input, Reads};
 use crate::package::{Check, CheckKind, Member, MemberKind, Outcome, VerifyOptions};
 use crate::sign::{self, PublicKey, Signature};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Largest detached signature file read.
@@ -115,7 +115,7 @@ fn is_signature_name(name: &str) -> bool {
 
 /// Every signature check, and the policy's verdict on them.
 pub(crate) fn checks(
-    package: &Path,
+    (package, reads): (&Path, Reads),
     detached_allowed: bool,
     captured: &[(String, Vec<u8>)],
     manifests: &[Manifest],
@@ -166,10 +166,10 @@ pub(crate) fn checks(
             if !path.is_file() {
                 continue;
             }
-            let text = read_small(&path)?;
+            let text = read_small(&path, reads)?;
             let covers = format!("whole file (detached {})", path.display());
             // Opened lazily: only a signature over the data itself reads it again.
-            let file = File::open(package).map_err(|e| Error::read(package, e))?;
+            let file = Input::open(package, reads)?;
             let len = file.metadata().map_err(|e| Error::read(package, e))?.len();
             let data = std::io::BufReader::new(file);
             let signed = match prehash {
@@ -235,9 +235,9 @@ pub(crate) fn detached_path(package: &Path, extension: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
-fn read_small(path: &Path) -> Result<Vec<u8>> {
+fn read_small(path: &Path, reads: Reads) -> Result<Vec<u8>> {
     use std::io::Read;
-    let file = File::open(path).map_err(|e| Error::read(path, e))?;
+    let file = Input::open(path, reads)?;
     let mut bytes = Vec::new();
     file.take(MAX_SIGNATURE_FILE)
         .read_to_end(&mut bytes)

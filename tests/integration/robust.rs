@@ -9,9 +9,12 @@
 //! dir read with `fwkit::Package` (`open`, `verify`, and for every fifth case
 //! `unpack`, one level recursive), inside `catch_unwind` so a panic names its input.
 //!
-//! Package reading is file-based (`Package::open` takes a path and reads
-//! with `pread`-style seeks), so the short-partial-read reader is tested on
-//! the one `Read`-based API, `fwkit::sign::verify`/`sign`.
+//! Every read goes through short partial reads: each case is opened with
+//! `fwkit::fuzzing::open_with_short_reads`, so every `read` of the package
+//! (and of what its operations open later) returns at most 3, 61, 1021 or 8191
+//! bytes, by case. Undamaged packages must give the same report through
+//! one-byte reads as through whole reads. The `Read`-based signing API is
+//! tested with a reader that also reports `Interrupted`.
 //!
 //! Fixtures made here: a makeself archive (Debian `makeself`), a zip (Info-ZIP
 //! `zip`) and a tar.gz (GNU tar + gzip) of a small tree; the bombs and huge
@@ -55,9 +58,19 @@ enum Ending {
     Error,
 }
 
-/// Open, verify and (when `unpack`) unpack `path`, with small limits.
-fn run_case(path: &Path, unpack: bool) -> Ending {
-    let package = match Package::open(path) {
+/// Largest read the short reader returns, by case number.
+const SHORT: [usize; 4] = [3, 61, 1021, 8191];
+
+/// Open `path` so every read returns at most `max` bytes.
+fn open_short(path: &Path, max: usize, seed: u64) -> fwkit::Result<Package> {
+    let max = std::num::NonZeroUsize::new(max).unwrap();
+    fwkit::fuzzing::open_with_short_reads(path, max, seed)
+}
+
+/// Open (through reads of at most `max` bytes), verify and (when `unpack`)
+/// unpack `path`, with small limits.
+fn run_case(path: &Path, max: usize, unpack: bool) -> Ending {
+    let package = match open_short(path, max, max as u64) {
         Ok(p) => p,
         Err(_) => return Ending::Error,
     };
@@ -94,10 +107,86 @@ fn run_case(path: &Path, unpack: bool) -> Ending {
     Ending::Report(Box::new(report))
 }
 
+/// The test key's public half, for checking the signed samples.
+fn test_key() -> fwkit::sign::PublicKey {
+    let text = std::fs::read_to_string(samples().join("keys/fwkit-test.pub")).unwrap();
+    fwkit::sign::PublicKey::parse(&text).unwrap()
+}
+
+/// The report of verifying (with the test key, so signatures are checked)
+/// and of unpacking `package`, as JSON, plus every unpacked file's bytes.
+fn everything_said(package: &Package, dest: &Path) -> (serde_json::Value, Vec<(String, Vec<u8>)>) {
+    let options = VerifyOptions {
+        hash_members: true,
+        keys: vec![test_key()],
+        ..VerifyOptions::default()
+    };
+    let verified = package.verify(&options).unwrap();
+    let unpacked = package
+        .unpack(
+            dest,
+            &UnpackOptions {
+                verify: options,
+                no_verify: true,
+                recursive: 1,
+            },
+        )
+        .unwrap();
+    let mut files = Vec::new();
+    if unpacked.unpacked.is_some() {
+        for entry in walk(dest) {
+            if entry.is_file() {
+                let name = entry.strip_prefix(dest).unwrap().display().to_string();
+                files.push((name, std::fs::read(&entry).unwrap()));
+            }
+        }
+    }
+    let mut json = serde_json::json!({ "verify": verified, "unpack": unpacked });
+    json["unpack"]["unpacked"] = serde_json::Value::Null;
+    (json, files)
+}
+
+/// Every path under `dir`, sorted.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && !path.is_symlink() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out.sort();
+    out
+}
+
+/// `path` read through one-byte and seven-byte reads says exactly what it
+/// says through whole reads: the same report, the same unpacked bytes.
+fn same_through_short_reads(label: &str, path: &Path) {
+    let tmp = TempDir::new().unwrap();
+    let whole = everything_said(&Package::open(path).unwrap(), &tmp.path().join("whole"));
+    for (max, seed) in [(1, 1), (7, 2)] {
+        let dest = tmp.path().join(format!("short-{max}"));
+        let short = everything_said(&open_short(path, max, seed).unwrap(), &dest);
+        assert_eq!(
+            short.0, whole.0,
+            "{label}: the report differs through reads of at most {max} bytes"
+        );
+        assert!(
+            short.1 == whole.1,
+            "{label}: unpacked files differ through reads of at most {max} bytes"
+        );
+    }
+}
+
 /// Run every damaged variant of `original`; panic naming each case that
 /// panicked or overran the bound, with a copy kept for reproduction.
 fn damage_all(label: &str, original: &[u8]) {
     let tmp = TempDir::new().unwrap();
+    let whole = tmp.path().join("original.pkg");
+    std::fs::write(&whole, original).unwrap();
+    same_through_short_reads(label, &whole);
+    std::fs::remove_file(&whole).unwrap();
     let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
     let len = original.len();
     let mut cuts: Vec<usize> = (0..TRUNCATIONS).map(|i| i * len / TRUNCATIONS).collect();
@@ -133,7 +222,8 @@ fn damage_all(label: &str, original: &[u8]) {
         let path = tmp.path().join(format!("case-{n}.pkg"));
         std::fs::write(&path, bytes).unwrap();
         let start = Instant::now();
-        let ending = catch_unwind(AssertUnwindSafe(|| run_case(&path, n % 5 == 0)));
+        let max = SHORT[n % SHORT.len()];
+        let ending = catch_unwind(AssertUnwindSafe(|| run_case(&path, max, n % 5 == 0)));
         let elapsed = start.elapsed();
         let problem = match ending {
             Err(_) => Some("panicked".to_owned()),
@@ -154,7 +244,7 @@ fn damage_all(label: &str, original: &[u8]) {
             ));
             let _ = std::fs::write(&keep, bytes);
             failures.push(format!(
-                "{label}, {what}: {problem} (input kept at {})",
+                "{label}, {what}, reads of at most {max} bytes: {problem} (input kept at {})",
                 keep.display()
             ));
         }
@@ -188,6 +278,46 @@ fn committed_samples() -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+#[test]
+fn signed_samples_say_the_same_through_short_reads() {
+    // In place, so the set's manifests and a detached signature are found.
+    let signed = samples().join("signed");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&signed).unwrap() {
+        let path = entry.unwrap().path();
+        let label = path.strip_prefix(samples()).unwrap().display().to_string();
+        same_through_short_reads(&label, &path);
+        checked += 1;
+    }
+    assert!(checked >= 3, "samples/signed lost its packages");
+}
+
+#[test]
+fn detached_signature_reads_the_same_through_short_reads() {
+    let tmp = TempDir::new().unwrap();
+    let pkg = tmp.path().join("fw.tar.gz");
+    std::fs::copy(samples().join("tar/puf-update.tar.gz"), &pkg).unwrap();
+    let text = std::fs::read_to_string(samples().join("keys/fwkit-test.key")).unwrap();
+    let secret = fwkit::sign::SecretKey::parse(&text, None).unwrap();
+    for prehashed in [true, false] {
+        let options = fwkit::sign::SignOptions {
+            prehashed,
+            ..fwkit::sign::SignOptions::default()
+        };
+        let made = fwkit::sign::sign(&secret, std::fs::File::open(&pkg).unwrap(), &options);
+        let sig = pkg.with_file_name("fw.tar.gz.minisig");
+        std::fs::write(&sig, made.unwrap().to_file_string()).unwrap();
+        same_through_short_reads(&format!("detached, prehashed={prehashed}"), &pkg);
+        // The signature is checked, not just read: through short reads too.
+        let short = open_short(&pkg, 5, 9).unwrap();
+        let options = VerifyOptions {
+            keys: vec![test_key()],
+            ..VerifyOptions::default()
+        };
+        assert!(short.verify(&options).unwrap().verdict.is_verified());
+    }
 }
 
 #[test]

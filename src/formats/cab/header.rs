@@ -445,7 +445,7 @@ fn parse_inner(
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use std::fs::File;
+    use crate::input::short_reads;
     use std::io::Write;
 
     /// A cabinet made by the `cab` crate's writer.
@@ -467,8 +467,7 @@ pub(super) mod tests {
     pub(crate) fn parse_bytes(bytes: &[u8]) -> std::result::Result<CabSpec, Vec<String>> {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(bytes).unwrap();
-        let file = File::open(tmp.path()).unwrap();
-        let mut source = Source::new(file, bytes.len() as u64);
+        let mut source = Source::new(short_reads(tmp.path()), bytes.len() as u64);
         parse(&mut source).unwrap()
     }
 
