@@ -112,7 +112,7 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
     if bytes.len() > MAX_MANIFEST {
         manifest
             .bad_lines
-            .push((0, format!("manifest larger than {MAX_MANIFEST} bytes")));
+            .push((0, format!("more than {MAX_MANIFEST} bytes, the most a manifest may hold; not read, so nothing it lists is checked")));
         return Some(manifest);
     }
     let text = String::from_utf8_lossy(bytes);

@@ -90,11 +90,19 @@ pub(crate) fn manifest_checks(
     for m in manifests {
         covered.insert(m.source.clone());
         for (line, text) in &m.bad_lines {
-            checks.push(Check::failed(
-                CheckKind::Structure,
-                format!("manifest {} line {line}", m.source),
-                format!("unreadable line '{text}'"),
-            ));
+            // Line 0: the manifest as a whole could not be read.
+            checks.push(match line {
+                0 => Check::failed(
+                    CheckKind::Structure,
+                    format!("manifest {}", m.source),
+                    text.clone(),
+                ),
+                _ => Check::failed(
+                    CheckKind::Structure,
+                    format!("manifest {} line {line}", m.source),
+                    format!("unreadable line '{text}'"),
+                ),
+            });
         }
         for entry in &m.entries {
             let covers = |name: &dyn std::fmt::Display| {

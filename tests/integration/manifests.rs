@@ -519,6 +519,36 @@ fn manifest_after_its_members() {
     }
 }
 
+/// A `SHA256SUMS` over the 4 MiB cap (its real lines first, then 5 MiB of
+/// comments) is refused as a whole, in every container and as a set: a
+/// manifest is kept in memory to be matched against members, so it is capped,
+/// and a manifest that is not read checks nothing.
+#[test]
+fn manifest_over_the_cap_fails_as_a_whole() {
+    let tmp = TempDir::new().unwrap();
+    let Some(src) = with_sha256sums(&tmp) else {
+        return;
+    };
+    let mut text = fs::read_to_string(src.join("SHA256SUMS")).unwrap();
+    text.push_str(&"# padding line for a manifest over the cap\n".repeat(120_000));
+    assert!(text.len() > 4 << 20);
+    fs::write(src.join("SHA256SUMS"), text).unwrap();
+    let refused = |c: &Value| {
+        c["kind"] == "structure"
+            && c["covers"] == "manifest SHA256SUMS"
+            && c["outcome"] == "failed"
+            && c["detail"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("more than 4194304 bytes")
+    };
+    for container in CONTAINERS.iter().filter(|c| c.available()) {
+        let pkg = container.pack(&src, &sha256sums_first());
+        not_verified(tmp.path(), &pkg, container.name, refused);
+    }
+    not_verified(tmp.path(), &src, "directory set", refused);
+}
+
 /// A `SHA256SUMS` of about 1.6 MiB (the three real lines, a line for a file
 /// that is not packed, then comment lines) must be read like a small one.
 #[test]
