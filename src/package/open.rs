@@ -329,6 +329,25 @@ impl Package {
         Ok(())
     }
 
+    /// What a pass over this package's file reads.
+    fn pass_over<'a>(
+        &'a self,
+        layout: &'a Layout,
+        digests: &'a [crate::formats::RangeDigest],
+        options: &'a VerifyOptions,
+        member_algos: &'a [super::Algorithm],
+    ) -> scan::Pass<'a> {
+        scan::Pass {
+            path: &self.path,
+            len: self.size,
+            layout,
+            digests,
+            options,
+            member_algos,
+            reads: self.reads,
+        }
+    }
+
     /// One pass over the file: range digests, streams, members.
     fn pass(
         &self,
@@ -341,30 +360,13 @@ impl Package {
         if let Some(spec) = &layout.set {
             return crate::formats::set::scan(spec, options, self.reads, sink);
         }
+        let whole = self.pass_over(layout, digests, options, member_algos);
         if layout.cab.is_some() {
-            let pass = scan::Pass {
-                path: &self.path,
-                len: self.size,
-                layout,
-                digests,
-                options,
-                member_algos,
-                reads: self.reads,
-            };
-            return crate::formats::cab::scan(&pass, sink);
+            return crate::formats::cab::scan(&whole, sink);
         }
         let file = Input::open(&self.path, self.reads)?;
         let Some(spec) = &layout.zip else {
-            let pass = scan::Pass {
-                path: &self.path,
-                len: self.size,
-                layout,
-                digests,
-                options,
-                member_algos,
-                reads: self.reads,
-            };
-            return scan::scan(&pass, file, sink);
+            return scan::scan(&whole, file, sink);
         };
         // A zip is read member by member; digests over byte ranges (e.g. the
         // caller's whole-file SHA-256) run beside it in a plain read of the file.
@@ -376,15 +378,7 @@ impl Package {
         std::thread::scope(|scope| {
             let ranges = (!digests.is_empty()).then(|| {
                 scope.spawn(|| {
-                    let pass = scan::Pass {
-                        path: &self.path,
-                        len: self.size,
-                        layout: &ranges_only,
-                        digests,
-                        options,
-                        member_algos: &[],
-                        reads: self.reads,
-                    };
+                    let pass = self.pass_over(&ranges_only, digests, options, &[]);
                     scan::scan(&pass, file, &mut Discard)
                 })
             });
@@ -456,15 +450,7 @@ impl Package {
                         ),
                 );
             }
-            let pass = scan::Pass {
-                path: &self.path,
-                len: self.size,
-                layout: &empty,
-                digests: &external,
-                options,
-                member_algos: &[],
-                reads: self.reads,
-            };
+            let pass = self.pass_over(&empty, &external, options, &[]);
             let result = scan::scan(&pass, file, sink)?;
             checks.extend(
                 result

@@ -17,12 +17,12 @@ fn os(s: &str) -> &OsStr {
 
 /// A temp root with an `outside/` directory and a `secret` file for hostile
 /// members to aim at, and a `work/` directory where packages and DIR live.
-struct Arena {
+pub struct Arena {
     tmp: TempDir,
 }
 
 impl Arena {
-    fn new() -> Arena {
+    pub fn new() -> Arena {
         let tmp = TempDir::new().unwrap();
         write_file(&tmp.path().join("outside/keep.txt"), b"keep\n", 0o644);
         write_file(&tmp.path().join("secret"), b"secret\n", 0o600);
@@ -30,11 +30,11 @@ impl Arena {
         Arena { tmp }
     }
 
-    fn root(&self) -> &Path {
+    pub fn root(&self) -> &Path {
         self.tmp.path()
     }
 
-    fn work(&self) -> PathBuf {
+    pub fn work(&self) -> PathBuf {
         self.root().join("work")
     }
 }

@@ -7,9 +7,9 @@
 //!
 //! Self-contained on purpose (no `util.rs`), so it also builds on its own.
 
+use crate::util::require_tool;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -20,27 +20,6 @@ use fwkit::sign::{
 const MINISIGN: &str = "minisign";
 const SIGNIFY: &str = "signify-openbsd";
 const PASSWORD: &str = "fwkit test password";
-
-/// True when `tool` is on PATH. Otherwise print `SKIP: <test> needs <tool>`
-/// and return false, or panic when `FWKIT_REQUIRE_TOOLS=1`.
-fn have(tool: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| {
-            fs::metadata(dir.join(tool))
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-    });
-    if found {
-        return true;
-    }
-    let thread = std::thread::current();
-    let test = thread.name().unwrap_or("this test");
-    if std::env::var("FWKIT_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("{test} needs `{tool}`, which is not on PATH, and FWKIT_REQUIRE_TOOLS=1 forbids skipping");
-    }
-    eprintln!("SKIP: {test} needs {tool}");
-    false
-}
 
 /// Run `program args` in `dir` with `stdin` as its input.
 fn run(dir: &Path, program: &str, args: &[&str], stdin: &str) -> Output {
@@ -123,7 +102,7 @@ fn options(trusted: &str, prehashed: bool) -> SignOptions {
 
 #[test]
 fn minisign_key_signs_with_fwkit_and_minisign_verifies() {
-    if !have(MINISIGN) {
+    if !require_tool(MINISIGN) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -173,7 +152,7 @@ fn minisign_key_signs_with_fwkit_and_minisign_verifies() {
 
 #[test]
 fn minisign_encrypted_key_is_read_with_its_password() {
-    if !have(MINISIGN) {
+    if !require_tool(MINISIGN) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -201,7 +180,7 @@ fn minisign_encrypted_key_is_read_with_its_password() {
 
 #[test]
 fn fwkit_keys_work_in_minisign() {
-    if !have(MINISIGN) {
+    if !require_tool(MINISIGN) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -317,7 +296,7 @@ fn fwkit_keys_work_in_minisign() {
 
 #[test]
 fn fwkit_key_with_minisigns_default_limits_works_in_minisign() {
-    if !have(MINISIGN) {
+    if !require_tool(MINISIGN) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -338,7 +317,7 @@ fn fwkit_key_with_minisigns_default_limits_works_in_minisign() {
 
 #[test]
 fn minisign_signatures_verify_in_fwkit() {
-    if !have(MINISIGN) {
+    if !require_tool(MINISIGN) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -412,7 +391,7 @@ fn minisign_signatures_verify_in_fwkit() {
 
 #[test]
 fn signify_signatures_verify_in_fwkit() {
-    if !have(SIGNIFY) {
+    if !require_tool(SIGNIFY) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -463,7 +442,7 @@ fn signify_signatures_verify_in_fwkit() {
 
 #[test]
 fn signify_verifies_fwkit_legacy_signatures() {
-    if !have(SIGNIFY) {
+    if !require_tool(SIGNIFY) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -73,34 +73,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    let out = Command::new(FWKIT)
-        .args(&args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("spawn fwkit");
-    let run = Run {
-        args: args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert_ne!(
-        run.code, PANIC,
-        "fwkit panicked: {:?}\n{}",
-        run.args, run.stderr
-    );
-    assert_ne!(
-        run.code, -1,
-        "fwkit was killed by a signal: {:?}\n{}",
-        run.args, run.stderr
-    );
-    run
+    fwkit_env(cwd, &[], args)
 }
 
 /// True when `tool` is on PATH. Otherwise print `SKIP: <test> needs <tool>`

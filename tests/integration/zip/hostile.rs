@@ -4,6 +4,7 @@
 //! that may unpack are those whose content is exactly what was packed.
 
 use super::{made_by, os, source_tree};
+use crate::hostile::Arena;
 use crate::util::{
     assert_check, assert_not_unpacked, checks_with, find, fwkit, listing, member_paths, prng,
     refused_members, require_tool, tool, tree_files, write_file, zip_entries, zip_local_entry,
@@ -13,29 +14,6 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-
-/// A temp root with an `outside/` directory for hostile members to aim at,
-/// and a `work/` directory where packages and DIR live.
-struct Arena {
-    tmp: TempDir,
-}
-
-impl Arena {
-    fn new() -> Arena {
-        let tmp = TempDir::new().unwrap();
-        write_file(&tmp.path().join("outside/keep.txt"), b"keep\n", 0o644);
-        fs::create_dir(tmp.path().join("work")).unwrap();
-        Arena { tmp }
-    }
-
-    fn root(&self) -> &Path {
-        self.tmp.path()
-    }
-
-    fn work(&self) -> PathBuf {
-        self.root().join("work")
-    }
-}
 
 /// The verdict's reasons, joined, lower-cased.
 fn reasons(doc: &Value) -> String {
