@@ -167,6 +167,36 @@ pub fn verify_bytes_with(data: &[u8], limits: Limits) -> crate::Result<Report> {
     Ok(report)
 }
 
+/// Verify `data` twice, through whole reads and through reads of at most
+/// 1 to 251 bytes (by the input's length): `false` when the two reports (or
+/// errors) differ, i.e. some reader took a short read for the end of the
+/// file or for a full buffer.
+pub fn short_reads_agree(data: &[u8]) -> bool {
+    let Ok(dir) = tempfile::tempdir() else {
+        return true;
+    };
+    let path = dir.path().join("package");
+    if std::fs::write(&path, data).is_err() {
+        return true;
+    }
+    let max = NonZeroUsize::new(data.len().checked_rem(251).unwrap_or(0).saturating_add(1))
+        .unwrap_or(NonZeroUsize::MIN);
+    let options = VerifyOptions {
+        limits: fuzz_limits(),
+        hash_members: true,
+        keys: fuzz_key().into_iter().cloned().collect(),
+        ..VerifyOptions::default()
+    };
+    let said = |reads| {
+        let report = Package::open_with(&path, reads).and_then(|p| p.verify(&options));
+        match report {
+            Ok(report) => serde_json::to_value(&report).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    said(Reads::Whole) == said(Reads::Short { max, seed: 1 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +221,7 @@ mod tests {
         assert_eq!(manifest("SHA256SUMS", b"x\n"), Some(1));
         assert!(member_name(b"../x").is_err());
         assert_eq!(jcat(b"not gzip"), None);
+        assert!(short_reads_agree(&data));
+        assert!(short_reads_agree(b"not a package"));
     }
 }
