@@ -16,9 +16,11 @@
 //! one-byte reads as through whole reads. The `Read`-based signing API is
 //! tested with a reader that also reports `Interrupted`.
 //!
-//! Fixtures made here: a makeself archive (Debian `makeself`), a zip (Info-ZIP
-//! `zip`) and a tar.gz (GNU tar + gzip) of a small tree; the bombs and huge
-//! headers are written byte by byte or compressed with `flate2` in the test.
+//! Fixtures made here from a small tree, by the real tools: makeself archives
+//! (Debian `makeself`, gzip + SHA-256 and xz), zips (Info-ZIP `zip`, `7z`),
+//! tarballs (GNU tar with gzip, xz, zstd) and a cabinet (`gcab`, MSZIP); the
+//! bombs and huge headers are written byte by byte or compressed with
+//! `flate2` in the test.
 
 use crate::util::{require_tool, samples, tool, write_file, Tar};
 use fwkit::{Limits, Package, Report, UnpackOptions, VerifyOptions};
@@ -356,61 +358,123 @@ fn small_tree(root: &Path) -> PathBuf {
 
 #[test]
 fn damaged_makeself_fixture() {
-    if !require_tool("makeself") {
-        return;
-    }
-    let tmp = TempDir::new().unwrap();
-    let tree = small_tree(tmp.path());
-    let pkg = tmp.path().join("fixture.run");
-    let args: Vec<&OsStr> = vec![
-        OsStr::new("--quiet"),
-        OsStr::new("--sha256"),
-        tree.as_os_str(),
-        pkg.as_os_str(),
-        OsStr::new("fwkit robustness fixture"),
-        OsStr::new("./setup.sh"),
-    ];
-    tool(tmp.path(), "makeself", &args);
-    damage_all("makeself fixture", &std::fs::read(&pkg).unwrap());
+    damaged_tool_fixture("makeself fixture", &["makeself"], |tree, tmp| {
+        let pkg = tmp.join("fixture.run");
+        let (tree, out) = (tree.to_str().unwrap(), pkg.to_str().unwrap());
+        let label = "fwkit robustness fixture";
+        run_in(
+            tmp,
+            "makeself",
+            &["--quiet", "--sha256", tree, out, label, "./setup.sh"],
+        );
+        pkg
+    });
 }
 
 #[test]
 fn damaged_zip_fixture() {
-    if !require_tool("zip") {
-        return;
-    }
-    let tmp = TempDir::new().unwrap();
-    let tree = small_tree(tmp.path());
-    let pkg = tmp.path().join("fixture.zip");
-    let args: Vec<&OsStr> = vec![
-        OsStr::new("-q"),
-        OsStr::new("-X"),
-        OsStr::new("-r"),
-        pkg.as_os_str(),
-        OsStr::new("."),
-    ];
-    tool(&tree, "zip", &args);
-    damage_all("zip fixture", &std::fs::read(&pkg).unwrap());
+    damaged_tool_fixture("zip fixture", &["zip"], |tree, tmp| {
+        let pkg = tmp.join("fixture.zip");
+        run_in(tree, "zip", &["-q", "-X", "-r", pkg.to_str().unwrap(), "."]);
+        pkg
+    });
 }
 
 #[test]
 fn damaged_tar_gz_fixture() {
-    if !require_tool("tar") || !require_tool("gzip") {
+    damaged_tool_fixture("tar.gz fixture", &["tar", "gzip"], |tree, tmp| {
+        let pkg = tmp.join("fixture.tar.gz");
+        let (tree, out) = (tree.to_str().unwrap(), pkg.to_str().unwrap());
+        run_in(
+            tmp,
+            "tar",
+            &["--format=ustar", "-czf", out, "-C", tree, "."],
+        );
+        pkg
+    });
+}
+
+/// Build a package from [`small_tree`] with a real tool, then damage it.
+/// `make` runs in the tree and names the package it wrote (relative to the
+/// temp dir); `tools` must all be on PATH.
+fn damaged_tool_fixture(label: &str, tools: &[&str], make: impl FnOnce(&Path, &Path) -> PathBuf) {
+    if !tools.iter().all(|t| require_tool(t)) {
         return;
     }
     let tmp = TempDir::new().unwrap();
     let tree = small_tree(tmp.path());
-    let pkg = tmp.path().join("fixture.tar.gz");
-    let args: Vec<&OsStr> = vec![
-        OsStr::new("--format=ustar"),
-        OsStr::new("-czf"),
-        pkg.as_os_str(),
-        OsStr::new("-C"),
-        tree.as_os_str(),
-        OsStr::new("."),
-    ];
-    tool(tmp.path(), "tar", &args);
-    damage_all("tar.gz fixture", &std::fs::read(&pkg).unwrap());
+    let pkg = make(&tree, tmp.path());
+    damage_all(label, &std::fs::read(pkg).unwrap());
+}
+
+/// `program args…` in `cwd`, arguments as strings.
+fn run_in(cwd: &Path, program: &str, args: &[&str]) {
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    tool(cwd, program, &args);
+}
+
+#[test]
+fn damaged_makeself_xz_fixture() {
+    damaged_tool_fixture("makeself --xz fixture", &["makeself", "xz"], |tree, tmp| {
+        let pkg = tmp.join("fixture-xz.run");
+        let (tree, out) = (tree.to_str().unwrap(), pkg.to_str().unwrap());
+        run_in(
+            tmp,
+            "makeself",
+            &["--quiet", "--xz", tree, out, "xz fixture", "./setup.sh"],
+        );
+        pkg
+    });
+}
+
+#[test]
+fn damaged_tar_xz_and_zstd_fixtures() {
+    for (flag, tools) in [("-J", ["tar", "xz"]), ("--zstd", ["tar", "zstd"])] {
+        damaged_tool_fixture(&format!("tar {flag} fixture"), &tools, |tree, tmp| {
+            let pkg = tmp.join("fixture.tar.x");
+            let (tree, out) = (tree.to_str().unwrap(), pkg.to_str().unwrap());
+            run_in(
+                tmp,
+                "tar",
+                &["--format=gnu", flag, "-cf", out, "-C", tree, "."],
+            );
+            pkg
+        });
+    }
+}
+
+#[test]
+fn damaged_gcab_fixture() {
+    damaged_tool_fixture("gcab fixture", &["gcab"], |tree, tmp| {
+        let pkg = tmp.join("fixture.cab");
+        let out = pkg.to_str().unwrap();
+        run_in(
+            tree,
+            "gcab",
+            &[
+                "--create",
+                "--zip",
+                out,
+                "fw.bin",
+                "setup.sh",
+                "sub/readme.txt",
+            ],
+        );
+        pkg
+    });
+}
+
+#[test]
+fn damaged_7z_zip_fixture() {
+    damaged_tool_fixture("7z zip fixture", &["7z"], |tree, tmp| {
+        let pkg = tmp.join("fixture-7z.zip");
+        run_in(
+            tree,
+            "7z",
+            &["a", "-bd", "-tzip", pkg.to_str().unwrap(), "."],
+        );
+        pkg
+    });
 }
 
 // ---------------------------------------------------------------------------
