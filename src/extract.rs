@@ -4,9 +4,12 @@
 //!
 //! Everything is written into a fresh staging directory created next to the
 //! destination (mode 0700, so nobody else can place links in it). Names are
-//! [`MemberName`]s, already checked for safety by the scan, and every parent
-//! directory is one this module created itself, so nothing is written through
-//! a link. Files are opened with `O_CREAT|O_EXCL` (`create_new`), which does not
+//! [`MemberName`]s, already checked for safety by the scan. A parent that
+//! already exists must be a real directory, not a link: on a file system that
+//! folds case or normalises Unicode, `p/x` may name a path under a link `P`
+//! that the scan, which compares names byte for byte, saw as unrelated.
+//! A hard link's target must be a file this module created. So nothing is
+//! written through a link. Files are opened with `O_CREAT|O_EXCL` (`create_new`), which does not
 //! follow a link at the final component either. Modes keep the permission
 //! bits only, never setuid/setgid/sticky; ownership is never set. The staging
 //! directory is renamed onto the destination only after every check passed,
@@ -110,13 +113,21 @@ impl Staging {
     /// Create every missing ancestor of `name`, outermost first.
     fn parents(&mut self, name: &MemberName) -> Result<()> {
         for ancestor in name.ancestors() {
-            if self.created.insert(ancestor.clone()) {
+            // Recorded only once it is known to be a real directory.
+            if !self.created.contains(&ancestor) {
                 let path = self.path(&ancestor);
                 match fs::create_dir(&path) {
                     Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && is_real_dir(&path) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        return Err(Error::write(path, io::Error::new(
+                            io::ErrorKind::AlreadyExists,
+                            "an earlier member (a link or file whose name differs only in case or Unicode form?) holds this directory's place; nothing is written through it",
+                        )));
+                    }
                     Err(e) => return Err(Error::write(path, e)),
                 }
+                self.created.insert(ancestor);
             }
         }
         Ok(())
@@ -151,9 +162,10 @@ impl Staging {
 impl Sink for Staging {
     fn dir(&mut self, name: &MemberName, mode: u32) -> Result<()> {
         self.parents(name)?;
-        if self.created.insert(name.clone()) {
+        if !self.created.contains(name) {
             let path = self.path(name);
             fs::create_dir(&path).map_err(|e| Error::write(path, e))?;
+            self.created.insert(name.clone());
         }
         self.dir_modes.push((name.clone(), mode & 0o777));
         Ok(())
@@ -187,10 +199,24 @@ impl Sink for Staging {
     fn hardlink(&mut self, name: &MemberName, target: &MemberName) -> Result<()> {
         self.parents(name)?;
         let path = self.path(name);
+        if !self.created.contains(target) {
+            return Err(Error::write(
+                &path,
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("hard link to {target}, which was not unpacked"),
+                ),
+            ));
+        }
         fs::hard_link(self.path(target), &path).map_err(|e| Error::write(&path, e))?;
         self.created.insert(name.clone());
         Ok(())
     }
+}
+
+/// A directory, not a link to one.
+fn is_real_dir(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir())
 }
 
 #[cfg(unix)]
@@ -305,4 +331,66 @@ fn set_dir_times(dir: &Path, mtime: u64) {
 /// value is beyond what the platform can represent.
 fn mtime_to_system_time(mtime: u64) -> Option<std::time::SystemTime> {
     std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(mtime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> MemberName {
+        MemberName::parse(s.as_bytes()).unwrap()
+    }
+
+    /// The error and its causes, as the CLI prints them.
+    fn chain(e: &Error) -> String {
+        let mut out = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            out.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        out
+    }
+
+    /// What a case-folding file system does to `p/x` after a link `P` was
+    /// made: the parent `p` exists, and it is a link. Simulated by making the
+    /// link under the very name, behind the staging area's back.
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_parent_that_is_a_link_is_not_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let mut staging = Staging::new(&tmp.path().join("dest")).unwrap();
+        std::os::unix::fs::symlink(&outside, staging.root().join("p")).unwrap();
+        let err = staging.create_file(&name("p/x"), 0o644, 0).err().unwrap();
+        assert!(
+            chain(&err).contains("holds this directory's place"),
+            "{err}"
+        );
+        assert!(staging.dir(&name("p/sub"), 0o755).is_err());
+        assert!(staging.symlink(&name("p/l"), "x").is_err());
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "wrote outside");
+        // A real directory in the way is used as it is.
+        fs::create_dir(staging.root().join("q")).unwrap();
+        assert!(staging
+            .create_file(&name("q/x"), 0o644, 0)
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn a_hard_link_only_points_at_a_file_this_unpack_wrote() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut staging = Staging::new(&tmp.path().join("dest")).unwrap();
+        fs::write(staging.root().join("planted"), b"x").unwrap();
+        let err = staging
+            .hardlink(&name("l"), &name("planted"))
+            .err()
+            .unwrap();
+        assert!(chain(&err).contains("was not unpacked"), "{err}");
+        drop(staging.create_file(&name("f"), 0o644, 0).unwrap());
+        staging.hardlink(&name("l"), &name("f")).unwrap();
+        assert!(staging.root().join("l").is_file());
+    }
 }
