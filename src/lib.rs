@@ -58,5 +58,6 @@ pub use package::{
     Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, Layer,
     Limits, LvfsRelease, MakeselfInfo, Member, MemberKind, MemberName, NetappSp, Outcome, Package,
     PeInfo, PeSection, Progress, Report, UnpackOptions, VendorInfo, Verdict, VerifyOptions,
+    MAX_RECURSIVE,
 };
 pub use verify::{hex, parse_sha256};

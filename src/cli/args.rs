@@ -94,7 +94,7 @@ pub struct LimitArgs {
     #[arg(long, value_name = "SIZE", default_value = "16G")]
     pub max_size: String,
     /// Most members to read.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 250_000)]
     pub max_entries: u64,
     /// Most path components in a member name.
     #[arg(long, value_name = "N", default_value_t = 64)]
@@ -106,8 +106,9 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub common: Common,
     /// Also open packages inside members (an .scexe in a zip, a zip in a PE…),
-    /// up to DEPTH levels (default 3); unpacks into a temporary directory.
-    #[arg(long, value_name = "DEPTH", num_args = 0..=1, require_equals = true, default_missing_value = "3")]
+    /// up to DEPTH levels (default 3, at most 8); unpacks into a temporary directory.
+    #[arg(long, value_name = "DEPTH", num_args = 0..=1, require_equals = true, default_missing_value = "3",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=fwkit::MAX_RECURSIVE as u64))]
     pub recursive: Option<usize>,
 }
 
@@ -134,8 +135,10 @@ pub struct UnpackArgs {
     #[arg(long)]
     pub no_verify: bool,
     /// Also unpack packages inside members, next to each as MEMBER.unpacked/,
-    /// up to DEPTH levels (default 3); every layer must verify.
-    #[arg(long, value_name = "DEPTH", num_args = 0..=1, require_equals = true, default_missing_value = "3")]
+    /// up to DEPTH levels (default 3, at most 8); every layer must verify, and the
+    /// limits hold for all layers together.
+    #[arg(long, value_name = "DEPTH", num_args = 0..=1, require_equals = true, default_missing_value = "3",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=fwkit::MAX_RECURSIVE as u64))]
     pub recursive: Option<usize>,
 }
 

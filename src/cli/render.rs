@@ -29,9 +29,11 @@ pub fn emit(report: &Report, command: &str, json: bool) -> Result<()> {
             verified: report.verdict.is_verified(),
             report,
         };
-        let mut text = serde_json::to_string_pretty(&doc)?;
-        text.push('\n');
-        out.write_all(text.as_bytes())?;
+        // Streamed: a report of many members is never held as one string.
+        let mut buffered = std::io::BufWriter::with_capacity(64 << 10, &mut out);
+        serde_json::to_writer_pretty(&mut buffered, &doc).map_err(std::io::Error::from)?;
+        buffered.write_all(b"\n")?;
+        buffered.flush()?;
     } else {
         text(&mut out, report, command)?;
         for warning in &report.warnings {

@@ -308,7 +308,7 @@ pub struct Nested {
 pub struct Limits {
     /// Total bytes of member content (default 16 GiB).
     pub max_size: u64,
-    /// Number of members (default 1,000,000).
+    /// Number of members (default 250,000).
     pub max_entries: u64,
     /// Path components in a member name (default 64).
     pub max_depth: usize,
@@ -318,7 +318,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_size: 16 << 30,
-            max_entries: 1_000_000,
+            max_entries: 250_000,
             max_depth: 64,
         }
     }
@@ -373,6 +373,9 @@ impl std::fmt::Debug for VerifyOptions {
     }
 }
 
+/// Most levels of packages inside members that `unpack` opens.
+pub const MAX_RECURSIVE: usize = 8;
+
 /// Options for [`Package::unpack`].
 #[derive(Debug, Clone, Default)]
 pub struct UnpackOptions {
@@ -381,7 +384,9 @@ pub struct UnpackOptions {
     /// Place the tree even when integrity checks fail. Safety checks (names,
     /// links, special files, limits) are never skipped.
     pub no_verify: bool,
-    /// Open packages inside members, up to this many levels deep (0: off).
-    /// Each is unpacked next to its member as `<member>.unpacked/` and verified.
+    /// Open packages inside members, up to this many levels deep (0: off,
+    /// at most [`MAX_RECURSIVE`]). Each is unpacked next to its member as
+    /// `<member>.unpacked/` and verified. The limits are one budget for all
+    /// layers together, not a fresh one per nested package.
     pub recursive: usize,
 }

@@ -8,6 +8,11 @@
 use crate::package::{Check, CheckKind, Limits, MemberKind, MemberName, Outcome};
 use std::collections::HashMap;
 
+/// Most bytes of member names (and symlink targets) one scan keeps: every
+/// name is held for the report and the safety tree, so this bounds memory
+/// however many entries `--max-entries` allows.
+pub(crate) const MAX_NAME_BYTES: u64 = 32 << 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Node {
     Dir,
@@ -35,6 +40,7 @@ pub(crate) struct Tree {
     entries: u64,
     total: u64,
     refused: u64,
+    name_bytes: u64,
 }
 
 impl Tree {
@@ -46,6 +52,7 @@ impl Tree {
             entries: 0,
             total: 0,
             refused: 0,
+            name_bytes: 0,
         }
     }
 
@@ -55,6 +62,20 @@ impl Tree {
             return Admission::Limit(format!(
                 "more than {} entries (--max-entries)",
                 self.limits.max_entries
+            ));
+        }
+        let target_len = match kind {
+            MemberKind::Symlink { target } => target.len(),
+            _ => 0,
+        };
+        self.name_bytes = self
+            .name_bytes
+            .saturating_add(raw.len() as u64)
+            .saturating_add(target_len as u64);
+        if self.name_bytes > MAX_NAME_BYTES {
+            return Admission::Limit(format!(
+                "member names total more than {MAX_NAME_BYTES} bytes (a name is kept for every member); stopped at member {}",
+                self.entries
             ));
         }
         let name = match MemberName::parse(raw) {

@@ -949,6 +949,40 @@ fn member_names_are_capped_at_4096_bytes() {
     assert!(fwkit::MemberName::parse(&vec![b'a'; 4096]).is_ok());
 }
 
+/// Every member's name is kept for the report and the safety tree, so the
+/// names of one scan are capped in total (32 MiB): 8,600 names of 4,000
+/// bytes stop the scan with a limit, wherever `--max-entries` is.
+#[test]
+fn member_names_are_capped_in_total() {
+    let tmp = TempDir::new().unwrap();
+    let mut tar = Tar::new();
+    for i in 0..8_600 {
+        let name = format!("{i:06}-{}", "n".repeat(3_993));
+        tar.gnu_long_name(name.as_bytes());
+        tar.file("placeholder", 0o644, b"");
+    }
+    let path = tmp.path().join("names.tar.gz");
+    std::fs::write(&path, gzip(&tar.finish())).unwrap();
+    let (report, _) = verify_with(&path, Limits::default());
+    assert!(!report.verdict.is_verified());
+    let limit = report
+        .checks
+        .iter()
+        .find(|c| c.kind == fwkit::CheckKind::Limit && c.outcome.is_failure())
+        .unwrap_or_else(|| panic!("no limit check: {:?}", report.checks));
+    let detail = limit.detail.as_deref().unwrap_or("");
+    assert!(
+        detail.contains("member names total more than 33554432 bytes"),
+        "{detail}"
+    );
+    // 32 MiB / 4,000 bytes: the scan stopped at member 8,389.
+    assert!(
+        report.members.len() < 8_400,
+        "{} members kept",
+        report.members.len()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Filesystem safety of unpack.
 
