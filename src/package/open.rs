@@ -151,6 +151,16 @@ impl Package {
     /// see the `extract` module. Safety checks are never skipped.
     pub fn unpack(&self, dest: impl AsRef<Path>, options: &UnpackOptions) -> Result<Report> {
         let dest = dest.as_ref();
+        if options.recursive > super::MAX_RECURSIVE {
+            return Err(Error::InvalidOption {
+                option: "--recursive",
+                reason: format!(
+                    "{} levels asked; at most {} are opened",
+                    options.recursive,
+                    super::MAX_RECURSIVE
+                ),
+            });
+        }
         let mut staging = Staging::new(dest)?;
         let mut report = self.run(&options.verify, &mut staging)?;
         if options.recursive > 0 && report.checks.iter().all(|c| !c.outcome.is_failure()) {
@@ -279,7 +289,7 @@ impl Package {
         report: &mut Report,
         options: &UnpackOptions,
     ) -> Result<()> {
-        let inner = UnpackOptions {
+        let mut inner = UnpackOptions {
             recursive: options.recursive.saturating_sub(1), // called when > 0
             verify: VerifyOptions {
                 progress: None,
@@ -298,7 +308,7 @@ impl Package {
             .collect();
         for name in files {
             let path = name.to_path(root);
-            if !looks_like_package(&path) {
+            if !looks_like_package(&path, self.reads) {
                 continue;
             }
             let unpacked_as = format!("{name}.unpacked");
@@ -314,6 +324,13 @@ impl Package {
                 ));
                 continue;
             }
+            // One budget for every layer: what the outer package and the
+            // packages opened so far used is not available to the next one,
+            // so nesting (42.zip) cannot multiply the limits.
+            let (bytes, entries) = usage(report);
+            let limits = &options.verify.limits;
+            inner.verify.limits.max_size = limits.max_size.saturating_sub(bytes);
+            inner.verify.limits.max_entries = limits.max_entries.saturating_sub(entries);
             let nested = Package::open_with(&path, self.reads)?;
             let mut inner_report = nested.unpack(&dest, &inner)?;
             inner_report.path = PathBuf::from(name.as_str());
@@ -641,10 +658,21 @@ fn vendor_profiles(
     }
 }
 
+/// Bytes and entries a report's members take, nested packages included.
+fn usage(report: &Report) -> (u64, u64) {
+    let own = report.members.iter().fold((0u64, 0u64), |(b, e), m| {
+        (b.saturating_add(m.size), e.saturating_add(1))
+    });
+    report.nested.iter().fold(own, |(b, e), n| {
+        let (nb, ne) = usage(&n.report);
+        (b.saturating_add(nb), e.saturating_add(ne))
+    })
+}
+
 /// True when a file is a package worth opening: a recognised container, and
 /// for a compressed stream, one that holds a tar (a lone `image.bin.gz` is data).
-fn looks_like_package(path: &Path) -> bool {
-    let Ok(mut file) = std::fs::File::open(path) else {
+fn looks_like_package(path: &Path, reads: Reads) -> bool {
+    let Ok(mut file) = Input::try_open(path, reads) else {
         return false;
     };
     let mut head = Vec::new();

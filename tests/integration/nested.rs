@@ -238,3 +238,99 @@ fn a_tarball_inside_makeself_and_a_lone_gzip_file() {
     assert!(dir.join("out/images.tar.gz.unpacked/img.bin").exists());
     assert!(!dir.join("out/raw.bin.gz.unpacked").exists());
 }
+
+/// A 42.zip in small: `outer.zip` (Info-ZIP) holds four zips, each holding
+/// 1 MiB of zeros. The limits are one budget for every layer, so nesting
+/// cannot multiply them: with `--max-size 3M` the first two inner zips fit
+/// (2 MiB plus the outer zip's 5 KB of members), the last two find the
+/// budget spent, and nothing is placed; with 5M everything fits.
+#[test]
+fn nested_packages_share_one_budget_of_limits() {
+    if !require_tool("zip") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    write_file(&dir.join("zeros/zeros.bin"), &vec![0u8; 1 << 20], 0o644);
+    fs::create_dir_all(dir.join("wrap")).unwrap();
+    for i in 0..4 {
+        let inner = format!("../wrap/inner{i}.zip");
+        tool(
+            &dir.join("zeros"),
+            "zip",
+            &[os("-q"), os(&inner), os("zeros.bin")],
+        );
+    }
+    let names = ["inner0.zip", "inner1.zip", "inner2.zip", "inner3.zip"];
+    let mut args = vec![os("-q"), os("../outer.zip")];
+    args.extend(names.iter().map(|n| os(n)));
+    tool(&dir.join("wrap"), "zip", &args);
+
+    let run = fwkit(
+        dir,
+        [
+            "unpack",
+            "outer.zip",
+            "-o",
+            "tight",
+            "--recursive",
+            "--max-size",
+            "3M",
+            "--json",
+        ],
+    );
+    let doc = run.expect(1).json();
+    assert!(!dir.join("tight").exists(), "placed despite the limit");
+    let limited: Vec<&serde_json::Value> = doc["nested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["report"]["checks"].as_array().unwrap())
+        .filter(|c| c["kind"] == "limit" && c["outcome"] == "failed")
+        .collect();
+    let verified: Vec<bool> = doc["nested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["report"]["verdict"]["status"] == "verified")
+        .collect();
+    assert_eq!(verified, [true, true, false, false], "{doc:#}");
+    assert_eq!(
+        limited.len(),
+        2,
+        "the last two hit the shared budget: {doc:#}"
+    );
+    fwkit(
+        dir,
+        [
+            "unpack",
+            "outer.zip",
+            "-o",
+            "roomy",
+            "--recursive",
+            "--max-size",
+            "5M",
+        ],
+    )
+    .expect(0);
+    for name in names {
+        let unpacked = dir.join(format!("roomy/{name}.unpacked/zeros.bin"));
+        assert_eq!(fs::metadata(unpacked).unwrap().len(), 1 << 20);
+    }
+}
+
+#[test]
+fn recursion_deeper_than_eight_levels_is_a_usage_error() {
+    let tmp = TempDir::new().unwrap();
+    let sample = crate::util::samples().join("tar/puf-update.tar.gz");
+    for command in ["unpack", "inspect"] {
+        let mut args = vec![os(command), sample.as_os_str(), os("--recursive=9")];
+        if command == "unpack" {
+            args.extend([os("-o"), os("out")]);
+        }
+        let run = fwkit(tmp.path(), &args);
+        run.expect(2);
+        assert!(run.stderr.contains("0..=8"), "{}", run.stderr);
+    }
+    assert!(!tmp.path().join("out").exists());
+}
