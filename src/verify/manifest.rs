@@ -87,6 +87,12 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
         bad_lines: Vec::new(),
         complete: false,
     };
+    if bytes.len() > MAX_MANIFEST {
+        manifest
+            .bad_lines
+            .push((0, format!("more than {MAX_MANIFEST} bytes, the most a manifest may hold; not read, so nothing it lists is checked")));
+        return Some(manifest);
+    }
     if source.as_str() == crate::formats::fwkit_manifest::MANIFEST_NAME {
         manifest.complete = true;
         match crate::formats::fwkit_manifest::FwkitManifest::parse(bytes) {
@@ -107,12 +113,6 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
             }
             Err(why) => manifest.bad_lines.push((0, why)),
         }
-        return Some(manifest);
-    }
-    if bytes.len() > MAX_MANIFEST {
-        manifest
-            .bad_lines
-            .push((0, format!("more than {MAX_MANIFEST} bytes, the most a manifest may hold; not read, so nothing it lists is checked")));
         return Some(manifest);
     }
     let text = String::from_utf8_lossy(bytes);
@@ -273,6 +273,17 @@ mod tests {
         assert_eq!(paths[2], Ok(name("fw/c d.bin")));
         assert_eq!(m.entries.len(), 4);
         assert_eq!(m.bad_lines.len(), 1);
+    }
+
+    #[test]
+    fn every_manifest_kind_is_capped_in_size() {
+        let big = vec![b'#'; MAX_MANIFEST + 1];
+        for manifest_name in ["SHA256SUMS", "fw.bin.md5", "FWKIT-MANIFEST"] {
+            let m = parse(&name(manifest_name), &big).unwrap();
+            assert!(m.entries.is_empty() && !m.complete, "{manifest_name}");
+            assert_eq!(m.bad_lines.len(), 1, "{manifest_name}");
+            assert!(m.bad_lines[0].1.starts_with("more than 4194304 bytes"));
+        }
     }
 
     #[test]
