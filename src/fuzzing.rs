@@ -141,7 +141,11 @@ pub fn verify_bytes(data: &[u8]) -> crate::Result<Report> {
 /// [`verify_bytes`] with the given limits.
 pub fn verify_bytes_with(data: &[u8], limits: Limits) -> crate::Result<Report> {
     let dir = tempfile::tempdir().map_err(|e| crate::Error::write(std::env::temp_dir(), e))?;
-    let path = dir.path().join("package");
+    // Two levels below the temp dir, so a write that escapes `out/` by a
+    // `..` or two lands where the check below sees it.
+    let work = dir.path().join("a").join("b");
+    std::fs::create_dir_all(&work).map_err(|e| crate::Error::write(&work, e))?;
+    let path = work.join("package");
     std::fs::write(&path, data).map_err(|e| crate::Error::write(&path, e))?;
     let package = Package::open(&path)?;
     let _ = package.declared_checks();
@@ -158,12 +162,31 @@ pub fn verify_bytes_with(data: &[u8], limits: Limits) -> crate::Result<Report> {
         // Packages inside members are opened too (a zip in a PE, an .scexe in a zip).
         recursive: 2,
     };
-    let dest = dir.path().join("out");
-    let unpacked = package.unpack(&dest, &unpack)?;
-    // The unpacked tree never leaves the temporary directory.
-    if let Some(placed) = &unpacked.unpacked {
-        debug_assert!(placed.starts_with(dir.path()));
+    let dest = work.join("out");
+    let unpacked = package.unpack(&dest, &unpack);
+    // Nothing was written beside `out/` or above it (a staging directory
+    // left behind counts too). Fuzz builds keep debug assertions (`-a`).
+    let a = dir.path().join("a");
+    for (level, expected) in [
+        (dir.path(), &["a"][..]),
+        (&a, &["b"]),
+        (&work, &["package", "out"]),
+    ] {
+        let names: Vec<String> = std::fs::read_dir(level)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stray: Vec<&String> = names
+            .iter()
+            .filter(|n| !expected.contains(&n.as_str()))
+            .collect();
+        debug_assert!(stray.is_empty(), "written outside the target: {stray:?}");
     }
+    unpacked?;
     Ok(report)
 }
 

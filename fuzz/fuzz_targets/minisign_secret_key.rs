@@ -1,6 +1,7 @@
-//! minisign secret key files, unencrypted and encrypted. The scrypt limits a
-//! key file asks for are capped (`MAX_KDF_MEMORY`); an encrypted key is only
-//! tried with a password when its limits are small, so one run stays short.
+//! minisign secret key files, unencrypted and encrypted, parsed without a
+//! password: an encrypted key's header (algorithms, scrypt limits, checksum
+//! layout) is read, its secret is not decrypted, since each try would cost a
+//! scrypt run.
 #![no_main]
 
 use fwkit::sign::SecretKey;
