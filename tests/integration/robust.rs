@@ -738,6 +738,82 @@ fn gzip_bomb_member_stops_at_max_size() {
     }
 }
 
+/// `data` compressed by `program args…` (the real tool, through a pipe).
+fn compress_with(program: &str, args: &[&str], data: Vec<u8>) -> Vec<u8> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success(), "{program} failed");
+    out.stdout
+}
+
+/// 96 members of 1 MiB of zeros (96 MiB of tar), compressed by xz, bzip2 and
+/// zstd to a few KiB each: the sum of member sizes stops the scan at
+/// `--max-size 16M`, in the decoder's first megabytes, and nothing is placed.
+#[test]
+fn xz_bzip2_and_zstd_bombs_stop_at_max_size() {
+    let codecs: [(&str, &[&str]); 3] = [
+        ("xz", &["-0", "-c"]),
+        ("bzip2", &["-1", "-c"]),
+        ("zstd", &["-q", "-c"]),
+    ];
+    let tmp = TempDir::new().unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for (program, args) in codecs {
+        if !require_tool(program) {
+            continue;
+        }
+        let mut tar = Tar::new();
+        for i in 0..96 {
+            tar.file(&format!("zeros-{i:02}.bin"), 0o644, &zeros);
+        }
+        let bomb = compress_with(program, args, tar.finish());
+        assert!(bomb.len() < 1 << 20, "{program}: {} bytes", bomb.len());
+        let path = tmp.path().join(format!("bomb-{program}.tar"));
+        std::fs::write(&path, &bomb).unwrap();
+        let limits = Limits {
+            max_size: 16 << 20,
+            ..Limits::default()
+        };
+        let (report, elapsed) = verify_with(&path, limits);
+        assert!(
+            elapsed < Duration::from_secs(30),
+            "{program}: took {elapsed:?}"
+        );
+        let why = failed_limit(&report).unwrap_or_else(|| panic!("{program}: no limit check"));
+        assert!(why.contains("16777216"), "{program}: {why}");
+        assert!(
+            report.members.len() < 20,
+            "{program}: read {} members",
+            report.members.len()
+        );
+        let dest = tmp.path().join(format!("out-{program}"));
+        let unpacked = Package::open(&path).unwrap().unpack(
+            &dest,
+            &UnpackOptions {
+                verify: VerifyOptions {
+                    limits,
+                    ..VerifyOptions::default()
+                },
+                no_verify: true,
+                recursive: 0,
+            },
+        );
+        assert!(
+            unpacked.unwrap().unpacked.is_none() && !dest.exists(),
+            "{program}"
+        );
+    }
+}
+
 #[test]
 fn gzip_bomb_after_the_tar_end_stops_at_the_padding_cap() {
     // A valid little tar, then 1 GiB of zeros in the same gzip stream: only
