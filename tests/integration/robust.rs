@@ -18,7 +18,8 @@
 //!
 //! Fixtures made here from a small tree, by the real tools: makeself archives
 //! (Debian `makeself`, gzip + SHA-256 and xz), zips (Info-ZIP `zip`, `7z`),
-//! tarballs (GNU tar with gzip, xz, zstd) and a cabinet (`gcab`, MSZIP); the
+//! tarballs (GNU tar with gzip, xz, zstd), a cabinet (`gcab`, MSZIP) and a
+//! signed PE (Debian's `fbx64.efi.signed`) with a zip appended; the
 //! bombs and huge headers are written byte by byte or compressed with
 //! `flate2` in the test.
 
@@ -411,6 +412,43 @@ fn damaged_tool_fixture(label: &str, tools: &[&str], make: impl FnOnce(&Path, &P
 fn run_in(cwd: &Path, program: &str, args: &[&str]) {
     let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
     tool(cwd, program, &args);
+}
+
+/// The shape of a signed HPE `cp*.exe`: a real signed PE (Debian's shim
+/// fallback, `fbx64.efi.signed`, 118 KB) with an Info-ZIP zip in its
+/// overlay, before the Authenticode table (whose offset is moved to match).
+#[test]
+fn damaged_pe_with_appended_zip_fixture() {
+    let pe = Path::new("/usr/lib/shim/fbx64.efi.signed");
+    if !crate::util::require_file(pe) {
+        return;
+    }
+    damaged_tool_fixture("PE + zip fixture", &["zip"], |tree, tmp| {
+        let zip = tmp.join("payload.zip");
+        run_in(tree, "zip", &["-q", "-X", "-r", zip.to_str().unwrap(), "."]);
+        let (signed, zip) = (std::fs::read(pe).unwrap(), std::fs::read(&zip).unwrap());
+        // PE32+: the certificate table is data directory 4, 168 bytes past
+        // the "PE\0\0" signature; its address is a file offset.
+        let pe_at = u32::from_le_bytes(signed[0x3c..0x40].try_into().unwrap()) as usize;
+        let entry = pe_at + 168;
+        let table = u32::from_le_bytes(signed[entry..entry + 4].try_into().unwrap()) as usize;
+        assert_eq!(&signed[pe_at..pe_at + 4], b"PE\0\0");
+        assert!(table > 0 && table < signed.len(), "no certificate table");
+        let mut exe = signed[..table].to_vec();
+        exe.extend(&zip);
+        exe.extend(&signed[table..]);
+        let moved = u32::try_from(table + zip.len()).unwrap();
+        exe[entry..entry + 4].copy_from_slice(&moved.to_le_bytes());
+        let pkg = tmp.join("cp000001.exe");
+        std::fs::write(&pkg, exe).unwrap();
+        // Undamaged, it is a PE whose zip verifies.
+        let package = Package::open(&pkg).unwrap();
+        assert_eq!(package.format(), fwkit::FormatKind::Pe);
+        let report = package.verify(&VerifyOptions::default()).unwrap();
+        assert!(report.verdict.is_verified(), "{:?}", report.checks);
+        assert!(report.layers.iter().any(|l| l.kind == "zip archive"));
+        pkg
+    });
 }
 
 #[test]
