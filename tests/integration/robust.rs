@@ -4,8 +4,9 @@
 //! exhaust them.
 //!
 //! Damage is deterministic: truncation at 40 evenly spaced lengths plus the
-//! first and last 16 bytes, and 200 seeded byte flips per file (half in the
-//! headers, half anywhere), 1 to 4 bytes each. Every case is a file in a temp
+//! first and last 16 bytes, and 200 seeded byte flips per file (a third in
+//! the first 1 KiB, a third in the last 1 KiB, where a zip keeps its central
+//! directory, a third anywhere), 1 to 4 bytes each. Every case is a file in a temp
 //! dir read with `fwkit::Package` (`open`, `verify`, and for every fifth case
 //! `unpack`, one level recursive), inside `catch_unwind` so a panic names its input.
 //!
@@ -209,10 +210,12 @@ fn damage_all(label: &str, original: &[u8]) {
         let mut bytes = original.to_vec();
         let mut flipped = Vec::new();
         for _ in 0..=rng.below(4) {
-            let at = if i % 2 == 0 {
-                rng.below(header)
-            } else {
-                rng.below(len)
+            // Headers at the front (stubs, tar, PE, cab) and at the back
+            // (zip central directory and end record), and anywhere.
+            let at = match i % 3 {
+                0 => rng.below(header),
+                1 => len - 1 - rng.below(header),
+                _ => rng.below(len),
             };
             let mask = (rng.next() % 255 + 1) as u8;
             bytes[at] ^= mask;
