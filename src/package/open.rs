@@ -568,7 +568,16 @@ impl Package {
                 );
             }
             let stub = self.stub_check(layout, &result.captured)?;
-            let stub_ok = stub.as_ref().map(|c| c.outcome == Outcome::Passed);
+            // A self-extractor's stub is code that runs: unless it is proven
+            // to be fwkit's own, no signature inside the payload covers it.
+            let self_extracting = matches!(
+                layout.format,
+                FormatKind::Makeself | FormatKind::HpScexe | FormatKind::DellDup
+            );
+            let stub_ok = match &stub {
+                Some(check) => Some(check.outcome == Outcome::Passed),
+                None => self_extracting.then_some(false),
+            };
             checks.extend(stub);
             checks.extend(verify::signature::checks(
                 (&self.path, self.reads),

@@ -14,8 +14,9 @@
 use super::manifest::Manifest;
 use crate::error::{Error, Result};
 use crate::input::{Input, Reads};
-use crate::package::{Check, CheckKind, Member, MemberKind, Outcome, VerifyOptions};
+use crate::package::{Check, CheckKind, Member, MemberKind, MemberName, Outcome, VerifyOptions};
 use crate::sign::{self, PublicKey, Signature};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Largest detached signature file read.
@@ -96,21 +97,29 @@ fn check_one<R: std::io::Read>(
     check
 }
 
-/// True when `manifest` lists every file member of the package.
+/// True when `manifest` lists every file member of the package but itself
+/// and its own signature files (an unlisted `other.sig` is a member like any).
 fn lists_everything(manifest: &Manifest, members: &[Member]) -> bool {
     if manifest.complete {
         return manifest.bad_lines.is_empty();
     }
+    let listed: HashSet<&MemberName> = manifest
+        .entries
+        .iter()
+        .filter_map(|e| e.path.as_ref().ok())
+        .collect();
+    let source = manifest.source.as_str();
     members
         .iter()
         .filter(|m| m.kind == MemberKind::File)
         .filter_map(|m| m.path.as_ref())
-        .filter(|p| **p != manifest.source && !is_signature_name(p.as_str()))
-        .all(|p| manifest.entries.iter().any(|e| e.path.as_ref() == Ok(p)))
-}
-
-fn is_signature_name(name: &str) -> bool {
-    name.ends_with(".minisig") || name.ends_with(".sig")
+        .filter(|p| {
+            let name = p.as_str();
+            name != source
+                && name.strip_prefix(source) != Some(".minisig")
+                && name.strip_prefix(source) != Some(".sig")
+        })
+        .all(|p| listed.contains(p))
 }
 
 /// Every signature check, and the policy's verdict on them.
@@ -199,8 +208,13 @@ pub(crate) fn checks(
         } else if partial.is_empty() {
             "no valid signature by the given key(s)".to_owned()
         } else {
+            let stub = if stub_ok == Some(false) {
+                " (the self-extracting stub, which runs code, is covered by none: only a detached signature of the whole file, or a FWKIT-MANIFEST signature with fwkit's own stub, covers it)"
+            } else {
+                ""
+            };
             format!(
-                "valid signatures cover only part of the package ({}); a signature must cover a manifest listing every member, or the whole file",
+                "valid signatures cover only part of the package ({}){stub}; a signature must cover a manifest listing every member, or the whole file",
                 partial.join(", ")
             )
         };

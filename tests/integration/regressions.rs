@@ -205,3 +205,115 @@ fn untrusted_comment_ending_in_carriage_returns_reads_back_the_same() {
     assert_eq!(once.untrusted_comment, twice.untrusted_comment);
     assert_eq!(once.untrusted_comment, "comment");
 }
+
+/// A tree holding `fw.bin` and `SHA256SUMS` listing it, signed (prehashed
+/// minisign) with the committed test key as `SHA256SUMS.minisig`.
+fn signed_manifest_tree(root: &std::path::Path) -> std::path::PathBuf {
+    let tree = root.join("tree");
+    let image = crate::util::prng(5, 4096);
+    crate::util::write_file(&tree.join("fw.bin"), &image, 0o644);
+    let sums = format!("{}  fw.bin\n", crate::util::sha256_hex(&image));
+    crate::util::write_file(&tree.join("SHA256SUMS"), sums.as_bytes(), 0o644);
+    let text = std::fs::read_to_string(crate::util::samples().join("keys/fwkit-test.key")).unwrap();
+    let secret = fwkit::sign::SecretKey::parse(&text, None).unwrap();
+    let made = fwkit::sign::sign(&secret, sums.as_bytes(), &Default::default()).unwrap();
+    crate::util::write_file(
+        &tree.join("SHA256SUMS.minisig"),
+        made.to_file_string().as_bytes(),
+        0o644,
+    );
+    tree
+}
+
+fn verify_with_test_key(
+    dir: &std::path::Path,
+    pkg: &std::path::Path,
+    code: i32,
+) -> serde_json::Value {
+    let key = crate::util::samples().join("keys/fwkit-test.pub");
+    crate::util::fwkit(
+        dir,
+        [
+            std::ffi::OsStr::new("verify"),
+            pkg.as_os_str(),
+            std::ffi::OsStr::new("--key"),
+            key.as_os_str(),
+            std::ffi::OsStr::new("--json"),
+        ],
+    )
+    .expect(code)
+    .json()
+}
+
+/// Found by review: a signed manifest inside a self-extractor whose stub was
+/// not written by `fwkit pack` counted as covering the whole package, but
+/// the stub is code that runs and nothing signed covers it: anyone could
+/// swap the stub of a signed makeself archive. Fixed in src/package/open.rs
+/// (a self-extractor's stub is unproven unless it is fwkit's own). The same
+/// signed tree as a tarball, which runs nothing, still verifies.
+#[test]
+fn signed_manifest_inside_a_foreign_stub_does_not_cover_the_package() {
+    if !crate::util::require_tool("makeself") || !crate::util::require_tool("tar") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let tree = signed_manifest_tree(tmp.path());
+    let run = tmp.path().join("signed.run");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--quiet".as_ref(),
+        tree.as_os_str(),
+        run.as_os_str(),
+        "signed manifest".as_ref(),
+        "true".as_ref(),
+    ];
+    crate::util::tool(tmp.path(), "makeself", &args);
+    let doc = verify_with_test_key(tmp.path(), &run, 1);
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("self-extracting stub"), "{reasons}");
+    let tarball = tmp.path().join("signed.tar.gz");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "-czf".as_ref(),
+        tarball.as_os_str(),
+        "-C".as_ref(),
+        tree.as_os_str(),
+        ".".as_ref(),
+    ];
+    crate::util::tool(tmp.path(), "tar", &args);
+    verify_with_test_key(tmp.path(), &tarball, 0);
+}
+
+/// Found by review: a manifest signature counted as covering every member
+/// even when members ending in `.sig`/`.minisig` were not listed, so any
+/// content could ride along unlisted under such a name. Now only the
+/// manifest's own signature files are exempt. Fixed in
+/// src/verify/signature.rs (`lists_everything`).
+#[test]
+fn unlisted_member_named_like_a_signature_is_not_covered() {
+    if !crate::util::require_tool("zip") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let tree = signed_manifest_tree(tmp.path());
+    let zip = tmp.path().join("signed.zip");
+    crate::util::tool(
+        &tree,
+        "zip",
+        &["-q".as_ref(), "-r".as_ref(), zip.as_os_str(), ".".as_ref()],
+    );
+    verify_with_test_key(tmp.path(), &zip, 0);
+    crate::util::write_file(&tree.join("payload.sig"), b"#!/bin/sh\nrm -rf /\n", 0o644);
+    let extra = tmp.path().join("extra.zip");
+    crate::util::tool(
+        &tree,
+        "zip",
+        &[
+            "-q".as_ref(),
+            "-r".as_ref(),
+            extra.as_os_str(),
+            ".".as_ref(),
+        ],
+    );
+    let doc = verify_with_test_key(tmp.path(), &extra, 1);
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("cover only part"), "{reasons}");
+}
