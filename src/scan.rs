@@ -201,7 +201,10 @@ pub(crate) fn scan(pass: &Pass<'_>, mut file: Input, sink: &mut dyn Sink) -> Res
         }
         checks.extend(stream_checks);
         let (tree_checks, chained) = walk.tree.finish();
-        checks.extend(tree_checks);
+        // Without streams there were no members, and nothing to say of them.
+        if !layout.streams.is_empty() {
+            checks.extend(tree_checks);
+        }
         mark_refused(&mut walk.members, chained);
         Ok(ScanResult {
             members: walk.members,
@@ -210,6 +213,19 @@ pub(crate) fn scan(pass: &Pass<'_>, mut file: Input, sink: &mut dyn Sink) -> Res
             warnings: walk.warnings,
         })
     })
+}
+
+/// Only the digests over byte ranges (`pass.digests`): the file read once,
+/// nothing decoded. Beside a zip or cabinet read member by member, and
+/// for a package whose headers are too broken to decode.
+pub(crate) fn range_digests(pass: &Pass<'_>, file: Input) -> Result<Vec<Check>> {
+    let nothing = Layout::new(pass.layout.format);
+    let only = Pass {
+        layout: &nothing,
+        member_algos: &[],
+        ..*pass
+    };
+    Ok(scan(&only, file, &mut Discard)?.checks)
 }
 
 /// Digests over byte ranges, fed block by block.
@@ -730,9 +746,14 @@ impl<R: Read> Read for Guarded<R> {
 
 /// Give members the problems found only once the whole tree was known.
 pub(crate) fn mark_refused(members: &mut [Member], refused: Vec<(MemberName, String)>) {
-    for (name, why) in refused {
-        if let Some(member) = members.iter_mut().find(|m| m.path.as_ref() == Some(&name)) {
-            member.problem.get_or_insert(why);
+    if refused.is_empty() {
+        return;
+    }
+    let mut why: std::collections::HashMap<MemberName, String> =
+        refused.into_iter().rev().collect();
+    for member in members.iter_mut() {
+        if let Some(reason) = member.path.as_ref().and_then(|p| why.remove(p)) {
+            member.problem.get_or_insert(reason);
         }
     }
 }

@@ -45,7 +45,7 @@ use super::{Layout, Source};
 use crate::error::{Error, Result};
 use crate::input::Input;
 use crate::package::{Algorithm, Check, CheckKind, Layer, Member, MemberKind, MemberName, Outcome};
-use crate::scan::{self, Discard, Sink, Stop};
+use crate::scan::{self, Sink, Stop};
 use crate::verify::safety::{Admission, Tree};
 use std::io::{self, Read};
 
@@ -89,43 +89,13 @@ pub(crate) fn layout(source: &mut Source) -> io::Result<Layout> {
     Ok(layout)
 }
 
-/// One pass over a cabinet: the digests over byte ranges (the caller's
-/// `--sha256`) beside the members, every folder decompressed once.
+/// One pass over a cabinet: every folder decompressed once, members
+/// checked and handed to `sink` (range digests run beside it, in `Package::pass`).
 pub(crate) fn scan(pass: &scan::Pass<'_>, sink: &mut dyn Sink) -> Result<scan::ScanResult> {
     let Some(spec) = &pass.layout.cab else {
         return Ok(scan::ScanResult::default());
     };
-    let ranges_only = Layout {
-        streams: Vec::new(),
-        cab: None,
-        ..pass.layout.clone()
-    };
-    std::thread::scope(|scope| {
-        let ranges = (!pass.digests.is_empty()).then(|| {
-            scope.spawn(|| {
-                let file = Input::open(pass.path, pass.reads)?;
-                let only = scan::Pass {
-                    layout: &ranges_only,
-                    member_algos: &[],
-                    ..*pass
-                };
-                scan::scan(&only, file, &mut Discard)
-            })
-        });
-        let mut result = read(pass, spec, sink)?;
-        if let Some(handle) = ranges {
-            let ranges = handle
-                .join()
-                .map_err(|_| Error::read(pass.path, io::Error::other("digest thread failed")))??;
-            result.checks.extend(
-                ranges
-                    .checks
-                    .into_iter()
-                    .filter(|c| c.kind != CheckKind::Safety),
-            );
-        }
-        Ok(result)
-    })
+    read(pass, spec, sink)
 }
 
 /// What the pass does with one file entry.

@@ -378,45 +378,33 @@ impl Package {
             return crate::formats::set::scan(spec, options, self.reads, sink);
         }
         let whole = self.pass_over(layout, digests, options, member_algos);
-        if layout.cab.is_some() {
-            return crate::formats::cab::scan(&whole, sink);
-        }
-        let file = Input::open(&self.path, self.reads)?;
-        let Some(spec) = &layout.zip else {
+        if layout.cab.is_none() && layout.zip.is_none() {
+            let file = Input::open(&self.path, self.reads)?;
             return scan::scan(&whole, file, sink);
-        };
-        // A zip is read member by member; digests over byte ranges (e.g. the
-        // caller's whole-file SHA-256) run beside it in a plain read of the file.
-        let ranges_only = Layout {
-            streams: Vec::new(),
-            zip: None,
-            ..layout.clone()
-        };
+        }
+        // A zip or a cabinet is read member by member; digests over byte
+        // ranges (e.g. the caller's whole-file SHA-256) run beside it in a
+        // plain read of the file.
         std::thread::scope(|scope| {
             let ranges = (!digests.is_empty()).then(|| {
-                scope.spawn(|| {
-                    let pass = self.pass_over(&ranges_only, digests, options, &[]);
-                    scan::scan(&pass, file, &mut Discard)
-                })
+                scope.spawn(|| scan::range_digests(&whole, Input::open(&self.path, self.reads)?))
             });
-            let mut result = crate::formats::zip::scan(
-                (&self.path, self.reads),
-                spec,
-                layout,
-                options,
-                member_algos,
-                sink,
-            )?;
+            let mut result = match &layout.zip {
+                Some(spec) => crate::formats::zip::scan(
+                    (&self.path, self.reads),
+                    spec,
+                    layout,
+                    options,
+                    member_algos,
+                    sink,
+                )?,
+                None => crate::formats::cab::scan(&whole, sink)?,
+            };
             if let Some(handle) = ranges {
                 let ranges = handle.join().map_err(|_| {
                     Error::read(&self.path, std::io::Error::other("digest thread failed"))
                 })??;
-                result.checks.extend(
-                    ranges
-                        .checks
-                        .into_iter()
-                        .filter(|c| c.kind != CheckKind::Safety),
-                );
+                result.checks.extend(ranges);
             }
             Ok(result)
         })
@@ -450,31 +438,17 @@ impl Package {
         if broken {
             // The layout is not trustworthy: do not decode; the external digest still runs.
             let file = Input::open(&self.path, self.reads)?;
-            let empty = Layout {
-                streams: Vec::new(),
-                ..layout.clone()
-            };
             let external: Vec<_> = digests
                 .into_iter()
                 .filter(|d| d.kind == CheckKind::External)
                 .collect();
             for d in &layout.digests {
-                checks.push(
-                    Check::new(d.kind, d.covers.clone(), Outcome::NotRun)
-                        .with_range(d.range)
-                        .with_detail(
-                            "the header is inconsistent, so the declared digest was not checked",
-                        ),
-                );
+                checks.push(verify::digest_check(d, None).with_detail(
+                    "the header is inconsistent, so the declared digest was not checked",
+                ));
             }
-            let pass = self.pass_over(&empty, &external, options, &[]);
-            let result = scan::scan(&pass, file, sink)?;
-            checks.extend(
-                result
-                    .checks
-                    .into_iter()
-                    .filter(|c| c.kind != CheckKind::Safety),
-            );
+            let pass = self.pass_over(layout, &external, options, &[]);
+            checks.extend(scan::range_digests(&pass, file)?);
         } else {
             let result = self.pass(layout, &digests, options, &[], sink)?;
             // The BLAKE2b-512 is an input to the signature check, not a check.
@@ -497,7 +471,14 @@ impl Package {
                     "a manifest follows members it lists; the payload was read a second time to compute {}",
                     missing.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
                 ));
-                let again = self.pass(layout, &[], options, &missing, &mut Discard)?;
+                // Only the missing algorithms: no SHA-256 of every member
+                // again, and no second progress bar.
+                let second = VerifyOptions {
+                    hash_members: false,
+                    progress: None,
+                    ..options.clone()
+                };
+                let again = self.pass(layout, &[], &second, &missing, &mut Discard)?;
                 for (member, rehashed) in members.iter_mut().zip(again.members) {
                     if member.path == rehashed.path {
                         member.digests.extend(rehashed.digests);
@@ -506,19 +487,16 @@ impl Package {
             }
             let (manifest_checks, listed) = verify::manifest_checks(&manifests, &members);
             if !manifests.is_empty() {
+                let listed: Vec<_> = manifests.iter().map(|x| x.listed()).collect();
                 let unlisted: Vec<&str> = members
                     .iter()
                     .filter(|m| m.kind == super::MemberKind::File)
                     .filter(|m| {
                         !m.path.as_ref().is_some_and(|p| {
-                            manifests.iter().any(|x| {
-                                let signature = [".minisig", ".sig"]
-                                    .iter()
-                                    .any(|ext| p.as_str() == format!("{}{ext}", x.source));
-                                &x.source == p
-                                    || signature
-                                    || x.entries.iter().any(|e| e.path.as_ref() == Ok(p))
-                            })
+                            manifests
+                                .iter()
+                                .zip(&listed)
+                                .any(|(x, names)| x.is_own_file(p) || names.contains(p))
                         })
                     })
                     .map(|m| m.name.as_str())
