@@ -7,6 +7,7 @@
 //! `X.md5` holding only a digest covers `X`.
 
 use crate::package::{Algorithm, MemberName};
+use std::collections::HashSet;
 
 /// Largest manifest fwkit reads.
 pub(crate) const MAX_MANIFEST: usize = 4 << 20;
@@ -36,6 +37,26 @@ pub(crate) struct Manifest {
     pub bad_lines: Vec<(usize, String)>,
     /// The manifest lists every member (a fwkit manifest): extras fail.
     pub complete: bool,
+}
+
+impl Manifest {
+    /// The member paths its entries list, for lookups.
+    pub(crate) fn listed(&self) -> HashSet<&MemberName> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.path.as_ref().ok())
+            .collect()
+    }
+
+    /// The manifest itself or one of its signature files
+    /// (`<manifest>.minisig`, `<manifest>.sig`), which it cannot list.
+    pub(crate) fn is_own_file(&self, path: &MemberName) -> bool {
+        let source = self.source.as_str();
+        match path.as_str().strip_prefix(source) {
+            Some(rest) => matches!(rest, "" | ".minisig" | ".sig"),
+            None => false,
+        }
+    }
 }
 
 /// The algorithm a manifest's file name implies, `None` when the name is not

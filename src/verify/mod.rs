@@ -87,6 +87,10 @@ pub(crate) fn manifest_checks(
 ) {
     let mut checks = Vec::new();
     let mut covered = std::collections::HashSet::new();
+    let by_path: std::collections::HashMap<&crate::package::MemberName, &Member> = members
+        .iter()
+        .filter_map(|m| m.path.as_ref().map(|p| (p, m)))
+        .collect();
     for m in manifests {
         covered.insert(m.source.clone());
         for (line, text) in &m.bad_lines {
@@ -122,7 +126,7 @@ pub(crate) fn manifest_checks(
             let mut check = Check::new(CheckKind::Digest, covers(path), Outcome::NotRun);
             check.algorithm = Some(entry.algorithm);
             check.expected = Some(entry.digest.clone());
-            match members.iter().find(|x| x.path.as_ref() == Some(path)) {
+            match by_path.get(path).copied() {
                 None => {
                     check.outcome = Outcome::Failed;
                     check.detail = Some("listed but missing: the set is incomplete".to_owned());
@@ -164,17 +168,12 @@ pub(crate) fn manifest_checks(
         }
         if m.complete {
             // A fwkit manifest lists every file: anything else is an extra member.
-            let signature = m.source.parent().map_or_else(
-                || crate::formats::fwkit_manifest::SIGNATURE_NAME.to_owned(),
-                |p| format!("{p}/{}", crate::formats::fwkit_manifest::SIGNATURE_NAME),
-            );
+            let listed = m.listed();
             for member in members {
                 let Some(path) = &member.path else { continue };
-                let listed = m.entries.iter().any(|e| e.path.as_ref() == Ok(path));
                 if member.kind == crate::package::MemberKind::File
-                    && !listed
-                    && *path != m.source
-                    && path.as_str() != signature
+                    && !listed.contains(path)
+                    && !m.is_own_file(path)
                 {
                     checks.push(Check::failed(
                         CheckKind::Digest,

@@ -14,9 +14,8 @@
 use super::manifest::Manifest;
 use crate::error::{Error, Result};
 use crate::input::{Input, Reads};
-use crate::package::{Check, CheckKind, Member, MemberKind, MemberName, Outcome, VerifyOptions};
+use crate::package::{Check, CheckKind, Member, MemberKind, Outcome, VerifyOptions};
 use crate::sign::{self, PublicKey, Signature};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Largest detached signature file read.
@@ -103,22 +102,12 @@ fn lists_everything(manifest: &Manifest, members: &[Member]) -> bool {
     if manifest.complete {
         return manifest.bad_lines.is_empty();
     }
-    let listed: HashSet<&MemberName> = manifest
-        .entries
-        .iter()
-        .filter_map(|e| e.path.as_ref().ok())
-        .collect();
-    let source = manifest.source.as_str();
+    let listed = manifest.listed();
     members
         .iter()
         .filter(|m| m.kind == MemberKind::File)
         .filter_map(|m| m.path.as_ref())
-        .filter(|p| {
-            let name = p.as_str();
-            name != source
-                && name.strip_prefix(source) != Some(".minisig")
-                && name.strip_prefix(source) != Some(".sig")
-        })
+        .filter(|p| !manifest.is_own_file(p))
         .all(|p| listed.contains(p))
 }
 
