@@ -8,8 +8,8 @@
 
 use crate::util::{
     assert_check, assert_no_staging, assert_not_unpacked, assert_same_tree, checks_with, find,
-    fwkit, member_paths, prng, python3, refused_members, require_tool, samples, sha256_hex, tool,
-    write_file,
+    fwkit, member_paths, os, prng, python3, refused_members, require_tool, samples, sha256_hex,
+    tool, verify_json, write_file,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -19,10 +19,6 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 type Tree = BTreeMap<String, (Vec<u8>, u32)>;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 fn tools() -> bool {
     require_tool("gcab") && require_tool("gzip") && require_tool("python3")
@@ -101,12 +97,6 @@ fn gcab(dir: &Path, zip: bool, names: &[&str]) -> PathBuf {
 
 const LVFS: [&str; 3] = ["firmware.bin", "firmware.metainfo.xml", "firmware.jcat"];
 
-fn verify(dir: &Path, pkg: &Path, code: i32) -> Value {
-    fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(code)
-        .json()
-}
-
 /// `unpack` must fail with `code` and leave nothing behind.
 fn refused_unpack(dir: &Path, pkg: &Path, code: i32) {
     let out = dir.join("out");
@@ -163,7 +153,7 @@ fn lvfs_cabinet_verifies_and_unpacks() {
         let tmp = TempDir::new().unwrap();
         let tree = lvfs_files(tmp.path(), "{}");
         let pkg = gcab(tmp.path(), zip, &order);
-        let doc = verify(tmp.path(), &pkg, 0);
+        let doc = verify_json(tmp.path(), &pkg, 0);
         assert_eq!(doc["format"], "cab");
         assert_eq!(doc["verdict"]["status"], "verified");
         assert_check(&doc, "stream", Some("stream-check"), "passed");
@@ -265,7 +255,7 @@ fn windows_paths_and_many_files() {
             find(&bytes, b"dir0\\sub\\file00.bin").is_some(),
             "gcab stores `\\`"
         );
-        let doc = verify(tmp.path(), &pkg, 0);
+        let doc = verify_json(tmp.path(), &pkg, 0);
         let stored: Vec<&str> = doc["members"]
             .as_array()
             .unwrap()
@@ -334,7 +324,7 @@ fn wrong_metainfo_checksum_fails() {
     let wrong = format!("{{\"sha256\": \"{}\"}}", "ab".repeat(32));
     lvfs_files(tmp.path(), &wrong);
     let pkg = gcab(tmp.path(), true, &LVFS);
-    let doc = verify(tmp.path(), &pkg, 1);
+    let doc = verify_json(tmp.path(), &pkg, 1);
     let failed = checks_with(&doc, "digest", Some("sha256"), "failed");
     assert_eq!(failed.len(), 1, "{}", details(&doc));
     assert_eq!(failed[0]["expected"], "ab".repeat(32));
@@ -353,7 +343,7 @@ fn wrong_installed_size_fails() {
     let tmp = TempDir::new().unwrap();
     lvfs_files(tmp.path(), r#"{"size": "99999"}"#);
     let pkg = gcab(tmp.path(), true, &LVFS);
-    let doc = verify(tmp.path(), &pkg, 1);
+    let doc = verify_json(tmp.path(), &pkg, 1);
     let failed = checks_with(&doc, "structure", None, "failed");
     assert_eq!(failed.len(), 1, "{}", details(&doc));
     assert_eq!(failed[0]["expected"], "99999");
@@ -370,7 +360,7 @@ fn wrong_jcat_checksum_fails() {
     let wrong = format!("{{\"jcat_sha256\": \"{}\"}}", "0".repeat(64));
     lvfs_files(tmp.path(), &wrong);
     let pkg = gcab(tmp.path(), true, &LVFS);
-    let doc = verify(tmp.path(), &pkg, 1);
+    let doc = verify_json(tmp.path(), &pkg, 1);
     let failed = checks_with(&doc, "digest", Some("sha256"), "failed");
     assert_eq!(failed.len(), 1, "{}", details(&doc));
     assert!(failed[0]["covers"]
@@ -400,7 +390,7 @@ fn jcat_signatures_are_reported_not_checked() {
         {"Kind": 2, "Flags": 1, "Data": "-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n"}]}"#;
     lvfs_files(tmp.path(), extra);
     let pkg = gcab(tmp.path(), true, &LVFS);
-    let doc = verify(tmp.path(), &pkg, 0);
+    let doc = verify_json(tmp.path(), &pkg, 0);
     let info = checks_with(&doc, "signature", None, "info");
     assert_eq!(info.len(), 3, "{}", details(&doc));
     let texts: Vec<&str> = info.iter().map(|c| c["detail"].as_str().unwrap()).collect();
@@ -454,7 +444,7 @@ fn names_that_escape_are_refused() {
     fs::write(&hostile, &bytes).unwrap();
     let abs_existed = Path::new("/abs").exists();
 
-    let doc = verify(tmp.path(), &hostile, 1);
+    let doc = verify_json(tmp.path(), &hostile, 1);
     let refused: Vec<&str> = refused_members(&doc)
         .iter()
         .map(|m| m["name"].as_str().unwrap())
@@ -505,7 +495,7 @@ fn damaged_data_fails_its_block_checksum() {
         let at = bytes.len() - 40_000;
         bytes[at] ^= 0x20;
         fs::write(&pkg, &bytes).unwrap();
-        let doc = verify(tmp.path(), &pkg, 1);
+        let doc = verify_json(tmp.path(), &pkg, 1);
         let failed = checks_with(&doc, "stream", Some("stream-check"), "failed");
         assert_eq!(failed.len(), 1, "{}", details(&doc));
         let detail = failed[0]["detail"].as_str().unwrap();
@@ -525,7 +515,7 @@ fn bytes_after_the_cabinet_are_refused() {
     let mut bytes = fs::read(&pkg).unwrap();
     bytes.extend_from_slice(b"hidden payload");
     fs::write(&pkg, &bytes).unwrap();
-    let doc = verify(tmp.path(), &pkg, 1);
+    let doc = verify_json(tmp.path(), &pkg, 1);
     let failed = checks_with(&doc, "structure", None, "failed");
     assert!(
         failed[0]["detail"]
@@ -623,7 +613,7 @@ fn without_block_checksums_lvfs_checksums_must_cover_every_file() {
     let mut bytes = fs::read(&pkg).unwrap();
     drop_block_checksums(&mut bytes);
     fs::write(&pkg, &bytes).unwrap();
-    let doc = verify(tmp.path(), &pkg, 0);
+    let doc = verify_json(tmp.path(), &pkg, 0);
     assert!(checks_with(&doc, "stream", None, "passed").is_empty());
     assert_check(&doc, "structure", None, "passed");
     unpacks_to(tmp.path(), &pkg, &tree);
@@ -647,7 +637,7 @@ fn without_block_checksums_lvfs_checksums_must_cover_every_file() {
     let mut bytes = fs::read(&pkg).unwrap();
     drop_block_checksums(&mut bytes);
     fs::write(&pkg, &bytes).unwrap();
-    let doc = verify(tmp.path(), &pkg, 1);
+    let doc = verify_json(tmp.path(), &pkg, 1);
     let failed = checks_with(&doc, "digest", None, "failed");
     assert_eq!(failed.len(), 1, "{}", details(&doc));
     assert!(failed[0]["detail"]

@@ -1,15 +1,11 @@
 //! The command line contract: help text, exit codes, error messages, the
 //! JSON envelope, and a closed stdout.
 
-use crate::util::{fwkit, prng, samples, write_file, FWKIT, PANIC};
+use crate::util::{fwkit, os, prng, samples, write_file, FWKIT, PANIC};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use tempfile::TempDir;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 fn scexe_sample() -> std::path::PathBuf {
     samples().join("scexe/CP000000.scexe")

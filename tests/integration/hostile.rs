@@ -4,16 +4,12 @@
 
 use crate::util::{
     assert_check, assert_no_staging, assert_not_unpacked, checks_with, dell_bin, fwkit,
-    gzip_stored, listing, refused_members, samples, scexe, tree_files, write_file, Tar,
+    gzip_stored, listing, os, refused_members, samples, scexe, tree_files, verify_json, write_file,
+    Tar,
 };
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 /// A temp root with an `outside/` directory and a `secret` file for hostile
 /// members to aim at, and a `work/` directory where packages and DIR live.
@@ -64,9 +60,7 @@ fn refused(arena: &Arena, tar: &Tar, shows: Shows<'_>) {
     let before = listing(arena.root());
     for (name, _) in &packages {
         let pkg = work.join(name);
-        let doc = fwkit(&work, [os("verify"), pkg.as_os_str(), os("--json")])
-            .expect(1)
-            .json();
+        let doc = verify_json(&work, &pkg, 1);
         assert_eq!(doc["verified"], false);
         match shows {
             Shows::Member(member) => {
@@ -131,9 +125,7 @@ fn parent_dir_name() {
     // Also as an uncompressed tar.
     let pkg = arena.work().join("plain.tar");
     write_file(&pkg, &tar.finish(), 0o644);
-    let doc = fwkit(&arena.work(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(&arena.work(), &pkg, 1);
     let refused = refused_members(&doc);
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0]["name"], "../evil");

@@ -2,8 +2,9 @@
 //! (Debian 2.4.5), plus hand-written stubs for generations apt cannot give us.
 
 use crate::util::{
-    after_lines, assert_check, assert_no_staging, assert_not_unpacked, assert_same_tree, checks,
-    checks_with, find, fwkit, member_paths, prng, require_tool, tool, uncovered, write_file,
+    after_lines, assert_check, assert_no_staging, assert_same_tree, checks, checks_with, find,
+    fwkit, materialise, member_paths, os, prng, refused_unpack, require_tool, tool, uncovered,
+    verify_json, write_file,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -60,16 +61,6 @@ fn appended_tree() -> Tree {
         ),
         ("appended.bin", prng(0xadd, 8 << 10), 0o755),
     ])
-}
-
-fn materialise(root: &Path, tree: &Tree) {
-    for (name, (data, mode)) in tree {
-        write_file(&root.join(name), data, *mode);
-    }
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
 }
 
 /// makeself and what it runs for a default archive (gzip, MD5, cksum).
@@ -196,9 +187,7 @@ fn good_case(case: Case) {
     assert_eq!(setup["mode"].as_u64().unwrap() & 0o777, 0o755);
     assert_eq!(setup["kind"]["type"], "file");
 
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, &pkg, 0);
     assert_eq!(doc["verified"], true);
     assert_eq!(doc["verdict"]["status"], "verified");
     assert!(checks(&doc)
@@ -329,9 +318,7 @@ fn assert_rejected(dir: &Path, what: &str, bad: &[u8], kinds: &[&str]) {
     let name = what.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let pkg = dir.join(format!("bad-{name}.run"));
     write_file(&pkg, bad, 0o644);
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(dir, &pkg, 1);
     assert_eq!(doc["verified"], false, "{what}");
     assert_eq!(doc["verdict"]["status"], "not-verified", "{what}");
     assert!(
@@ -342,12 +329,7 @@ fn assert_rejected(dir: &Path, what: &str, bad: &[u8], kinds: &[&str]) {
         doc["checks"]
     );
     let out = dir.join(format!("out-{name}"));
-    fwkit(
-        dir,
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(dir, &pkg, &out, 1);
 }
 
 #[test]

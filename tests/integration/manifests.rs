@@ -5,18 +5,14 @@
 //! or escaping entry fails; a plain tar is verified only by a manifest.
 
 use crate::util::{
-    assert_check, assert_not_unpacked, assert_same_tree, checks_with, fwkit, prng, require_tool,
-    tool, tree_files, write_file,
+    assert_check, assert_not_unpacked, assert_same_tree, checks_with, fwkit, os, prng,
+    refused_unpack, require_tool, tool, tree_files, verify_json, write_file,
 };
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 /// The files a manifest describes.
 const FILES: [&str; 3] = ["fw/image.bin", "fw/flash.cfg", "README"];
@@ -135,9 +131,7 @@ fn warnings(doc: &Value) -> String {
 /// `verify` exits 0 with `listed` passed manifest entries and no failed
 /// one; `unpack` gives back `src` byte for byte.
 fn verified(dir: &Path, pkg: &Path, src: &Path, listed: usize, what: &str) -> Value {
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, pkg, 0);
     assert_eq!(
         digest_checks(&doc, "passed").len(),
         listed,
@@ -286,9 +280,7 @@ fn sha256sums_first() -> Vec<&'static str> {
 /// `verify` exits 1 with a failed check satisfying `is_the_failure`, and
 /// `unpack` places nothing.
 fn not_verified(dir: &Path, pkg: &Path, what: &str, is_the_failure: impl Fn(&Value) -> bool) {
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(dir, pkg, 1);
     assert!(
         doc["checks"]
             .as_array()
@@ -299,12 +291,7 @@ fn not_verified(dir: &Path, pkg: &Path, what: &str, is_the_failure: impl Fn(&Val
         doc["checks"]
     );
     let out = dir.join("out");
-    fwkit(
-        dir,
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(dir, pkg, &out, 1);
 }
 
 #[test]
@@ -412,9 +399,7 @@ fn plain_tar_without_a_manifest_has_no_integrity_data() {
     let src = tmp.path().join("src");
     payload(&src);
     let pkg = PLAIN_TAR.pack(&src, &FILES);
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 1);
     assert!(
         doc["verdict"]["reasons"]
             .to_string()
@@ -466,9 +451,7 @@ fn unlisted_members_are_reported() {
     payload(&src);
     checksum_file(&src, "SHA256SUMS", "sha256sum", &["README"]);
     let pkg = PLAIN_TAR.pack(&src, &sha256sums_first());
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 1);
     assert!(
         warnings(&doc).contains("2 member(s) not listed"),
         "{}",
@@ -482,9 +465,7 @@ fn unlisted_members_are_reported() {
         doc["checks"]
     );
     let pkg = TAR_GZ.pack(&src, &sha256sums_first());
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 0);
     assert!(
         warnings(&doc).contains("2 member(s) not listed"),
         "{}",

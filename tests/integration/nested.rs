@@ -4,17 +4,12 @@
 //! Info-ZIP, optionally behind Debian's grub EFI image (a real PE), and a
 //! tarball inside a makeself archive made by Debian's makeself.
 
-use crate::util::{fwkit, prng, require_file, require_tool, tool, write_file};
-use std::ffi::OsStr;
+use crate::util::{fwkit, os, prng, require_file, require_tool, tool, write_file};
 use std::fs;
 use std::path::Path;
 use tempfile::TempDir;
 
 const GRUB: &str = "/usr/lib/grub/x86_64-efi/monolithic/grubx64.efi";
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 /// `inner.scexe` (made by fwkit pack) inside `outer.zip`; returns the zip path
 /// and the inner image's bytes.

@@ -5,12 +5,11 @@
 //! Every PE fact fwkit reports is compared with the headers as read here.
 
 use crate::util::{
-    assert_check, assert_not_unpacked, assert_same_tree, checks_with, fwkit, prng, require_file,
-    require_tool, tool, uncovered, write_file, zip_entries,
+    assert_check, assert_same_tree, checks_with, fwkit, le16, le32, materialise, os, prng,
+    refused_unpack, require_file, require_tool, tool, uncovered, verify_json, zip_entries,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -21,18 +20,6 @@ const GRUB: &str = "/usr/lib/grub/x86_64-efi/monolithic/grubx64.efi";
 const SHIM_SIGNED: &str = "/usr/lib/shim/shimx64.efi.signed";
 
 type Tree = BTreeMap<String, (Vec<u8>, u32)>;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
-fn le16(d: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([d[at], d[at + 1]])
-}
-
-fn le32(d: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(d[at..at + 4].try_into().unwrap())
-}
 
 /// The PE facts fwkit must report, read from the headers by hand
 /// (PE/COFF specification: COFF header, optional header, section table,
@@ -114,9 +101,7 @@ fn payload_tree() -> Tree {
 /// An Info-ZIP archive of `tree`, as bytes.
 fn zip_of(dir: &Path, tree: &Tree) -> Vec<u8> {
     let src = dir.join("src");
-    for (name, (data, mode)) in tree {
-        write_file(&src.join(name), data, *mode);
-    }
+    materialise(&src, tree);
     tool(
         &src,
         "zip",
@@ -138,12 +123,6 @@ fn appended(dir: &Path, pe: &str, tree: &Tree, name: &str) -> (PathBuf, Vec<u8>,
     data.extend_from_slice(&zip);
     fs::write(&pkg, &data).unwrap();
     (pkg, image, zip)
-}
-
-fn verify_json(dir: &Path, pkg: &Path, code: i32) -> Value {
-    fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(code)
-        .json()
 }
 
 fn layer<'a>(doc: &'a Value, kind: &str) -> Option<&'a Value> {
@@ -292,12 +271,7 @@ fn plain_efi_image_is_not_a_package() {
         reasons(&doc)
     );
     let out = tmp.path().join("out");
-    fwkit(
-        tmp.path(),
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(tmp.path(), pkg, &out, 1);
 }
 
 #[test]
@@ -317,12 +291,7 @@ fn zip_with_trailing_bytes_in_the_overlay() {
         reasons(&doc)
     );
     let out = tmp.path().join("out");
-    fwkit(
-        tmp.path(),
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(tmp.path(), &pkg, &out, 1);
 }
 
 #[test]
@@ -341,12 +310,7 @@ fn truncated_pe_image() {
         assert!(reasons(&doc).contains(why), "cut {cut}: {}", reasons(&doc));
         assert_check(&doc, "structure", None, "failed");
         let out = tmp.path().join(format!("out-{cut}"));
-        fwkit(
-            tmp.path(),
-            [os("unpack"), short.as_os_str(), os("-o"), out.as_os_str()],
-        )
-        .expect(1);
-        assert_not_unpacked(&out);
+        refused_unpack(tmp.path(), &short, &out, 1);
     }
 }
 
@@ -498,10 +462,5 @@ fn zip_after_the_certificate_table_is_not_read() {
         reasons(&doc)
     );
     let out = tmp.path().join("out");
-    fwkit(
-        tmp.path(),
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(tmp.path(), &pkg, &out, 1);
 }

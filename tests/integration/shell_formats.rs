@@ -3,8 +3,8 @@
 
 use crate::util::{
     assert_check, assert_no_staging, assert_not_unpacked, assert_same_tree, dell_bin, fwkit,
-    member_paths, prng, require_tool, samples, scexe, sha256_hex, tool, tree_files, uncovered,
-    write_file,
+    materialise, member_paths, os, prng, refused_unpack, require_tool, samples, scexe, sha256_hex,
+    tool, tree_files, uncovered, verify_json, write_file,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -15,10 +15,6 @@ use tempfile::TempDir;
 
 /// SHA-256 of `PUF21000.bin` in the samples (samples/README.md).
 const PUF_SHA256: &str = "295d11847e205dc5392429db412c06ce831b01567b64714bfb83eccd0a4110ba";
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 struct Sample {
     path: &'static str,
@@ -87,9 +83,7 @@ fn sample_round_trip(sample: &Sample) -> Value {
         .all(|m| m["problem"].is_null()));
     let inspect = doc;
 
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, &pkg, 0);
     assert_eq!(doc["verdict"]["status"], "verified");
     assert_check(&doc, "stream", Some("stream-check"), "passed");
     assert_eq!(
@@ -269,17 +263,10 @@ fn damaged_samples_are_rejected() {
             let name = format!("{}-{what}", sample.format);
             let pkg = dir.join(&name);
             write_file(&pkg, &bytes, 0o644);
-            let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-                .expect(1)
-                .json();
+            let doc = verify_json(dir, &pkg, 1);
             assert_eq!(doc["verified"], false, "{name}");
             let out = dir.join(format!("{name}.out"));
-            fwkit(
-                dir,
-                [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-            )
-            .expect(1);
-            assert_not_unpacked(&out);
+            refused_unpack(dir, &pkg, &out, 1);
         }
     }
 }
@@ -292,9 +279,7 @@ type Tree = BTreeMap<String, (Vec<u8>, u32)>;
 /// A gzip tar of `tree` made by GNU tar, and the directory it came from.
 fn gnu_tar_gz(dir: &Path, tree: &Tree) -> Vec<u8> {
     let src = dir.join("src");
-    for (name, (data, mode)) in tree {
-        write_file(&src.join(name), data, *mode);
-    }
+    materialise(&src, tree);
     let out = dir.join("payload.tar.gz");
     let mut args: Vec<&OsStr> = vec![
         os("--format=ustar"),
@@ -323,9 +308,7 @@ fn fresh_round_trip(
     let inspect = fwkit(dir, [os("inspect"), pkg.as_os_str(), os("--json")])
         .expect(0)
         .json();
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, &pkg, 0);
     assert_check(&doc, "stream", Some("stream-check"), "passed");
     let out = dir.join("out");
     fwkit(
@@ -340,17 +323,10 @@ fn fresh_round_trip(
     flipped[gz_start + payload_len / 2] ^= 0x08;
     let bad = dir.join(format!("flipped-{name}"));
     write_file(&bad, &flipped, 0o755);
-    let doc = fwkit(dir, [os("verify"), bad.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(dir, &bad, 1);
     assert_check(&doc, "stream", None, "failed");
     let bad_out = dir.join("bad-out");
-    fwkit(
-        dir,
-        [os("unpack"), bad.as_os_str(), os("-o"), bad_out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&bad_out);
+    refused_unpack(dir, &bad, &bad_out, 1);
     // --no-verify places what could be read, exit 0, but never silently.
     let run = fwkit(
         dir,
@@ -525,9 +501,7 @@ fn pax_global_header_is_metadata_not_a_member() {
     tar.file("firmware.bin", 0o644, &prng(0x9, 4096));
     let pkg = tmp.path().join("git-archive.tar.gz");
     write_file(&pkg, &gzip_stored(&tar.finish()), 0o644);
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 0);
     assert_eq!(member_paths(&doc), vec!["firmware.bin"]);
 }
 
@@ -575,17 +549,10 @@ fn ambiguous_stubs_are_rejected() {
     .expect(0);
     for (what, bytes) in cases {
         let pkg = write(dir, &what.replace(' ', "-"), &bytes);
-        let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-            .expect(1)
-            .json();
+        let doc = verify_json(dir, &pkg, 1);
         assert_check(&doc, "structure", None, "failed");
         let out = dir.join("out");
-        fwkit(
-            dir,
-            [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-        )
-        .expect(1);
-        assert_not_unpacked(&out);
+        refused_unpack(dir, &pkg, &out, 1);
     }
 }
 

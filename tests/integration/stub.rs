@@ -6,8 +6,8 @@
 //! and busybox sh, and read by the real `fwkit` binary.
 
 use crate::util::{
-    fwkit, gzip_stored, posix_cksum, prng, require_tool, sha256_hex, tool, tree_files, write_file,
-    Tar,
+    fwkit, gzip_stored, os, posix_cksum, prng, require_tool, sha256_hex, tool, tree_files,
+    write_file, Tar,
 };
 use fwkit::pack::stub::{render, StubSpec};
 use serde_json::Value;
@@ -220,10 +220,6 @@ impl Scratch {
         assert!(left.is_empty(), "{}: left in TMPDIR: {left:?}", run.what);
         run
     }
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
 }
 
 /// Panic unless `dir` holds exactly the input files, with the same contents

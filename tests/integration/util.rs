@@ -67,6 +67,11 @@ impl Run {
     }
 }
 
+/// `s` as an `OsStr`, for argument lists that mix strings and paths.
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
 /// Run `fwkit ARGS` with `cwd` as the working directory, stdin closed.
 pub fn fwkit<I, S>(cwd: &Path, args: I) -> Run
 where
@@ -114,6 +119,27 @@ pub fn tool(cwd: &Path, program: &str, args: &[&OsStr]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
+}
+
+/// `fwkit verify PKG --json` in `dir`: panic unless it exits with `code`;
+/// returns the report.
+#[track_caller]
+pub fn verify_json(dir: &Path, pkg: &Path, code: i32) -> Value {
+    fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
+        .expect(code)
+        .json()
+}
+
+/// `fwkit unpack PKG -o OUT` in `dir` must exit with `code` and leave
+/// nothing behind (see [`assert_not_unpacked`]).
+#[track_caller]
+pub fn refused_unpack(dir: &Path, pkg: &Path, out: &Path, code: i32) {
+    fwkit(
+        dir,
+        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
+    )
+    .expect(code);
+    assert_not_unpacked(out);
 }
 
 // ---------------------------------------------------------------------------
@@ -192,6 +218,14 @@ pub fn write_file(path: &Path, data: &[u8], mode: u32) {
     }
     fs::write(path, data).expect("write file");
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Write every file of `tree` (relative path -> (content, permission bits),
+/// as [`tree_files`] reports it) below `root`.
+pub fn materialise(root: &Path, tree: &BTreeMap<String, (Vec<u8>, u32)>) {
+    for (name, (data, mode)) in tree {
+        write_file(&root.join(name), data, *mode);
+    }
 }
 
 /// Every regular file below `root`: relative path -> (content, permission bits).
@@ -675,11 +709,13 @@ pub struct ZipEntryInfo {
     pub local_extra: Vec<u8>,
 }
 
-fn le16(data: &[u8], at: usize) -> u16 {
+/// The little-endian `u16` at `at`.
+pub fn le16(data: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([data[at], data[at + 1]])
 }
 
-fn le32(data: &[u8], at: usize) -> u32 {
+/// The little-endian `u32` at `at`.
+pub fn le32(data: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"))
 }
 

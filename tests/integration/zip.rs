@@ -5,8 +5,8 @@
 
 use crate::util::{
     assert_check, assert_no_staging, assert_not_unpacked, assert_same_tree, checks_with, fwkit,
-    prng, python3, require_file, require_tool, sha256_hex, tool, write_file, zip_entries,
-    zip_extra_has, zip_has_zip64_end, Run,
+    materialise, os, prng, python3, refused_unpack, require_file, require_tool, sha256_hex, tool,
+    verify_json, zip_entries, zip_extra_has, zip_has_zip64_end, Run,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -22,10 +22,6 @@ mod hostile;
 
 /// Relative path -> (content, permission bits), as `tree_files` reports it.
 type Tree = BTreeMap<String, (Vec<u8>, u32)>;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 /// Text that every method really compresses, random bytes that no method
 /// does, an executable, an empty file and a deep path.
@@ -46,12 +42,6 @@ fn source_tree() -> Tree {
     tree
 }
 
-fn materialise(root: &Path, tree: &Tree) {
-    for (name, (data, mode)) in tree {
-        write_file(&root.join(name), data, *mode);
-    }
-}
-
 /// Write the source tree to `dir/src`, run `program args` there (the tool
 /// writes `../pkg.zip`) and return the package path.
 fn made_by(dir: &Path, tree: &Tree, program: &str, args: &[&str]) -> PathBuf {
@@ -67,9 +57,7 @@ fn made_by(dir: &Path, tree: &Tree, program: &str, args: &[&str]) -> PathBuf {
 /// `verify` exits 0 with the zip's CRC check passed and every file listed;
 /// `unpack` reproduces `tree` byte for byte, modes included.
 fn round_trip(dir: &Path, pkg: &Path, tree: &Tree) -> Value {
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, pkg, 0);
     assert_eq!(doc["format"], "zip");
     assert_eq!(doc["verdict"]["status"], "verified");
     assert_check(&doc, "stream", Some("stream-check"), "passed");
@@ -252,9 +240,7 @@ fn seven_zip_ppmd_fails_closed() {
         ],
     );
     assert_eq!(methods(&pkg)["README.txt"], 98);
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 1);
     let failed = checks_with(&doc, "stream", None, "failed");
     assert!(
         failed
@@ -263,12 +249,7 @@ fn seven_zip_ppmd_fails_closed() {
         "{failed:#?}"
     );
     let out = tmp.path().join("out");
-    fwkit(
-        tmp.path(),
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(tmp.path(), &pkg, &out, 1);
     // A check that could not run is an integrity failure: --no-verify
     // places the tree, never silently.
     let run = fwkit(
@@ -572,9 +553,7 @@ fn member_larger_than_its_declared_size() {
     assert_eq!(&data[cd + 24..cd + 28], &(16u32 << 20).to_le_bytes());
     data[cd + 24..cd + 28].copy_from_slice(&1000u32.to_le_bytes());
     fs::write(&pkg, &data).unwrap();
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 1);
     let failed = checks_with(&doc, "stream", Some("stream-check"), "failed");
     assert!(
         failed
@@ -584,12 +563,7 @@ fn member_larger_than_its_declared_size() {
         doc["checks"]
     );
     let out = tmp.path().join("out");
-    fwkit(
-        tmp.path(),
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(tmp.path(), &pkg, &out, 1);
 }
 
 /// A file named `.fwpkg` must carry `payload.json`: the name only ever makes

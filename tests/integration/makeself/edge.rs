@@ -1,10 +1,10 @@
 //! makeself archives that are not simply good or damaged: no sums at all,
 //! an edited stub, base64 payloads, hostile text in header fields.
 
-use super::{assert_rejected, edit_field, have_makeself, makeself, os, source_tree};
+use super::{assert_rejected, edit_field, have_makeself, makeself, source_tree};
 use crate::util::{
-    assert_check, assert_not_unpacked, assert_same_tree, checks_with, find, fwkit, require_tool,
-    sha256_hex, uncovered, write_file,
+    assert_check, assert_not_unpacked, assert_same_tree, checks_with, find, fwkit, os,
+    refused_unpack, require_tool, sha256_hex, uncovered, verify_json, write_file,
 };
 use std::fs;
 use std::path::PathBuf;
@@ -23,9 +23,7 @@ fn nocomp_without_sums_has_no_integrity_data() {
         &source_tree(),
         "no sums",
     );
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(dir, &pkg, 1);
     let reasons = doc["verdict"]["reasons"].to_string();
     assert!(reasons.contains("no integrity data"), "{reasons}");
     // Pinning the whole file is the way out.
@@ -82,9 +80,7 @@ fn stub_bytes_are_uncovered_unless_pinned_with_sha256() {
     edited[at..at + 7].copy_from_slice(b"LICENSE");
     let bad = dir.join("edited.run");
     write_file(&bad, &edited, 0o644);
-    let doc = fwkit(dir, [os("verify"), bad.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, &bad, 0);
     let (start, end) = uncovered(&doc)[0];
     assert!(
         start <= at as u64 && (at as u64) < end,
@@ -117,9 +113,7 @@ fn base64_payload_cannot_be_verified() {
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path();
     let pkg = makeself(dir, &["--base64"], &source_tree(), "base64 archive");
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(dir, &pkg, 1);
     let not_run = checks_with(&doc, "stream", None, "not-run");
     assert!(
         not_run
@@ -137,12 +131,7 @@ fn base64_payload_cannot_be_verified() {
         "{text}"
     );
     let out = dir.join("out");
-    fwkit(
-        dir,
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(dir, &pkg, &out, 1);
 }
 
 #[test]
@@ -219,9 +208,7 @@ fn licence_case(licence: &str) {
     write_file(&file, licence.as_bytes(), 0o644);
     let opts = ["--license", file.to_str().unwrap()];
     let pkg = makeself(dir, &opts, &source_tree(), "licensed");
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, &pkg, 0);
     assert_check(&doc, "digest", Some("md5"), "passed");
     let out = dir.join("out");
     fwkit(

@@ -3,10 +3,10 @@
 //! are written, what they cover); they are not makeself's code and would not
 //! extract anything if run.
 
-use super::{assert_rejected, os, tree, Tree};
+use super::{assert_rejected, tree, Tree};
 use crate::util::{
-    after_lines, assert_check, assert_not_unpacked, assert_same_tree, checks_with, find, fwkit,
-    gzip_stored, posix_cksum, prng, require_tool, tool, uncovered, write_file, Tar,
+    after_lines, assert_check, assert_same_tree, checks_with, find, fwkit, gzip_stored, os,
+    posix_cksum, prng, refused_unpack, require_tool, tool, uncovered, verify_json, write_file, Tar,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -111,9 +111,7 @@ fn old_generation_round_trip(dir: &Path, pkg_bytes: &[u8], expected: &Tree, rule
             .is_some_and(|r| r.contains(rule)),
         "offset rule {vendor:#}"
     );
-    let doc = fwkit(dir, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(dir, &pkg, 0);
     assert_check(&doc, "digest", Some("md5"), "passed");
     assert_check(&doc, "digest", Some("cksum"), "passed");
     assert_check(&doc, "stream", Some("stream-check"), "passed");
@@ -166,17 +164,10 @@ fn makeself_21_style_stub_with_disagreeing_offsets_is_rejected() {
     let bytes = makeself_21(tmp.path(), &payload, 1);
     let pkg = tmp.path().join("ambiguous.run");
     write_file(&pkg, &bytes, 0o644);
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 1);
     assert_check(&doc, "structure", None, "failed");
     let out = tmp.path().join("out");
-    fwkit(
-        tmp.path(),
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(tmp.path(), &pkg, &out, 1);
 }
 
 #[test]

@@ -3,12 +3,12 @@
 //! Info-ZIP symlinks: refused, with nothing written anywhere. The only zips
 //! that may unpack are those whose content is exactly what was packed.
 
-use super::{made_by, os, source_tree};
+use super::{made_by, source_tree};
 use crate::hostile::Arena;
 use crate::util::{
-    assert_check, assert_not_unpacked, checks_with, find, fwkit, listing, member_paths, prng,
-    refused_members, require_tool, tool, tree_files, write_file, zip_entries, zip_local_entry,
-    RawZip,
+    assert_check, assert_not_unpacked, checks_with, find, fwkit, listing, member_paths, os, prng,
+    refused_members, refused_unpack, require_tool, tool, tree_files, verify_json, write_file,
+    zip_entries, zip_local_entry, RawZip,
 };
 use serde_json::Value;
 use std::fs;
@@ -48,9 +48,7 @@ fn refused_as(arena: &Arena, zip: &[u8], needle: &str, no_verify: NoVerify) -> V
     let pkg = work.join("hostile.zip");
     write_file(&pkg, zip, 0o644);
     let before = listing(arena.root());
-    let doc = fwkit(&work, [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(1)
-        .json();
+    let doc = verify_json(&work, &pkg, 1);
     assert_eq!(doc["verified"], false);
     let why = reasons(&doc);
     assert!(
@@ -58,12 +56,7 @@ fn refused_as(arena: &Arena, zip: &[u8], needle: &str, no_verify: NoVerify) -> V
         "{needle:?} not in the reasons:\n{why}"
     );
     let out = work.join("out");
-    fwkit(
-        &work,
-        [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-    )
-    .expect(1);
-    assert_not_unpacked(&out);
+    refused_unpack(&work, &pkg, &out, 1);
     assert_eq!(listing(arena.root()), before, "something was created");
     let run = fwkit(
         &work,
@@ -138,9 +131,7 @@ fn hand_written_zip_is_accepted() {
         .file(b"sub/b.bin", &prng(2, 4096))
         .finish();
     fs::write(&pkg, zip).unwrap();
-    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
-        .expect(0)
-        .json();
+    let doc = verify_json(tmp.path(), &pkg, 0);
     assert_eq!(member_paths(&doc), ["ok.txt", "sub/b.bin"]);
 }
 
@@ -383,12 +374,7 @@ fn truncated_at_20_offsets() {
             assert_check(&run.json(), "structure", None, "failed");
         }
         let out = dir.join(format!("out-{cut}"));
-        fwkit(
-            dir,
-            [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-        )
-        .expect(expected);
-        assert_not_unpacked(&out);
+        refused_unpack(dir, &pkg, &out, expected);
     }
 }
 
@@ -549,12 +535,7 @@ fn symlink_target_longer_than_4_kib() {
         let before = listing(arena.root());
         fwkit(&work, [os("verify"), pkg.as_os_str()]).expect(1);
         let out = work.join("out");
-        fwkit(
-            &work,
-            [os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()],
-        )
-        .expect(1);
-        assert_not_unpacked(&out);
+        refused_unpack(&work, &pkg, &out, 1);
         assert_eq!(listing(arena.root()), before, "damaged: {damaged}");
     }
 }
