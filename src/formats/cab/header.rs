@@ -378,9 +378,15 @@ fn parse_inner(
         regions.push((files_at, end, "the file table".to_owned()));
     }
 
-    // The files of each folder tile its bytes.
-    for (index, folder) in folders.iter().enumerate() {
-        let mut inside: Vec<&Entry> = files.iter().filter(|f| f.folder == index).collect();
+    // The files of each folder tile its bytes. Bucketed once: a scan of
+    // every file per folder would be quadratic in the header's counts.
+    let mut by_folder: Vec<Vec<&Entry>> = vec![Vec::new(); folders.len()];
+    for file in &files {
+        if let Some(bucket) = by_folder.get_mut(file.folder) {
+            bucket.push(file);
+        }
+    }
+    for ((index, folder), mut inside) in folders.iter().enumerate().zip(by_folder) {
         inside.sort_by_key(|f| (f.offset, f.size));
         let mut cursor = 0u64;
         let mut previous: Option<&Entry> = None;

@@ -11,6 +11,7 @@
 //! the member its item names; signatures are reported, not checked.
 
 use crate::formats::jcat::{self, BlobKind};
+use std::collections::{HashMap, HashSet};
 use crate::package::{
     Algorithm, Check, CheckKind, LvfsRelease, Member, MemberKind, Outcome, VendorInfo, MAX_XML,
 };
@@ -191,21 +192,41 @@ pub(super) fn algorithms(bytes: &[u8]) -> Vec<Algorithm> {
     out
 }
 
-/// The file member called `name`: by path, else the one member whose base
-/// name it is (fwupd looks files up by base name).
-fn find<'m>(members: &'m [Member], name: &str) -> Option<&'m Member> {
-    let name = name.replace('\\', "/");
-    let files = || members.iter().filter(|m| m.kind == MemberKind::File);
-    files()
-        .find(|m| m.path.as_ref().is_some_and(|p| p.as_str() == name))
-        .or_else(|| {
-            let mut by_base =
-                files().filter(|m| m.path.as_ref().is_some_and(|p| p.file_name() == name));
-            match (by_base.next(), by_base.next()) {
-                (Some(m), None) => Some(m),
-                _ => None,
-            }
-        })
+/// The file members by path and by base name, built once: a cabinet may
+/// hold 65,535 files and a JCat 65,536 blobs, each looked up.
+struct Files<'m> {
+    by_path: HashMap<&'m str, &'m Member>,
+    /// `None` when several files share the base name.
+    by_base: HashMap<&'m str, Option<&'m Member>>,
+}
+
+impl<'m> Files<'m> {
+    fn new(members: &'m [Member]) -> Files<'m> {
+        let mut files = Files {
+            by_path: HashMap::new(),
+            by_base: HashMap::new(),
+        };
+        for m in members.iter().filter(|m| m.kind == MemberKind::File) {
+            let Some(path) = &m.path else { continue };
+            files.by_path.entry(path.as_str()).or_insert(m);
+            files
+                .by_base
+                .entry(path.file_name())
+                .and_modify(|found| *found = None)
+                .or_insert(Some(m));
+        }
+        files
+    }
+
+    /// The file member called `name`: by path, else the one member whose
+    /// base name it is (fwupd looks files up by base name).
+    fn find(&self, name: &str) -> Option<&'m Member> {
+        let name = name.replace('\\', "/");
+        match self.by_path.get(name.as_str()) {
+            Some(m) => Some(*m),
+            None => self.by_base.get(name.as_str()).copied().flatten(),
+        }
+    }
 }
 
 /// A digest check of `member` against `expected`.
@@ -234,9 +255,9 @@ fn digest(covers: String, algorithm: Algorithm, expected: &str, member: Option<&
 }
 
 /// Remember that a passed digest check covers `member`.
-fn note(check: &Check, member: Option<&Member>, covered: &mut Vec<String>) {
+fn note(check: &Check, member: Option<&Member>, covered: &mut HashSet<String>) {
     if let (Outcome::Passed, Some(path)) = (check.outcome, member.and_then(|m| m.path.as_ref())) {
-        covered.push(path.to_string());
+        covered.insert(path.to_string());
     }
 }
 
@@ -259,15 +280,16 @@ pub(crate) fn lvfs_checks(
             && (c.kind == CheckKind::External
                 || (c.kind == CheckKind::Stream && c.algorithm == Some(Algorithm::StreamCheck)))
     });
-    let mut covered = Vec::new();
+    let mut covered = HashSet::new();
+    let files = Files::new(members);
     for (name, bytes) in captured {
         let lower = name.to_ascii_lowercase();
         if lower.ends_with(".metainfo.xml") {
-            metainfo_checks(name, bytes, members, vendor, checks, &mut covered);
-            covered.push(name.clone());
+            metainfo_checks(name, bytes, &files, vendor, checks, &mut covered);
+            covered.insert(name.clone());
         } else if lower.ends_with(".jcat") {
-            jcat_checks(name, bytes, members, checks, &mut covered);
-            covered.push(name.clone());
+            jcat_checks(name, bytes, &files, checks, &mut covered);
+            covered.insert(name.clone());
         }
     }
     if whole || !checks.iter().any(|c| c.kind == CheckKind::Digest) {
@@ -279,7 +301,7 @@ pub(crate) fn lvfs_checks(
         .filter(|m| {
             !m.path
                 .as_ref()
-                .is_some_and(|p| covered.contains(&p.to_string()))
+                .is_some_and(|p| covered.contains(p.as_str()))
         })
         .map(|m| m.name.as_str())
         .collect();
@@ -298,10 +320,10 @@ pub(crate) fn lvfs_checks(
 fn metainfo_checks(
     source: &str,
     bytes: &[u8],
-    members: &[Member],
+    files: &Files<'_>,
     vendor: &mut Vec<VendorInfo>,
     checks: &mut Vec<Check>,
-    covered: &mut Vec<String>,
+    covered: &mut HashSet<String>,
 ) {
     let releases = match parse_metainfo(source, bytes) {
         Ok(releases) => releases,
@@ -320,7 +342,7 @@ fn metainfo_checks(
             "metainfo {source}, release {}",
             info.version.as_deref().unwrap_or("without version")
         );
-        let payload = find(members, &info.payload);
+        let payload = files.find(&info.payload);
         if payload.is_none() {
             checks.push(Check::failed(
                 CheckKind::Structure,
@@ -379,7 +401,7 @@ fn metainfo_checks(
                     continue;
                 }
             }
-            let member = find(members, &declared.file);
+            let member = files.find(&declared.file);
             let check = digest(covers, algorithm, &declared.value, member);
             note(&check, member, covered);
             checks.push(check);
@@ -408,9 +430,9 @@ fn parse_size(text: &str) -> Option<u64> {
 fn jcat_checks(
     source: &str,
     bytes: &[u8],
-    members: &[Member],
+    files: &Files<'_>,
     checks: &mut Vec<Check>,
-    covered: &mut Vec<String>,
+    covered: &mut HashSet<String>,
 ) {
     let file = match jcat::parse(bytes) {
         Ok(file) => file,
@@ -447,7 +469,7 @@ fn jcat_checks(
     for item in &file.items {
         let member = std::iter::once(&item.id)
             .chain(&item.alias_ids)
-            .find_map(|id| find(members, id));
+            .find_map(|id| files.find(id));
         for (index, blob) in item.blobs.iter().enumerate() {
             let kind = jcat::kind_name(blob.kind);
             let covers = format!("member {} ({source}, {kind} blob {index})", item.id);
