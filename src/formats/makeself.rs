@@ -11,6 +11,8 @@ use std::io;
 
 /// Largest stub fwkit reads looking for the payload offset.
 const MAX_STUB: u64 = 16 << 20;
+/// Most payload chunks (`filesizes` entries) read from one archive.
+const MAX_CHUNKS: usize = 1024;
 
 /// How the payload offset is written in the stub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +205,19 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
     // Chunks: `filesizes`, or one chunk to the end of the file for 1.x / 2.0.
     let chunks: Vec<u64> = match shell::first(&vars, "filesizes") {
         Some(var) => match numbers(&var.value) {
+            // Each chunk is one compressed archive (`--append` adds one):
+            // never empty, and a stub of millions would be millions of layers.
+            Ok(sizes) if sizes.len() > MAX_CHUNKS => {
+                problems.push(format!(
+                    "filesizes lists {} chunks; fwkit reads at most {MAX_CHUNKS}",
+                    sizes.len()
+                ));
+                Vec::new()
+            }
+            Ok(sizes) if sizes.contains(&0) => {
+                problems.push("filesizes lists an empty chunk".to_owned());
+                Vec::new()
+            }
             Ok(sizes) if !sizes.is_empty() => sizes,
             Ok(_) => {
                 problems.push("filesizes is empty".to_owned());

@@ -75,6 +75,29 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
         Some((start, end)) if start >= image_end && end <= len => start,
         _ => len,
     };
+    match certificate {
+        Some((start, end)) if start < image_end || end > len => layout.checks.push(
+            Check::failed(
+                CheckKind::Structure,
+                structure,
+                format!(
+                    "the certificate table at bytes {start}..{end} is not inside bytes {image_end}..{len}, the space between the image and the end of the file"
+                ),
+            ),
+        ),
+        Some((_, end)) if end < len => layout.checks.push(
+            Check::failed(
+                CheckKind::Structure,
+                structure,
+                format!(
+                    "{} bytes follow the certificate table (bytes {end}..{len}): data appended after signing",
+                    len.saturating_sub(end)
+                ),
+            )
+            .with_range((end, len)),
+        ),
+        _ => {}
+    }
     layout.layers.push(Layer {
         kind: format!(
             "PE image ({}, {} sections)",

@@ -461,6 +461,32 @@ fn zip_after_the_certificate_table_is_not_read() {
         "{}",
         reasons(&doc)
     );
+    assert!(
+        reasons(&doc).contains("follow the certificate table"),
+        "{}",
+        reasons(&doc)
+    );
     let out = tmp.path().join("out");
     refused_unpack(tmp.path(), &pkg, &out, 1);
+}
+
+/// A certificate table whose offset points into the image is a broken
+/// header, not something to ignore.
+#[test]
+fn certificate_table_inside_the_image_is_a_structure_failure() {
+    if !have(&[], &[SHIM_SIGNED]) {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let mut data = fs::read(SHIM_SIGNED).unwrap();
+    let entry = pe_facts(&data).certificate_entry;
+    data[entry..entry + 4].copy_from_slice(&64u32.to_le_bytes());
+    let pkg = tmp.path().join("overlapping.exe");
+    fs::write(&pkg, &data).unwrap();
+    let doc = verify_json(tmp.path(), &pkg, 1);
+    assert!(
+        reasons(&doc).contains("the certificate table at bytes 64.."),
+        "{}",
+        reasons(&doc)
+    );
 }

@@ -196,6 +196,37 @@ fn bytes_after_the_stream_inside_a_chunk_are_rejected() {
     assert_rejected(dir, "hidden bytes in the chunk", &data, &["stream"]);
 }
 
+/// `filesizes` may not list empty chunks, nor more than 1,024 of them: an
+/// edited header of `0 0 0 … N` would otherwise become that many streams.
+#[test]
+fn empty_or_countless_chunks_are_rejected() {
+    if !have_makeself() {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let pkg = makeself(dir, &["--nomd5", "--nocrc"], &source_tree(), "chunks");
+    let data = fs::read(&pkg).unwrap();
+    let empty = edit_field(&data, "filesizes", |v| format!("0 {v}"));
+    let doc = verify_json(dir, &write_bad(dir, "empty-chunk", &empty), 1);
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(
+        reasons.contains("filesizes lists an empty chunk"),
+        "{reasons}"
+    );
+    let countless = edit_field(&data, "filesizes", |v| format!("{}{v}", "1 ".repeat(1024)));
+    let doc = verify_json(dir, &write_bad(dir, "countless", &countless), 1);
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("filesizes lists 1025 chunks"), "{reasons}");
+    assert_rejected(dir, "empty chunk", &empty, &["structure"]);
+}
+
+fn write_bad(dir: &std::path::Path, name: &str, data: &[u8]) -> PathBuf {
+    let pkg = dir.join(format!("{name}.run"));
+    write_file(&pkg, data, 0o644);
+    pkg
+}
+
 /// Lines inside a quoted licence are never header assignments
 /// (formats/makeself.md, "untrusted text fields").
 fn licence_case(licence: &str) {
