@@ -46,6 +46,17 @@ impl Input {
         Ok(Input { file, reads, state })
     }
 
+    /// At most `max` bytes from the start of the file at `path`: a
+    /// signature file, a manifest of a set. Errors name the path.
+    pub(crate) fn read_capped(path: &Path, reads: Reads, max: u64) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        Input::open(path, reads)?
+            .take(max)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::read(path, e))?;
+        Ok(bytes)
+    }
+
     pub(crate) fn metadata(&self) -> io::Result<Metadata> {
         self.file.metadata()
     }

@@ -154,16 +154,9 @@ fn write_new(path: &std::path::Path, bytes: &[u8], secret: bool, force: bool) ->
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn with_extension(base: &std::path::Path, extension: &str) -> std::path::PathBuf {
-    let mut name = base.as_os_str().to_owned();
-    name.push(".");
-    name.push(extension);
-    name.into()
-}
-
 fn keygen(args: &args::KeygenArgs) -> Result<()> {
-    let public_path = with_extension(&args.output, "pub");
-    let secret_path = with_extension(&args.output, "key");
+    let public_path = fwkit::sign::detached_path(&args.output, "pub");
+    let secret_path = fwkit::sign::detached_path(&args.output, "key");
     for path in [&public_path, &secret_path] {
         if path.exists() {
             anyhow::bail!("{} exists; fwkit never overwrites a key", path.display());
@@ -246,7 +239,7 @@ fn sign(args: &args::SignArgs) -> Result<()> {
         ..fwkit::sign::SignOptions::default()
     };
     let signature = fwkit::sign::sign(&secret, std::io::BufReader::new(file), &options)?;
-    let out = with_extension(&args.file, "minisig");
+    let out = fwkit::sign::detached_path(&args.file, "minisig");
     write_new(
         &out,
         signature.to_file_string().as_bytes(),

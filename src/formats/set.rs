@@ -165,6 +165,9 @@ pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
 /// Captured member content, by name.
 type Captured = Vec<(String, Vec<u8>)>;
 
+/// One byte past the manifest cap: the parser then sees an oversized one.
+const MANIFEST_READ: u64 = manifest::MAX_MANIFEST as u64 + 1;
+
 /// Read the set's manifests: top-level manifest files, plus `external`.
 pub(crate) fn manifests(
     spec: &SetSpec,
@@ -179,21 +182,21 @@ pub(crate) fn manifests(
         if member.kind == MemberKind::File && signature && member.size <= 64 << 10 {
             captured.push((
                 path.to_string(),
-                read_capped(&path.to_path(&spec.root), reads)?,
+                Input::read_capped(&path.to_path(&spec.root), reads, MANIFEST_READ)?,
             ));
             continue;
         }
         if member.kind != MemberKind::File || manifest::manifest_kind(path).is_none() {
             continue;
         }
-        let bytes = read_capped(&path.to_path(&spec.root), reads)?;
+        let bytes = Input::read_capped(&path.to_path(&spec.root), reads, MANIFEST_READ)?;
         if let Some(m) = manifest::parse(path, &bytes) {
             found.push(m);
         }
         captured.push((path.to_string(), bytes));
     }
     for file in &spec.external {
-        let bytes = read_capped(file, reads)?;
+        let bytes = Input::read_capped(file, reads, MANIFEST_READ)?;
         // Listed paths of an outside manifest are relative to the set's root.
         let file_name = file
             .file_name()
@@ -222,17 +225,6 @@ pub(crate) fn manifests(
         }
     }
     Ok((found, captured))
-}
-
-fn read_capped(path: &Path, reads: Reads) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = Input::open(path, reads)?;
-    let mut bytes = Vec::new();
-    const READ_AT_MOST: u64 = manifest::MAX_MANIFEST as u64 + 1;
-    file.take(READ_AT_MOST)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::read(path, e))?;
-    Ok(bytes)
 }
 
 /// One pass over a set: list it, read its manifests, hash every file once

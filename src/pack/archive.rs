@@ -336,6 +336,13 @@ pub fn resign(package: &Path, key: &crate::sign::SecretKey) -> Result<PackReport
 }
 
 fn manifest_and_signature(manifest_bytes: &[u8], key: &crate::sign::SecretKey) -> Result<Vec<u8>> {
+    let cap = crate::verify::manifest::MAX_MANIFEST;
+    if manifest_bytes.len() > cap {
+        return Err(Error::NotUnpacked {
+            path: MANIFEST_NAME.into(),
+            reason: format!("more than {cap} bytes, the most a manifest may hold"),
+        });
+    }
     let manifest = FwkitManifest::parse(manifest_bytes).map_err(|reason| Error::NotUnpacked {
         path: MANIFEST_NAME.into(),
         reason,
@@ -385,14 +392,23 @@ fn replace_file(package: &Path, bytes: &[u8]) -> Result<()> {
         Err(e) => return Err(Error::read(package, e)),
     };
     std::fs::set_permissions(temp.path(), mode).map_err(io_err(package))?;
+    // On disk before the rename, so a crash leaves the old file or the new.
+    temp.as_file().sync_all().map_err(io_err(package))?;
     temp.persist(package)
         .map_err(|e| Error::write(package, e.error))?;
     Ok(())
 }
 
+/// One byte past the manifest cap, so an oversized one fails to parse.
+const MANIFEST_READ: u64 = crate::verify::manifest::MAX_MANIFEST as u64 + 1;
+
 fn resign_set(dir: &Path, key: &crate::sign::SecretKey) -> Result<PackReport> {
     let manifest_path = dir.join(MANIFEST_NAME);
-    let bytes = std::fs::read(&manifest_path).map_err(|e| Error::read(&manifest_path, e))?;
+    let bytes = crate::input::Input::read_capped(
+        &manifest_path,
+        crate::input::Reads::Whole,
+        MANIFEST_READ,
+    )?;
     let signature = manifest_and_signature(&bytes, key)?;
     replace_file(&dir.join(SIGNATURE_NAME), &signature)?;
     Ok(report_for(dir, &bytes, key))
@@ -406,6 +422,7 @@ fn resign_zip(package: &Path, key: &crate::sign::SecretKey) -> Result<PackReport
     archive
         .by_name(MANIFEST_NAME)
         .map_err(zerr)?
+        .take(MANIFEST_READ)
         .read_to_end(&mut manifest)
         .map_err(|e| Error::read(package, e))?;
     let signature = manifest_and_signature(&manifest, key)?;
@@ -564,6 +581,6 @@ fn restub(old_stub: &[u8], payload: Vec<u8>) -> Vec<u8> {
         run: get("script").filter(|s| !s.is_empty()),
         device: None,
     };
-    let scexe = crate::detect::lines(old_stub).any(|l| l.starts_with(b"_SKIP="));
+    let scexe = crate::detect::lines(old_stub).any(crate::detect::is_scexe_skip_line);
     self_extracting(&options, scexe, payload)
 }

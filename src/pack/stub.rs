@@ -59,12 +59,16 @@ pub fn render(spec: &StubSpec<'_>) -> Vec<u8> {
     }
 }
 
+/// The start of a stub's second line, followed by the fwkit version.
+pub(crate) const GENERATED_BY: &str =
+    "# This script was generated using Makeself-compatible fwkit ";
+
 fn render_with_skip(spec: &StubSpec<'_>, skip: usize) -> String {
     let quoted = |value: &str| double_quoted(value);
     let mut text = String::with_capacity(BODY.len().saturating_add(1024));
     text.push_str("#!/bin/sh\n");
     text.push_str(&format!(
-        "# This script was generated using Makeself-compatible fwkit {} (not makeself's code)\n",
+        "{GENERATED_BY}{} (not makeself's code)\n",
         inert(spec.version)
     ));
     text.push_str(concat!(

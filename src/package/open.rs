@@ -230,11 +230,10 @@ impl Package {
         let stub = source
             .read_at(0, stub_range.1)
             .map_err(|e| Error::read(&self.path, e))?;
-        const OURS: &str = "# This script was generated using Makeself-compatible fwkit ";
         let line2 = crate::detect::lines(&stub).nth(1).unwrap_or_default();
         let version = std::str::from_utf8(line2)
             .ok()
-            .and_then(|l| l.strip_prefix(OURS))
+            .and_then(|l| l.strip_prefix(crate::pack::stub::GENERATED_BY))
             .and_then(|rest| rest.split(' ').next());
         let Some(version) = version else {
             return Ok(Some(
@@ -256,7 +255,7 @@ impl Package {
             .unwrap_or(0);
         // The makeself layout puts the stub's end at most at the end of the file.
         let payload_len = self.size.saturating_sub(stub_range.1);
-        let scexe = crate::detect::lines(&stub).any(|l| l.starts_with(b"_SKIP="));
+        let scexe = crate::detect::lines(&stub).any(crate::detect::is_scexe_skip_line);
         let expected = crate::pack::expected_stub(
             &manifest.name,
             &manifest.version,
@@ -420,7 +419,7 @@ impl Package {
         // in the same pass instead of reading the file again afterwards.
         let detached = layout.set.is_none()
             && !options.keys.is_empty()
-            && verify::signature::detached_path(&self.path, "minisig").is_file();
+            && crate::sign::detached_path(&self.path, "minisig").is_file();
         if detached {
             digests.push(crate::formats::RangeDigest {
                 range: (0, self.size),

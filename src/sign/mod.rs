@@ -355,6 +355,15 @@ pub struct Verified {
     pub prehashed: bool,
 }
 
+/// `FILE.<extension>` next to `FILE` (`fw.bin` -> `fw.bin.minisig`): where a
+/// detached signature, or a key pair's halves, go.
+pub fn detached_path(file: &std::path::Path, extension: &str) -> std::path::PathBuf {
+    let mut path = file.as_os_str().to_owned();
+    path.push(".");
+    path.push(extension);
+    path.into()
+}
+
 /// Check `signature` over `data` with whichever of `keys` has its key id.
 ///
 /// Holds at most [`MAX_WHOLE_MESSAGE`] bytes of data in memory for a

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::input::{Input, Reads};
 use crate::package::{Check, CheckKind, Member, MemberKind, Outcome, VerifyOptions};
 use crate::sign::{self, PublicKey, Signature};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Largest detached signature file read.
 const MAX_SIGNATURE_FILE: u64 = 64 << 10;
@@ -160,11 +160,11 @@ pub(crate) fn checks(
     }
     if detached_allowed {
         for extension in ["minisig", "sig"] {
-            let path = detached_path(package, extension);
+            let path = sign::detached_path(package, extension);
             if !path.is_file() {
                 continue;
             }
-            let text = read_small(&path, reads)?;
+            let text = Input::read_capped(&path, reads, MAX_SIGNATURE_FILE)?;
             let covers = format!("whole file (detached {})", path.display());
             // Opened lazily: only a signature over the data itself reads it again.
             let file = Input::open(package, reads)?;
@@ -228,22 +228,4 @@ pub(crate) struct Evidence {
     pub stub_ok: Option<bool>,
     /// The whole file's BLAKE2b-512, when a detached minisign signature exists.
     pub prehash: Option<[u8; 64]>,
-}
-
-/// `PKG.<extension>`, next to the package.
-pub(crate) fn detached_path(package: &Path, extension: &str) -> PathBuf {
-    let mut path = package.as_os_str().to_owned();
-    path.push(".");
-    path.push(extension);
-    PathBuf::from(path)
-}
-
-fn read_small(path: &Path, reads: Reads) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = Input::open(path, reads)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SIGNATURE_FILE)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::read(path, e))?;
-    Ok(bytes)
 }

@@ -11,10 +11,10 @@
 //! the member its item names; signatures are reported, not checked.
 
 use crate::formats::jcat::{self, BlobKind};
-use std::collections::{HashMap, HashSet};
 use crate::package::{
     Algorithm, Check, CheckKind, LvfsRelease, Member, MemberKind, Outcome, VendorInfo, MAX_XML,
 };
+use std::collections::{HashMap, HashSet};
 
 /// One release of one component, as its metainfo declares it.
 #[derive(Debug, Clone, Default)]
