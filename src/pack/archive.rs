@@ -9,7 +9,7 @@ use crate::package::Algorithm;
 use crate::scan::Sink;
 use crate::verify::digest::Hasher;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::Path;
 
 const BLOCK: usize = 512;
@@ -18,9 +18,11 @@ fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
     move |e| Error::write(path, e)
 }
 
-/// Append tar entries for `items` (ustar headers from the `tar` crate, then
-/// content and padding); `end` adds the two zero blocks that close an archive.
-fn tar_entries(items: &[Item], mtime: u64, end: bool, out: &mut Vec<u8>) -> Result<()> {
+/// Write tar entries for `items` (ustar headers from the `tar` crate, then
+/// content and padding) to `out`, streaming each file; `end` adds the two
+/// zero blocks that close an archive.
+fn tar_entries(items: &[Item], mtime: u64, end: bool, out: &mut dyn Write) -> Result<()> {
+    let zeros = [0u8; 2 * BLOCK];
     for item in items {
         let mut header = tar::Header::new_ustar();
         let mut path = item.name.as_str().to_owned();
@@ -43,29 +45,27 @@ fn tar_entries(items: &[Item], mtime: u64, end: bool, out: &mut Vec<u8>) -> Resu
         let size = item.source.as_ref().map_or(0, super::Source::len);
         header.set_size(size);
         header.set_cksum();
-        out.extend_from_slice(header.as_bytes());
+        let failed = |e| Error::read(item.name.as_str(), e);
+        out.write_all(header.as_bytes()).map_err(failed)?;
         if let Some(source) = &item.source {
-            let before = out.len();
-            source
-                .open()?
-                .read_to_end(out)
-                .map_err(|e| Error::read(item.name.as_str(), e))?;
-            if out.len().saturating_sub(before) as u64 != size {
-                return Err(Error::read(
-                    item.name.as_str(),
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "file changed size while packing",
-                    ),
-                ));
+            // At most `size` bytes: a file that grew is caught below too.
+            let copied =
+                io::copy(&mut source.open()?.take(size.saturating_add(1)), out).map_err(failed)?;
+            if copied != size {
+                return Err(failed(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "file changed size while packing",
+                )));
             }
-            // `out.len() % BLOCK < BLOCK`.
-            let pad = BLOCK.saturating_sub(out.len() % BLOCK) % BLOCK;
-            out.extend(std::iter::repeat_n(0, pad));
+            // Zeros up to the next 512-byte boundary (none when `size` is on one).
+            let pad = size.wrapping_neg() & (BLOCK as u64).wrapping_sub(1);
+            out.write_all(zeros.get(..pad as usize).unwrap_or_default())
+                .map_err(failed)?;
         }
     }
     if end {
-        out.extend(std::iter::repeat_n(0, 2 * BLOCK));
+        out.write_all(&zeros)
+            .map_err(|e| Error::write("<archive>", e))?;
     }
     Ok(())
 }
@@ -77,42 +77,66 @@ enum Codec {
     Zstd,
 }
 
-fn compress(codec: Codec, data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    match codec {
-        Codec::Gzip => {
-            let mut e = flate2::GzBuilder::new()
-                .mtime(0)
-                .write(&mut out, flate2::Compression::best());
-            e.write_all(data)?;
-            e.finish()?;
-        }
-        Codec::Xz => {
-            let mut e = liblzma::write::XzEncoder::new(&mut out, 6);
-            e.write_all(data)?;
-            e.finish()?;
-        }
-        Codec::Zstd => {
-            let mut e = zstd::stream::write::Encoder::new(&mut out, 19)?;
-            e.include_checksum(true)?;
-            e.write_all(data)?;
-            e.finish()?;
-        }
-    }
-    Ok(out)
+/// A compressor writing one member into `out`; `finish` ends the member.
+enum Encoder<W: Write> {
+    Gzip(flate2::write::GzEncoder<W>),
+    Xz(liblzma::write::XzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
-/// The two compressed members of a tarball: metadata first, then the tree.
-fn tarball(content: &Content, mtime: u64, codec: Codec) -> Result<(Vec<u8>, Vec<u8>)> {
-    let mut head = Vec::new();
-    tar_entries(&content.head, mtime, false, &mut head)?;
-    let mut body = Vec::new();
-    tar_entries(&content.body, mtime, true, &mut body)?;
+impl<W: Write> Encoder<W> {
+    fn new(codec: Codec, out: W) -> io::Result<Encoder<W>> {
+        Ok(match codec {
+            Codec::Gzip => Encoder::Gzip(
+                flate2::GzBuilder::new()
+                    .mtime(0)
+                    .write(out, flate2::Compression::best()),
+            ),
+            Codec::Xz => Encoder::Xz(liblzma::write::XzEncoder::new(out, 6)),
+            Codec::Zstd => {
+                let mut e = zstd::stream::write::Encoder::new(out, 19)?;
+                e.include_checksum(true)?;
+                Encoder::Zstd(e)
+            }
+        })
+    }
+
+    fn finish(self) -> io::Result<W> {
+        match self {
+            Encoder::Gzip(e) => e.finish(),
+            Encoder::Xz(e) => e.finish(),
+            Encoder::Zstd(e) => e.finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoder::Gzip(e) => e.write(buf),
+            Encoder::Xz(e) => e.write(buf),
+            Encoder::Zstd(e) => e.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoder::Gzip(e) => e.flush(),
+            Encoder::Xz(e) => e.flush(),
+            Encoder::Zstd(e) => e.flush(),
+        }
+    }
+}
+
+/// The two compressed members of a tarball, metadata first, then the tree,
+/// streamed into `out`.
+fn write_tarball<W: Write>(content: &Content, mtime: u64, codec: Codec, out: W) -> Result<W> {
     let err = |e| Error::write("<compressing>", e);
-    Ok((
-        compress(codec, &head).map_err(err)?,
-        compress(codec, &body).map_err(err)?,
-    ))
+    let mut head = Encoder::new(codec, out).map_err(err)?;
+    tar_entries(&content.head, mtime, false, &mut head)?;
+    let mut body = Encoder::new(codec, head.finish().map_err(err)?).map_err(err)?;
+    tar_entries(&content.body, mtime, true, &mut body)?;
+    body.finish().map_err(err)
 }
 
 fn zip_time(created: u64) -> zip::DateTime {
@@ -183,23 +207,78 @@ fn write_zip(items: &[&Item], created: u64, file: &mut File, out: &Path) -> Resu
     Ok(())
 }
 
-fn self_extracting(options: &PackOptions, scexe: bool, payload: Vec<u8>) -> Vec<u8> {
-    let mut sha = Hasher::new(Algorithm::Sha256);
-    sha.update(&payload);
-    let mut cksum = Hasher::new(Algorithm::Cksum);
-    cksum.update(&payload);
-    let cksum: u32 = cksum.finish().parse().unwrap_or(0);
-    let sha = sha.finish();
-    let mut out = expected_stub(
+/// A writer that hashes what passes through it (SHA-256 and POSIX cksum,
+/// the sums a self-extractor's stub declares) and counts it.
+struct Summing<W> {
+    inner: W,
+    sha256: Hasher,
+    cksum: Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for Summing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let written = buf.get(..n).unwrap_or_default();
+        self.sha256.update(written);
+        self.cksum.update(written);
+        self.len = self.len.saturating_add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A self-extractor: the payload is compressed once into an unnamed
+/// temporary file beside `out` while its sums are taken (the stub, which
+/// comes first, declares them), then stub and payload are written to `out`.
+/// Memory stays at a few buffers whatever the image set's size.
+fn write_self_extracting(
+    content: &Content,
+    out: &Path,
+    options: &PackOptions,
+    scexe: bool,
+) -> Result<()> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => ".".into(),
+    };
+    let temp = tempfile::tempfile_in(&parent).map_err(|e| Error::write(&parent, e))?;
+    let summing = Summing {
+        inner: io::BufWriter::with_capacity(256 << 10, temp),
+        sha256: Hasher::new(Algorithm::Sha256),
+        cksum: Hasher::new(Algorithm::Cksum),
+        len: 0,
+    };
+    let summed = write_tarball(content, options.created, Codec::Gzip, summing)?;
+    let mut payload = summed
+        .inner
+        .into_inner()
+        .map_err(|e| Error::write(out, e.into_error()))?;
+    let sha = summed.sha256.finish();
+    let cksum: u32 = summed.cksum.finish().parse().unwrap_or(0);
+    let stub = expected_stub(
         &options.name,
         &options.version,
         options.run.as_deref(),
         scexe,
         env!("CARGO_PKG_VERSION"),
-        (payload.len() as u64, &sha, cksum),
+        (summed.len, &sha, cksum),
     );
-    out.extend_from_slice(&payload);
-    out
+    payload.rewind().map_err(io_err(out))?;
+    write_new_file(out, 0o755, |f| {
+        f.write_all(&stub).map_err(io_err(out))?;
+        let copied = io::copy(&mut payload, f).map_err(io_err(out))?;
+        if copied != summed.len {
+            return Err(Error::write(
+                out,
+                io::Error::new(io::ErrorKind::UnexpectedEof, "the staged payload shrank"),
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// The stub fwkit pack writes for a package: everything in it follows from
@@ -236,18 +315,15 @@ pub(crate) fn write(content: &Content, out: &Path, options: &PackOptions) -> Res
                 PackFormat::TarZst => Codec::Zstd,
                 _ => Codec::Gzip,
             };
-            let (head, body) = tarball(content, mtime, codec)?;
             write_new_file(out, 0o644, |f| {
-                f.write_all(&head)
-                    .and_then(|()| f.write_all(&body))
+                let buffered = io::BufWriter::with_capacity(256 << 10, f);
+                write_tarball(content, mtime, codec, buffered)?
+                    .flush()
                     .map_err(io_err(out))
             })
         }
         PackFormat::Scexe | PackFormat::Makeself => {
-            let (mut payload, body) = tarball(content, mtime, Codec::Gzip)?;
-            payload.extend_from_slice(&body);
-            let bytes = self_extracting(options, options.format == PackFormat::Scexe, payload);
-            write_new_file(out, 0o755, |f| f.write_all(&bytes).map_err(io_err(out)))
+            write_self_extracting(content, out, options, options.format == PackFormat::Scexe)
         }
         PackFormat::Zip | PackFormat::Fwpkg => {
             let items: Vec<&Item> = content.head.iter().chain(&content.body).collect();
@@ -536,14 +612,19 @@ fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> 
             items.push(item(SIGNATURE_NAME, signature.clone())?);
         }
     }
-    let mut raw = Vec::new();
-    tar_entries(&items, mtime, false, &mut raw)?;
-    let mut payload = compress(codec, &raw).map_err(io_err(package))?;
+    let mut head = Encoder::new(codec, Vec::new()).map_err(io_err(package))?;
+    tar_entries(&items, mtime, false, &mut head)?;
+    let mut payload = head.finish().map_err(io_err(package))?;
     payload.extend_from_slice(&rest);
     let bytes = if offset == 0 {
         payload
     } else {
-        restub(&prefix, payload)
+        // Parsed (and checked) by `manifest_and_signature` above.
+        let parsed = FwkitManifest::parse(&manifest).map_err(|reason| Error::NotUnpacked {
+            path: MANIFEST_NAME.into(),
+            reason,
+        })?;
+        restub(&prefix, &parsed, payload)
     };
     replace_file(package, &bytes)?;
     Ok(report_for(package, &manifest, key))
@@ -562,25 +643,23 @@ fn item(name: &str, data: Vec<u8>) -> Result<Item> {
     })
 }
 
-/// A new stub for a new payload, keeping name, version, command and flavour.
-fn restub(old_stub: &[u8], payload: Vec<u8>) -> Vec<u8> {
-    let vars = crate::formats::shell::assignments(old_stub);
-    let get = |name: &str| crate::formats::shell::first(&vars, name).map(|a| a.value.clone());
-    let name = get("targetdir").unwrap_or_default();
-    let label = get("label").unwrap_or_default();
-    let version = label
-        .strip_prefix(&format!("{name} "))
-        .unwrap_or_default()
-        .to_owned();
-    let options = PackOptions {
-        format: PackFormat::Scexe,
-        name,
-        version,
-        created: 0,
-        sign: None,
-        run: get("script").filter(|s| !s.is_empty()),
-        device: None,
-    };
+/// A new stub for a new payload: name, version and command from the signed
+/// manifest (as verification re-renders it), the flavour from the old stub.
+fn restub(old_stub: &[u8], manifest: &FwkitManifest, payload: Vec<u8>) -> Vec<u8> {
+    let mut sha = Hasher::new(Algorithm::Sha256);
+    sha.update(&payload);
+    let mut cksum = Hasher::new(Algorithm::Cksum);
+    cksum.update(&payload);
+    let cksum: u32 = cksum.finish().parse().unwrap_or(0);
     let scexe = crate::detect::lines(old_stub).any(crate::detect::is_scexe_skip_line);
-    self_extracting(&options, scexe, payload)
+    let mut out = expected_stub(
+        &manifest.name,
+        &manifest.version,
+        manifest.run.as_deref(),
+        scexe,
+        env!("CARGO_PKG_VERSION"),
+        (payload.len() as u64, &sha.finish(), cksum),
+    );
+    out.extend_from_slice(&payload);
+    out
 }
