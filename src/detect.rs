@@ -10,51 +10,7 @@ use serde::Serialize;
 /// within this prefix.
 pub const HEAD_LEN: usize = 1 << 20;
 
-/// The container families fwkit recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum FormatKind {
-    /// A makeself self-extracting archive (any generation).
-    Makeself,
-    /// An HP/HPE Linux smart component (`_SKIP=` stub + gzip tar).
-    #[serde(rename = "hpe-scexe")]
-    HpScexe,
-    /// A Dell Linux Update Package `.BIN` (marker lines + gzip tar).
-    DellDup,
-    /// A tar archive, plain or compressed.
-    Tar,
-    /// A zip archive (also HPE `.fwpkg`, NetApp `SP_FW.zip`).
-    Zip,
-    /// A PE executable with an appended zip (HPE `cp*.exe`, Dell `.EXE`).
-    Pe,
-    /// A Microsoft cabinet, e.g. an LVFS `.cab`.
-    Cab,
-    /// A directory of files described by checksum manifests.
-    Set,
-}
-
-impl FormatKind {
-    /// Short stable name, as used in `formats/<stem>.md` and JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            FormatKind::Makeself => "makeself",
-            FormatKind::HpScexe => "hpe-scexe",
-            FormatKind::DellDup => "dell-dup",
-            FormatKind::Tar => "tar",
-            FormatKind::Zip => "zip",
-            FormatKind::Pe => "pe",
-            FormatKind::Cab => "cab",
-            FormatKind::Set => "set",
-        }
-    }
-}
-
-impl std::fmt::Display for FormatKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::model::FormatKind;
 
 /// Line markers of shell-wrapped formats.
 pub(crate) const MAKESELF_MARKER: &[u8] = b"# This script was generated using Makeself";

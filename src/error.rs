@@ -55,13 +55,19 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// An option has a value fwkit cannot use.
-    #[error("invalid option {option}: {reason}")]
-    InvalidOption {
-        /// The option's name as the user wrote it.
-        option: &'static str,
+    /// A setting of the operation has a value fwkit cannot use.
+    #[error("invalid {setting}: {reason}")]
+    Invalid {
+        /// Which setting.
+        setting: Setting,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A manifest given for a directory set is not named like one.
+    #[error("{path} is not named like a manifest (SHA256SUMS, MD5SUMS, CHECKSUM, *.sha256, …)")]
+    NotAManifest {
+        /// The file.
+        path: PathBuf,
     },
     /// Verification or safety checks failed, so unpack did not place anything.
     #[error("{path}: not unpacked: {reason}")]
@@ -71,6 +77,42 @@ pub enum Error {
         /// The first failed check.
         reason: String,
     },
+}
+
+/// The setting an [`Error::Invalid`] is about: a field of the options of
+/// `Package::unpack`, `Package::open_set` or `pack::pack`. A front end
+/// names it in its own terms (the CLI as a flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// How many levels of nested packages to open.
+    Recursive,
+    /// The directory a set is read from.
+    SetDirectory,
+    /// The source directory of a package to pack.
+    Source,
+    /// The package's name or version.
+    NameOrVersion,
+    /// The output format.
+    Format,
+    /// The device an HPE fwpkg is for.
+    Device,
+    /// The signing key.
+    SigningKey,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::Recursive => "recursion depth",
+            Setting::SetDirectory => "set directory",
+            Setting::Source => "source directory",
+            Setting::NameOrVersion => "name or version",
+            Setting::Format => "format",
+            Setting::Device => "device",
+            Setting::SigningKey => "signing key",
+        })
+    }
 }
 
 impl Error {

@@ -17,12 +17,38 @@
 //! it is removed and the destination does not exist.
 
 use crate::error::{Error, Result};
-use crate::package::MemberName;
-use crate::scan::Sink;
+use crate::model::MemberName;
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+/// Where member content goes: nowhere (verify) or the staging tree (unpack).
+pub(crate) trait Sink: Send {
+    fn dir(&mut self, name: &MemberName, mode: u32) -> Result<()>;
+    /// Create a file; `None` when content is checked and dropped.
+    fn create_file(&mut self, name: &MemberName, mode: u32, mtime: u64) -> Result<Option<FileOut>>;
+    fn symlink(&mut self, name: &MemberName, target: &str) -> Result<()>;
+    fn hardlink(&mut self, name: &MemberName, target: &MemberName) -> Result<()>;
+}
+
+/// The sink of `verify` and `inspect`: content is checked, then dropped.
+pub(crate) struct Discard;
+
+impl Sink for Discard {
+    fn dir(&mut self, _: &MemberName, _: u32) -> Result<()> {
+        Ok(())
+    }
+    fn create_file(&mut self, _: &MemberName, _: u32, _: u64) -> Result<Option<FileOut>> {
+        Ok(None)
+    }
+    fn symlink(&mut self, _: &MemberName, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn hardlink(&mut self, _: &MemberName, _: &MemberName) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// A staging directory next to the destination, removed unless committed.
 pub(crate) struct Staging {

@@ -3,17 +3,73 @@
 //! Not part of the public API: hidden from the docs and free to change. Each
 //! function is a thin wrapper that hands untrusted bytes to one crate-private
 //! parser, so a fuzz target reaches it without going through a whole package.
-//! Parsers that read a file (the shell-stub layouts) get the bytes through a
-//! temporary file, as [`Package::open`] would.
+//! Bytes reach the readers from memory, through the public
+//! [`Package::from_reader`] and [`Open`] seams; nothing here is on the path of
+//! an ordinary `Package::open`.
 
 use crate::detect::{FormatKind, HEAD_LEN};
-use crate::formats::{self, shell, Source};
-use crate::input::{Input, Reads};
-use crate::package::{Limits, MemberName, NameError, Package, Report, UnpackOptions};
+use crate::formats::{self, shell};
+use crate::input::{Input, Open, ReadAt};
+use crate::model::{Limits, MemberName, NameError, Report};
+use crate::package::{Package, UnpackOptions};
 use crate::VerifyOptions;
-use std::io::{self, Write};
+use std::fs::File;
+use std::io;
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Opens files so that every read returns at most `max` bytes, as a pipe, a
+/// FUSE mount or a network file system may; the lengths are drawn from a
+/// sequence fixed by `seed`, so a failure reproduces.
+pub struct ShortReads {
+    /// Most bytes one read returns.
+    pub max: NonZeroUsize,
+    /// Seed of the length sequence.
+    pub seed: u64,
+}
+
+impl Open for ShortReads {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ReadAt>> {
+        Ok(Box::new(Short {
+            inner: Box::new(File::open(path)?),
+            max: self.max,
+            state: AtomicU64::new(self.seed),
+        }))
+    }
+}
+
+/// A source whose reads return 1..=max bytes.
+struct Short {
+    inner: Box<dyn ReadAt>,
+    max: NonZeroUsize,
+    state: AtomicU64,
+}
+
+impl ReadAt for Short {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        // splitmix64 over a shared counter: a fixed sequence per seed.
+        let mut z = self
+            .state
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let cap = u64::try_from(self.max.get()).unwrap_or(u64::MAX);
+        // `cap` is not zero, and `z % cap < cap`: the length is 1..=max.
+        let len = usize::try_from(z.checked_rem(cap).unwrap_or(0))
+            .unwrap_or(0)
+            .saturating_add(1)
+            .min(buf.len());
+        self.inner
+            .read_at(buf.get_mut(..len).unwrap_or_default(), offset)
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+}
 
 /// [`Package::open`], except that every read of the file, and of every file
 /// its operations open later (members of a set, a detached signature, nested
@@ -21,7 +77,7 @@ use std::path::Path;
 /// reader that takes a short read for the end of the file shows up as a
 /// wrong verdict.
 pub fn open_with_short_reads(path: &Path, max: NonZeroUsize, seed: u64) -> crate::Result<Package> {
-    Package::open_with(path, Reads::Short { max, seed })
+    Package::open_with(path, Arc::new(ShortReads { max, seed }))
 }
 
 /// [`crate::detect`] on the first [`HEAD_LEN`] bytes, as `Package::open` reads them.
@@ -67,20 +123,17 @@ pub fn shell_assignments(text: &[u8]) -> usize {
 }
 
 /// Read the headers of `data` as format `kind` (makeself, scexe, Dell, zip,
-/// PE, tar, cab) through a temporary file. `Err` only for I/O failures.
+/// PE, tar, cab) from memory. `Err` only for I/O failures.
 pub fn layout(kind: FormatKind, data: &[u8]) -> io::Result<usize> {
     if kind == FormatKind::Set {
         return Ok(0);
     }
-    let mut file = tempfile::NamedTempFile::new()?;
-    file.write_all(data)?;
     let head = data.get(..HEAD_LEN).unwrap_or(data);
-    let mut source = Source::new(
-        Input::try_open(file.path(), Reads::Whole)?,
-        data.len() as u64,
-    );
-    let layout = formats::layout(kind, head, &mut source)?;
-    Ok(layout.checks.len().saturating_add(layout.streams.len()))
+    let source = Arc::new(crate::Seekable::new(io::Cursor::new(data.to_vec())));
+    let input =
+        Input::new(source, Path::new("fuzz input")).map_err(|e| io::Error::other(e.to_string()))?;
+    let layout = formats::layout(kind, head, &input)?;
+    Ok(layout.checks.len().saturating_add(layout.streams().len()))
 }
 
 /// Parse `data` as a checksum manifest named `name` (e.g. `SHA256SUMS`,
@@ -210,14 +263,14 @@ pub fn short_reads_agree(data: &[u8]) -> bool {
         keys: fuzz_key().into_iter().cloned().collect(),
         ..VerifyOptions::default()
     };
-    let said = |reads| {
-        let report = Package::open_with(&path, reads).and_then(|p| p.verify(&options));
+    let said = |opener: Arc<dyn Open>| {
+        let report = Package::open_with(&path, opener).and_then(|p| p.verify(&options));
         match report {
             Ok(report) => serde_json::to_value(&report).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         }
     };
-    said(Reads::Whole) == said(Reads::Short { max, seed: 1 })
+    said(Arc::new(crate::FileSystem)) == said(Arc::new(ShortReads { max, seed: 1 }))
 }
 
 #[cfg(test)]

@@ -1,106 +1,314 @@
-//! Every read of a package file goes through [`Input`].
+//! Every read of package bytes goes through this module.
 //!
-//! An `Input` is the opened file. With [`Reads::Short`] each `read` fills at
-//! most a varying 1..=N bytes of the caller's buffer, as a pipe, a FUSE mount
-//! or a network filesystem may. The robustness tests open every damaged
-//! package that way, so no reader can take a short read for the end of the
-//! file or assume a buffer was filled.
+//! An operation opens the package once, as an [`Input`]: a shared handle that
+//! answers positional reads ([`ReadAt`]), so the header readers, the single
+//! pass, zip worker threads and signature checks all read the same open file
+//! and never re-open it by path. A file that is replaced on disk while fwkit
+//! reads it cannot change what one operation sees half way.
+//!
+//! Other files an operation reads (a set's members and manifests, a detached
+//! signature beside the package, a nested package unpacked from a member) are
+//! opened through an [`Open`], so a caller (the robustness tests, a fuzzer, a
+//! virtual file system) can decide how every file is read.
 
 use crate::error::{Error, Result};
-use std::fs::{File, Metadata};
+use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-/// How reads of a package file behave.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Reads {
-    /// As the operating system returns them.
-    #[default]
-    Whole,
-    /// At most `max` bytes per read, the length drawn from `seed`.
-    Short { max: NonZeroUsize, seed: u64 },
+/// Reads at an offset without a shared cursor, so threads can share one handle.
+#[allow(clippy::len_without_is_empty)] // a size, not a collection
+pub trait ReadAt: Send + Sync {
+    /// Read up to `buf.len()` bytes at `offset`; `Ok(0)` only at the end.
+    /// May return fewer bytes than asked, like [`Read::read`].
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// The number of bytes there are.
+    fn len(&self) -> io::Result<u64>;
 }
 
-/// An opened package file (or a member file of a directory set).
-#[derive(Debug)]
+impl ReadAt for File {
+    #[cfg(unix)]
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(self, buf, offset)
+    }
+    #[cfg(windows)]
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::windows::fs::FileExt::seek_read(self, buf, offset)
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+}
+
+/// Any `Read + Seek` as a [`ReadAt`]: reads take turns on the one cursor.
+pub struct Seekable<R>(Mutex<R>);
+
+impl<R: Read + Seek + Send> Seekable<R> {
+    /// Wrap `inner`.
+    pub fn new(inner: R) -> Seekable<R> {
+        Seekable(Mutex::new(inner))
+    }
+}
+
+impl<R: Read + Seek + Send> ReadAt for Seekable<R> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let mut inner = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("a reader thread panicked"))?;
+        inner.seek(SeekFrom::Start(offset))?;
+        loop {
+            match inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+    fn len(&self) -> io::Result<u64> {
+        let mut inner = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("a reader thread panicked"))?;
+        inner.seek(SeekFrom::End(0))
+    }
+}
+
+/// How an operation opens the files it reads by path.
+pub trait Open: Send + Sync {
+    /// Open `path` for reading. The path is a regular file (checked by the caller).
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ReadAt>>;
+}
+
+/// Files as the operating system gives them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileSystem;
+
+impl Open for FileSystem {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ReadAt>> {
+        Ok(Box::new(File::open(path)?))
+    }
+}
+
+/// One opened source of package bytes, shared by every reader of one
+/// operation. Cloning shares the handle.
+#[derive(Clone)]
 pub(crate) struct Input {
-    file: File,
-    reads: Reads,
-    state: u64,
+    source: Arc<dyn ReadAt>,
+    len: u64,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("path", &self.path)
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 impl Input {
-    /// Open `path` for reading; errors name the path.
-    pub(crate) fn open(path: &Path, reads: Reads) -> Result<Input> {
-        Input::try_open(path, reads).map_err(|e| Error::read(path, e))
+    /// Open the regular file at `path` through `opener`; errors name the path.
+    pub(crate) fn open(opener: &dyn Open, path: &Path) -> Result<Input> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
+        if !meta.is_file() {
+            return Err(Error::read(
+                path,
+                io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
+            ));
+        }
+        let source = opener.open(path).map_err(|e| Error::read(path, e))?;
+        Input::new(Arc::from(source), path)
     }
 
-    /// Open `path` for reading, keeping the plain I/O error.
-    pub(crate) fn try_open(path: &Path, reads: Reads) -> io::Result<Input> {
-        let file = File::open(path)?;
-        let state = match reads {
-            Reads::Whole => 0,
-            Reads::Short { seed, .. } => seed,
-        };
-        Ok(Input { file, reads, state })
+    /// Read from `source`, shown to the user as `name`.
+    pub(crate) fn new(source: Arc<dyn ReadAt>, name: &Path) -> Result<Input> {
+        let len = source.len().map_err(|e| Error::read(name, e))?;
+        Ok(Input {
+            source,
+            len,
+            path: name.to_path_buf(),
+        })
     }
 
-    /// At most `max` bytes from the start of the file at `path`: a
-    /// signature file, a manifest of a set. Errors name the path.
-    pub(crate) fn read_capped(path: &Path, reads: Reads, max: u64) -> Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        Input::open(path, reads)?
-            .take(max)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::read(path, e))?;
-        Ok(bytes)
+    /// The size in bytes, as seen when opened.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
-    pub(crate) fn metadata(&self) -> io::Result<Metadata> {
-        self.file.metadata()
+    /// The path (or name) errors and reports use.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
-    /// How many bytes the next read may return, at most `want`.
-    fn next_len(&mut self, want: usize) -> usize {
-        match self.reads {
-            Reads::Whole => want,
-            Reads::Short { max, .. } => {
-                // splitmix64: a fixed sequence per seed, so a failure reproduces.
-                self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = self.state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                z ^= z >> 31;
-                let cap = u64::try_from(max.get()).unwrap_or(u64::MAX);
-                // `cap` is not zero, and `z % cap < cap`: the length is 1..=max.
-                let len = usize::try_from(z.checked_rem(cap).unwrap_or(0))
-                    .unwrap_or(0)
-                    .saturating_add(1);
-                len.min(want)
-            }
+    /// Up to `n` bytes at `offset` (fewer at the end of the input).
+    pub(crate) fn read_at(&self, offset: u64, n: u64) -> io::Result<Vec<u8>> {
+        let n = n.min(self.len.saturating_sub(offset));
+        let mut buf = Vec::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
+        self.cursor(self.len)
+            .at(offset)
+            .take(n)
+            .read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// A `Read + Seek` view of the bytes before `end`, at offset 0. Offsets
+    /// are the input's own: seeking to 10 reads byte 10 of the input.
+    pub(crate) fn cursor(&self, end: u64) -> Cursor {
+        Cursor {
+            input: self.clone(),
+            pos: 0,
+            end: end.min(self.len),
         }
     }
 }
 
-impl Read for Input {
+/// A read position in an [`Input`], bounded by an end offset.
+#[derive(Debug, Clone)]
+pub(crate) struct Cursor {
+    input: Input,
+    pos: u64,
+    end: u64,
+}
+
+impl Cursor {
+    /// The same view, moved to `offset`.
+    pub(crate) fn at(mut self, offset: u64) -> Cursor {
+        self.pos = offset;
+        self
+    }
+
+    /// The end of the view.
+    pub(crate) fn end(&self) -> u64 {
+        self.end
+    }
+}
+
+impl Read for Cursor {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.next_len(buf.len());
-        self.file.read(buf.get_mut(..n).unwrap_or_default())
+        let left = self.end.saturating_sub(self.pos);
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .input
+            .source
+            .read_at(buf.get_mut(..n).unwrap_or_default(), self.pos)?;
+        self.pos = self.pos.saturating_add(n as u64); // n <= end - pos
+        Ok(n)
     }
 }
 
-impl Seek for Input {
+impl Seek for Cursor {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.file.seek(to)
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.end.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        self.pos = target;
+        Ok(target)
     }
 }
 
-/// `path` opened for reads of 1 to 7 bytes, for unit tests of readers.
+/// At most `max` bytes from the start of the file at `path`, opened through
+/// `opener`: a signature file, a manifest of a set. Errors name the path.
+pub(crate) fn read_capped(opener: &dyn Open, path: &Path, max: u64) -> Result<Vec<u8>> {
+    let input = Input::open(opener, path)?;
+    input.read_at(0, max).map_err(|e| Error::read(path, e))
+}
+
+/// Directory sets and `fwkit pack` inputs: the one walk over a directory tree.
+/// One entry met by [`walk_sorted`].
+pub(crate) struct Found {
+    /// Path below the root, `/`-separated.
+    pub rel: String,
+    /// Full path.
+    pub path: PathBuf,
+    /// Its metadata (links not followed).
+    pub meta: fs::Metadata,
+}
+
+/// Visit every entry below `root` depth first in name order, never following
+/// links; `visit` says what to do next (see [`Step`]).
+pub(crate) fn walk_sorted(root: &Path, mut visit: impl FnMut(Found) -> Result<Step>) -> Result<()> {
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let mut entries: Vec<_> = fs::read_dir(&dir)
+            .map_err(|e| Error::read(&dir, e))?
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| Error::read(&dir, e))?;
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let rel_path = rel.join(entry.file_name());
+            let meta =
+                fs::symlink_metadata(entry.path()).map_err(|e| Error::read(entry.path(), e))?;
+            let text = rel_path
+                .to_string_lossy()
+                .replace(std::path::MAIN_SEPARATOR, "/");
+            match visit(Found {
+                rel: text,
+                path: entry.path(),
+                meta,
+            })? {
+                Step::Descend => subdirs.push(rel_path),
+                Step::Next => {}
+                Step::Stop => return Ok(()),
+            }
+        }
+        stack.extend(subdirs.into_iter().rev());
+    }
+    Ok(())
+}
+
+/// What [`walk_sorted`] does after an entry.
+pub(crate) enum Step {
+    /// Walk into this directory.
+    Descend,
+    /// Go on with the next entry.
+    Next,
+    /// End the walk.
+    Stop,
+}
+
+#[cfg(unix)]
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
+    if meta.is_dir() {
+        0o755
+    } else {
+        0o644
+    }
+}
+
+/// `bytes` as an input whose reads return 1 to 7 bytes, for unit tests of
+/// readers.
 #[cfg(test)]
-pub(crate) fn short_reads(path: &Path) -> Input {
-    let max = NonZeroUsize::new(7).unwrap();
-    Input::try_open(path, Reads::Short { max, seed: 7 }).unwrap()
+pub(crate) fn short_reads(bytes: &[u8]) -> Input {
+    struct Short(Vec<u8>);
+    impl ReadAt for Short {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+            let at = usize::try_from(offset).unwrap_or(usize::MAX);
+            let rest = self.0.get(at..).unwrap_or_default();
+            let n = rest.len().min(buf.len()).min(1 + at % 7);
+            buf[..n].copy_from_slice(&rest[..n]);
+            Ok(n)
+        }
+        fn len(&self) -> io::Result<u64> {
+            Ok(self.0.len() as u64)
+        }
+    }
+    Input::new(Arc::new(Short(bytes.to_vec())), Path::new("test input")).unwrap()
 }
 
 #[cfg(test)]
@@ -109,34 +317,30 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn short_reads_return_every_byte_in_pieces_no_longer_than_max() {
+    fn cursors_share_one_handle_and_keep_their_own_position() {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         tmp.write_all(&data).unwrap();
-        let max = NonZeroUsize::new(7).unwrap();
-        let mut input = Input::try_open(tmp.path(), Reads::Short { max, seed: 1 }).unwrap();
-        let mut got = Vec::new();
-        let mut lengths = std::collections::BTreeSet::new();
-        let mut buf = [0u8; 64];
-        loop {
-            let n = input.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            assert!(n <= 7, "read of {n} bytes");
-            lengths.insert(n);
-            got.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(got, data);
-        assert_eq!(lengths.len(), 7, "every length 1..=7 drawn: {lengths:?}");
+        let input = Input::open(&FileSystem, tmp.path()).unwrap();
+        let mut a = input.cursor(input.len()).at(100);
+        let mut b = input.cursor(200);
+        let mut one = [0u8; 50];
+        a.read_exact(&mut one).unwrap();
+        let mut rest = Vec::new();
+        b.read_to_end(&mut rest).unwrap();
+        assert_eq!(&one[..], &data[100..150]);
+        assert_eq!(rest, &data[..200], "a cursor stops at its end");
+        a.read_exact(&mut one).unwrap();
+        assert_eq!(&one[..], &data[150..200], "reads through b did not move a");
     }
 
     #[test]
-    fn whole_reads_fill_the_buffer() {
-        let mut tmp = tempfile::NamedTempFile::new().unwrap();
-        tmp.write_all(&[5u8; 4096]).unwrap();
-        let mut input = Input::try_open(tmp.path(), Reads::Whole).unwrap();
-        let mut buf = [0u8; 4096];
-        assert_eq!(input.read(&mut buf).unwrap(), 4096);
+    fn any_read_seek_is_a_source() {
+        let data = b"0123456789".to_vec();
+        let source = Arc::new(Seekable::new(io::Cursor::new(data)));
+        let input = Input::new(source, Path::new("memory")).unwrap();
+        assert_eq!(input.len(), 10);
+        assert_eq!(input.read_at(3, 4).unwrap(), b"3456");
+        assert_eq!(input.read_at(8, 10).unwrap(), b"89");
     }
 }

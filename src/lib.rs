@@ -45,19 +45,20 @@ mod formats;
 #[doc(hidden)]
 pub mod fuzzing;
 mod input;
+mod model;
 pub mod pack;
 mod package;
-mod scan;
+mod pass;
 pub mod sign;
 mod verify;
 
-pub use detect::{detect, Encoding, FormatKind};
-pub use error::{Error, Result};
-pub use formats::fwkit_manifest;
-pub use package::{
-    Algorithm, Check, CheckKind, DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, Layer,
-    Limits, LvfsRelease, MakeselfInfo, Member, MemberKind, MemberName, NetappSp, Outcome, Package,
-    PeInfo, PeSection, Progress, Report, UnpackOptions, VendorInfo, Verdict, VerifyOptions,
-    MAX_RECURSIVE,
+pub use detect::{detect, Encoding};
+pub use error::{Error, Result, Setting};
+pub use input::{FileSystem, Open, ReadAt, Seekable};
+pub use model::{
+    Algorithm, ByteRange, Check, CheckKind, DellPackage, FormatKind, HpComponent, HpDevice,
+    HpImage, HpeFwpkg, Layer, Limits, LvfsRelease, MakeselfInfo, Member, MemberKind, MemberName,
+    NameError, Nested, NetappSp, Outcome, PeInfo, PeSection, Progress, Report, VendorInfo, Verdict,
 };
-pub use verify::{hex, parse_sha256};
+pub use package::{Package, UnpackOptions, MAX_RECURSIVE};
+pub use verify::{fwkit_manifest, hex, parse_sha256, VerifyOptions};

@@ -41,18 +41,19 @@ pub(crate) use lvfs::lvfs_checks;
 use header::{compressions, parse, Compression};
 use view::{Exact, FolderView};
 
-use super::{Layout, Source};
+use super::Layout;
 use crate::error::{Error, Result};
+use crate::extract::Sink;
 use crate::input::Input;
-use crate::package::{Algorithm, Check, CheckKind, Layer, Member, MemberKind, MemberName, Outcome};
-use crate::scan::{self, Sink, Stop};
-use crate::verify::safety::{Admission, Tree};
+use crate::model::{Algorithm, Check, CheckKind, Layer, MemberKind, MemberName, Outcome};
+use crate::pass::{Admitted, Capture, Entry, ScanResult, Stop, Walk};
+use crate::verify::VerifyOptions;
 use std::io::{self, Read};
 
 /// Read and check the headers of a cabinet.
-pub(crate) fn layout(source: &mut Source) -> io::Result<Layout> {
+pub(crate) fn layout(source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(crate::detect::FormatKind::Cab);
-    let len = source.len;
+    let len = source.len();
     match parse(source)? {
         Ok(spec) => {
             layout.layers.push(Layer {
@@ -78,7 +79,7 @@ pub(crate) fn layout(source: &mut Source) -> io::Result<Layout> {
                     ),
                 ),
             );
-            layout.cab = Some(spec);
+            layout.container = super::Container::Cab(spec);
         }
         Err(problems) => layout.checks.push(Check::failed(
             CheckKind::Structure,
@@ -89,47 +90,24 @@ pub(crate) fn layout(source: &mut Source) -> io::Result<Layout> {
     Ok(layout)
 }
 
+/// What a pass over a cabinet reads.
+pub(crate) struct CabPass<'a> {
+    pub input: &'a Input,
+    pub spec: &'a CabSpec,
+    pub options: &'a VerifyOptions,
+    pub capture: Capture,
+}
+
+/// What the pass does with one file entry: `None` when it is not written
+/// (refused) and only decompressed and dropped.
+type Plan = Option<(Admitted, bool)>;
+
 /// One pass over a cabinet: every folder decompressed once, members
-/// checked and handed to `sink` (range digests run beside it, in `Package::pass`).
-pub(crate) fn scan(pass: &scan::Pass<'_>, sink: &mut dyn Sink) -> Result<scan::ScanResult> {
-    let Some(spec) = &pass.layout.cab else {
-        return Ok(scan::ScanResult::default());
-    };
-    read(pass, spec, sink)
-}
-
-/// What the pass does with one file entry.
-#[derive(Clone)]
-enum Plan {
-    /// Not written (refused): decompressed and dropped.
-    Skip,
-    /// Written, hashed; `metadata` members are also kept for parsing.
-    Read {
-        member: usize,
-        path: MemberName,
-        metadata: bool,
-    },
-}
-
-fn read(pass: &scan::Pass<'_>, spec: &CabSpec, sink: &mut dyn Sink) -> Result<scan::ScanResult> {
-    let path = pass.path;
-    let mut result = scan::ScanResult::default();
-    // The headers again, from the file as it is now: it must be the file
-    // whose headers were checked when it was opened.
-    let mut source = Source::new(Input::open(path, pass.reads)?, pass.len);
-    let again = parse(&mut source).map_err(|e| Error::read(path, e))?;
-    if again.as_ref().ok() != Some(spec) {
-        result.checks.push(Check::failed(
-            CheckKind::Structure,
-            "cabinet structure",
-            "the file changed after it was opened",
-        ));
-        return Ok(result);
-    }
-
-    let mut tree = Tree::new(pass.options.limits);
-    let mut plans = vec![Plan::Skip; spec.files.len()];
-    let mut stopped = None;
+/// checked and handed to `sink` (range digests run beside it).
+pub(crate) fn scan(cp: &CabPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> {
+    let spec = cp.spec;
+    let mut walk = Walk::new(cp.options, cp.capture, &[]);
+    let mut plans: Vec<Plan> = vec![None; spec.files.len()];
     for (index, entry) in spec.files.iter().enumerate() {
         // Cabinet names separate with `\`; turned into `/` for cabinets only
         // (see the module docs), then checked like any other name.
@@ -138,44 +116,52 @@ fn read(pass: &scan::Pass<'_>, spec: &CabSpec, sink: &mut dyn Sink) -> Result<sc
             .iter()
             .map(|&b| if b == b'\\' { b'/' } else { b })
             .collect();
-        let (member_path, problem) = match tree.admit(&name, &MemberKind::File, entry.size) {
-            Admission::Root => continue,
-            Admission::Limit(why) => {
-                stopped = Some(why);
-                break;
-            }
-            Admission::Refused(p, why) => (p, Some(why)),
-            Admission::Accepted(p) => (Some(p), None),
-        };
-        if let (Some(p), None, Some(plan)) = (&member_path, &problem, plans.get_mut(index)) {
-            *plan = Plan::Read {
-                member: result.members.len(),
-                path: p.clone(),
-                metadata: scan::wants_content(pass.layout.capture, p, entry.size),
-            };
-        }
-        result.members.push(Member {
-            name: String::from_utf8_lossy(&entry.raw).into_owned(),
-            path: member_path,
+        let admitted = walk.admit(Entry {
+            raw: &entry.raw,
+            path: Some(&name),
             kind: MemberKind::File,
             size: entry.size,
             mode: 0o644,
             stream: 0,
-            problem,
-            digests: Default::default(),
+            problem: None,
         });
+        let admitted = match admitted {
+            Ok(admitted) => admitted,
+            Err(Stop::Fatal(e)) => return Err(e),
+            Err(Stop::Limit(why) | Stop::Content(why)) => {
+                let check = Check::new(CheckKind::Limit, "cabinet", Outcome::Failed);
+                return Ok(walk.finish(vec![check.with_detail(why)], true));
+            }
+        };
+        if let (Some(admitted), Some(plan)) = (admitted, plans.get_mut(index)) {
+            let metadata = walk.policy().keeps(&admitted.name, entry.size);
+            *plan = Some((admitted, metadata));
+        }
     }
-    if let Some(why) = stopped {
-        result
-            .checks
-            .push(Check::new(CheckKind::Limit, "cabinet", Outcome::Failed).with_detail(why));
-        let (checks, chained) = tree.finish();
-        result.checks.extend(checks);
-        scan::mark_refused(&mut result.members, chained);
-        return Ok(result);
+    let order = folder_order(spec);
+    let view = FolderView::new(cp.input.cursor(cp.input.len()), cp.input.len(), spec)
+        .map_err(|e| Error::read(cp.input.path(), e))?;
+    let mut cabinet = match catch(|| cab::Cabinet::new(view)) {
+        Ok(Ok(cabinet)) => cabinet,
+        Ok(Err(e)) => return Ok(failed_open(walk, e.to_string())),
+        Err(why) => return Ok(failed_open(walk, why)),
+    };
+    let mut reader = Reader {
+        spec,
+        order: &order,
+        plans: &plans,
+        buf: vec![0u8; 256 << 10],
+    };
+    if late_metadata(&order, &plans) {
+        reader.learn(&mut cabinet, &mut walk);
     }
+    let (failures, unsupported) = reader.read_all(&mut cabinet, &mut walk, sink)?;
+    let check = stream_check(spec, failures, unsupported);
+    Ok(walk.finish(vec![check], true))
+}
 
-    // Each folder's entries in the order of their bytes.
+/// Each folder's entries in the order of their bytes.
+fn folder_order(spec: &CabSpec) -> Vec<Vec<usize>> {
     let mut order: Vec<Vec<usize>> = vec![Vec::new(); spec.folders.len()];
     for (index, entry) in spec.files.iter().enumerate() {
         if let Some(list) = order.get_mut(entry.folder) {
@@ -185,39 +171,24 @@ fn read(pass: &scan::Pass<'_>, spec: &CabSpec, sink: &mut dyn Sink) -> Result<sc
     for list in &mut order {
         list.sort_by_key(|&i| spec.files.get(i).map(|e| (e.offset, e.size)));
     }
+    order
+}
 
-    let mut algos = pass.member_algos.to_vec();
-    if pass.options.hash_members && !algos.contains(&Algorithm::Sha256) {
-        algos.push(Algorithm::Sha256);
-    }
-    // Metadata the pass reads after some other member it may describe: read
-    // the metadata alone first, to learn which digests the others need.
+/// Is there metadata the pass would read after some other member it may
+/// describe? Then the metadata is read alone first, to learn which digests
+/// the others need.
+fn late_metadata(order: &[Vec<usize>], plans: &[Plan]) -> bool {
     let mut seen_other = false;
-    let mut late_metadata = false;
-    for plan in order.iter().flatten().filter_map(|&i| plans.get(i)) {
-        if let Plan::Read { metadata, .. } = plan {
-            late_metadata |= *metadata && seen_other;
-            seen_other |= !*metadata;
-        }
+    let mut late = false;
+    for (_, metadata) in order.iter().flatten().filter_map(|&i| plans.get(i)?.as_ref()) {
+        late |= *metadata && seen_other;
+        seen_other |= !*metadata;
     }
-    let mut reader = Reader {
-        spec,
-        order: &order,
-        plans: &plans,
-        buf: vec![0u8; 256 << 10],
-    };
-    let file = Input::open(path, pass.reads)?;
-    let view = FolderView::new(file, pass.len, spec).map_err(|e| Error::read(path, e))?;
-    let mut cabinet = match catch(|| cab::Cabinet::new(view)) {
-        Ok(Ok(cabinet)) => cabinet,
-        Ok(Err(e)) => return Ok(failed_open(result, tree, e.to_string())),
-        Err(why) => return Ok(failed_open(result, tree, why)),
-    };
-    if late_metadata {
-        reader.learn(&mut cabinet, &mut algos);
-    }
-    let (failures, unsupported) = reader.read_all(&mut cabinet, &mut result, &mut algos, sink)?;
+    late
+}
 
+/// The cabinet's stream check: block checksums, decoding, folder sizes.
+fn stream_check(spec: &CabSpec, failures: Vec<String>, unsupported: Vec<usize>) -> Check {
     let mut check = Check::new(CheckKind::Stream, "cabinet", Outcome::Passed).with_range(spec.data);
     check.algorithm = Some(Algorithm::StreamCheck);
     if !failures.is_empty() {
@@ -249,23 +220,16 @@ fn read(pass: &scan::Pass<'_>, spec: &CabSpec, sink: &mut dyn Sink) -> Result<sc
             compressions(spec)
         ));
     }
-    result.checks.push(check);
-    let (checks, chained) = tree.finish();
-    result.checks.extend(checks);
-    scan::mark_refused(&mut result.members, chained);
-    Ok(result)
+    check
 }
 
-fn failed_open(mut result: scan::ScanResult, tree: Tree, why: String) -> scan::ScanResult {
-    result.checks.push(Check::failed(
+fn failed_open(walk: Walk, why: String) -> ScanResult {
+    let check = Check::failed(
         CheckKind::Stream,
         "cabinet",
         format!("the cab crate could not read the cabinet: {why}"),
-    ));
-    let (checks, chained) = tree.finish();
-    result.checks.extend(checks);
-    scan::mark_refused(&mut result.members, chained);
-    result
+    );
+    walk.finish(vec![check], true)
 }
 
 /// Run `f`, turning a panic into an error message. The headers were checked
@@ -290,11 +254,11 @@ impl Reader<'_> {
     /// Read only the metadata members (and what precedes them in their
     /// folders), to learn the digests the other members need. Failures are
     /// left for the full pass to report.
-    fn learn(&mut self, cabinet: &mut Cabinet, algos: &mut Vec<Algorithm>) {
+    fn learn(&mut self, cabinet: &mut Cabinet, walk: &mut Walk) {
         for (folder, list) in self.order.iter().enumerate() {
-            let last = list.iter().rposition(|&i| {
-                matches!(self.plans.get(i), Some(Plan::Read { metadata: true, .. }))
-            });
+            let last = list
+                .iter()
+                .rposition(|&i| matches!(self.plans.get(i), Some(Some((_, true)))));
             let Some(last) = last else { continue };
             let readable = self
                 .spec
@@ -304,24 +268,22 @@ impl Reader<'_> {
             if !readable {
                 continue;
             }
-            let (plans, buf) = (self.plans, &mut self.buf);
+            let (plans, buf, spec) = (self.plans, &mut self.buf, self.spec);
             let _ = catch(|| -> std::result::Result<(), Stop> {
                 let mut stream = cabinet.read_file(&folder.to_string()).map_err(Stop::from)?;
                 for &index in list.iter().take(last.saturating_add(1)) {
-                    let size = self.spec.files.get(index).map_or(0, |e| e.size);
+                    let size = spec.files.get(index).map_or(0, |e| e.size);
                     let mut part = Exact {
                         inner: &mut stream,
                         left: size,
                     };
                     match plans.get(index) {
-                        Some(Plan::Read {
-                            path,
-                            metadata: true,
-                            ..
-                        }) => {
-                            let content = scan::consume(&mut part, path, buf, &[], true, None)?;
+                        Some(Some((admitted, true))) => {
+                            let policy = walk.policy().clone();
+                            let content =
+                                policy.read(&mut part, &admitted.name, size, buf, None)?;
                             if let Some(bytes) = content.kept {
-                                learn(path, &bytes, algos);
+                                learn(&admitted.name, &bytes, walk);
                             }
                         }
                         _ => {
@@ -339,8 +301,7 @@ impl Reader<'_> {
     fn read_all(
         &mut self,
         cabinet: &mut Cabinet,
-        result: &mut scan::ScanResult,
-        algos: &mut Vec<Algorithm>,
+        walk: &mut Walk,
         sink: &mut dyn Sink,
     ) -> Result<(Vec<String>, Vec<usize>)> {
         let mut failures = Vec::new();
@@ -353,7 +314,6 @@ impl Reader<'_> {
                 unsupported.push(folder);
                 continue;
             }
-            let (spec, plans, buf) = (self.spec, self.plans, &mut self.buf);
             let outcome = catch(|| -> std::result::Result<(), Stop> {
                 let mut stream: Box<dyn Read + '_> = if info.size == 0 {
                     Box::new(io::empty())
@@ -361,41 +321,7 @@ impl Reader<'_> {
                     Box::new(cabinet.read_file(&folder.to_string()).map_err(Stop::from)?)
                 };
                 for &index in list {
-                    let Some(entry) = spec.files.get(index) else {
-                        continue;
-                    };
-                    let mut part = Exact {
-                        inner: &mut stream,
-                        left: entry.size,
-                    };
-                    let Some(Plan::Read {
-                        member,
-                        path,
-                        metadata,
-                    }) = plans.get(index)
-                    else {
-                        io::copy(&mut part, &mut io::sink()).map_err(|e| {
-                            Stop::Content(format!("{}: {e}", String::from_utf8_lossy(&entry.raw)))
-                        })?;
-                        continue;
-                    };
-                    let mut wanted = algos.clone();
-                    if *metadata {
-                        for a in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
-                            if !wanted.contains(&a) {
-                                wanted.push(a);
-                            }
-                        }
-                    }
-                    let out = sink.create_file(path, 0o644, 0).map_err(Stop::Fatal)?;
-                    let content = scan::consume(&mut part, path, buf, &wanted, *metadata, out)?;
-                    if let Some(m) = result.members.get_mut(*member) {
-                        m.digests = content.digests;
-                    }
-                    if let Some(bytes) = content.kept {
-                        learn(path, &bytes, algos);
-                        result.captured.push((path.to_string(), bytes));
-                    }
+                    self.read_entry(index, &mut stream, walk, sink)?;
                 }
                 Ok(())
             });
@@ -410,25 +336,56 @@ impl Reader<'_> {
         }
         Ok((failures, unsupported))
     }
+
+    /// One file's bytes of its folder's stream: written, hashed and
+    /// recorded, or (refused) read and dropped.
+    fn read_entry(
+        &mut self,
+        index: usize,
+        stream: &mut dyn Read,
+        walk: &mut Walk,
+        sink: &mut dyn Sink,
+    ) -> std::result::Result<(), Stop> {
+        let Some(entry) = self.spec.files.get(index) else {
+            return Ok(());
+        };
+        let mut part = Exact {
+            inner: stream,
+            left: entry.size,
+        };
+        let Some(Some((admitted, metadata))) = self.plans.get(index) else {
+            io::copy(&mut part, &mut io::sink()).map_err(|e| {
+                Stop::Content(format!("{}: {e}", String::from_utf8_lossy(&entry.raw)))
+            })?;
+            return Ok(());
+        };
+        // Metadata is also hashed with what a JCat file may list for it.
+        let policy = match metadata {
+            true => walk
+                .policy()
+                .with([Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]),
+            false => walk.policy().clone(),
+        };
+        let out = sink
+            .create_file(&admitted.name, 0o644, 0)
+            .map_err(Stop::Fatal)?;
+        let content = policy.read(&mut part, &admitted.name, entry.size, &mut self.buf, out)?;
+        if let Some(bytes) = &content.kept {
+            learn(&admitted.name, bytes, walk);
+        }
+        walk.record(admitted, content).map_err(Stop::Content)
+    }
 }
 
 /// Add the algorithms a metadata member asks for: a manifest's, a metainfo
 /// release's checksums, a JCat file's checksum blobs.
-fn learn(path: &MemberName, bytes: &[u8], algos: &mut Vec<Algorithm>) {
-    let mut wanted = Vec::new();
-    if let Some(manifest) = crate::verify::manifest::parse(path, bytes) {
-        wanted.extend(manifest.entries.iter().map(|e| e.algorithm));
-    }
+fn learn(path: &MemberName, bytes: &[u8], walk: &mut Walk) {
+    walk.learn(path, bytes);
     let lower = path.as_str().to_ascii_lowercase();
     if lower.ends_with(".metainfo.xml") {
-        wanted.extend(lvfs::algorithms(bytes));
+        walk.want(lvfs::algorithms(bytes));
     }
     if lower.ends_with(".jcat") {
-        wanted.extend(super::jcat::algorithms(bytes));
-    }
-    for a in wanted {
-        if !algos.contains(&a) {
-            algos.push(a);
-        }
+        walk.want(super::jcat::algorithms(bytes));
     }
 }

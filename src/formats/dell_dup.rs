@@ -4,21 +4,22 @@
 //! line and the `#####Startofarchive#####` line; a gzip tar follows the
 //! archive marker line to the end of the file.
 
-use super::{shell, Layout, Source};
+use super::{shell, Layout};
 use crate::detect::{text_prefix, FormatKind, DELL_ARCHIVE_MARKER, DELL_PACKAGE_MARKER};
-use crate::package::{Check, CheckKind, Layer, Outcome, VendorInfo};
+use crate::input::Input;
+use crate::model::{Check, CheckKind, Layer, Outcome, VendorInfo};
 use std::io;
 
 /// Largest script fwkit reads looking for the archive marker.
 const MAX_SCRIPT: u64 = 16 << 20;
 
-pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
+pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::DellDup);
     let structure = "Dell update package script";
     let owned;
     let mut text = text_prefix(head);
     let mut archive = shell::marker_lines(text, DELL_ARCHIVE_MARKER);
-    if archive.is_empty() && (head.len() as u64) < source.len {
+    if archive.is_empty() && (head.len() as u64) < source.len() {
         owned = source.read_at(0, MAX_SCRIPT)?;
         text = text_prefix(&owned);
         archive = shell::marker_lines(text, DELL_ARCHIVE_MARKER);
@@ -45,7 +46,7 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
             return Ok(layout);
         }
     };
-    if offset >= source.len {
+    if offset >= source.len() {
         layout.checks.push(Check::failed(
             CheckKind::Structure,
             structure,
@@ -73,7 +74,7 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
                 .rposition(|&b| b == b'>')
                 .and_then(|p| xml.get(..=p))
                 .unwrap_or_default();
-            match crate::package::parse_dell_package_xml(xml) {
+            match super::vendor_xml::parse_dell_package(xml) {
                 Some(info) => layout.vendor.push(VendorInfo::DellPackage(info)),
                 None => layout
                     .warnings
@@ -90,12 +91,12 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
     }
     layout.checks.push(
         Check::new(CheckKind::Structure, structure, Outcome::Passed)
-            .with_range((0, source.len))
+            .with_range((0, source.len()))
             .with_detail(format!(
                 "archive marker on line {archive_line}: payload at byte {offset} to end of file"
             )),
     );
-    layout.add_stream(source, (offset, source.len), "payload".to_owned())?;
+    layout.add_stream(source, (offset, source.len()), "payload".to_owned())?;
     layout.warnings.push(
         "a Dell .BIN carries no checksum of its own; pin the vendor's SHA-256 with --sha256"
             .to_owned(),

@@ -20,7 +20,7 @@
 //!
 //! This module only reads the file; `cab::lvfs_checks` decides.
 
-use crate::package::Algorithm;
+use crate::model::Algorithm;
 use base64::Engine as _;
 use serde::Deserialize;
 use std::io::Read;

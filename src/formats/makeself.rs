@@ -4,9 +4,11 @@
 //! commands. Nothing is evaluated and the startup script is never run.
 
 use super::shell::{self, Assignment};
-use super::{Layout, RangeDigest, Source};
+use super::Layout;
 use crate::detect::{lines, text_prefix, FormatKind, MAKESELF_MARKER};
-use crate::package::{Algorithm, Check, CheckKind, Layer, MakeselfInfo, Outcome, VendorInfo};
+use crate::input::Input;
+use crate::model::RangeDigest;
+use crate::model::{Algorithm, Check, CheckKind, Layer, MakeselfInfo, Outcome, VendorInfo};
 use std::io;
 
 /// Largest stub fwkit reads looking for the payload offset.
@@ -134,9 +136,9 @@ fn digest_list(
         .collect()
 }
 
-pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
+pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::Makeself);
-    let len = source.len;
+    let len = source.len();
     let owned: Vec<u8>;
     let mut text = text_prefix(head);
     let mut vars = shell::assignments(text);

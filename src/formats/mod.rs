@@ -1,53 +1,39 @@
 //! One module per container format. A format reads headers and reports what
 //! the file claims (offsets, streams, declared digests, metadata) as a
-//! [`Layout`]; it decides nothing about whether the claims hold.
+//! [`Layout`]; it decides nothing about whether the claims hold. Containers
+//! read member by member (zip, cabinet, set) feed the one member walk of
+//! `pass::members` from their own module; payload streams are walked by
+//! `pass` itself.
 
 pub(crate) mod cab;
 pub(crate) mod dell_dup;
-pub mod fwkit_manifest;
+pub(crate) mod fwkit_sfx;
 pub(crate) mod jcat;
 pub(crate) mod makeself;
 pub(crate) mod pe;
 pub(crate) mod scexe;
 pub(crate) mod set;
 pub(crate) mod shell;
-pub(crate) mod tar;
+pub(crate) mod vendor_xml;
 pub(crate) mod zip;
 
 use crate::detect::{Encoding, FormatKind};
 use crate::input::Input;
-use crate::package::{Algorithm, ByteRange, Check, Layer, VendorInfo};
-use std::io::{self, Read, Seek, SeekFrom};
+use crate::model::{ByteRange, Check, Layer, RangeDigest, VendorInfo};
+use crate::pass::{Capture, StreamSpec};
+use std::io;
 
-/// A stream of the payload to decode: a byte range, its encoding, and a tar
-/// archive inside.
+/// How the payload of a package is read.
 #[derive(Debug, Clone)]
-pub(crate) struct StreamSpec {
-    pub range: ByteRange,
-    pub encoding: Encoding,
-    /// `payload`, `chunk 2 of 3`…
-    pub label: String,
-    /// The stream's own integrity check, when its encoding carries one.
-    pub check: Option<&'static str>,
-}
-
-/// A digest the package declares over a byte range of itself.
-#[derive(Debug, Clone)]
-pub(crate) struct RangeDigest {
-    pub range: ByteRange,
-    pub algorithm: Algorithm,
-    /// Normalised: lower-case hex, or decimal for cksum.
-    pub expected: String,
-    pub covers: String,
-    pub kind: crate::package::CheckKind,
-}
-
-/// Which members' content the scan keeps for metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Capture {
-    None,
-    /// Top-level `*.xml` (HP `CPxxxxxx.xml`).
-    TopLevelXml,
+pub(crate) enum Container {
+    /// Payload streams (tar inside, possibly compressed) decoded in one pass.
+    Streams(Vec<StreamSpec>),
+    /// A zip archive, read member by member.
+    Zip(zip::ZipSpec),
+    /// A cabinet, read folder by folder.
+    Cab(cab::CabSpec),
+    /// A directory set, read file by file.
+    Set(set::SetSpec),
 }
 
 /// What a format reader found in the headers.
@@ -55,19 +41,13 @@ pub(crate) enum Capture {
 pub(crate) struct Layout {
     pub format: FormatKind,
     pub layers: Vec<Layer>,
-    pub streams: Vec<StreamSpec>,
+    pub container: Container,
     pub digests: Vec<RangeDigest>,
     /// Checks decided from headers alone (structure, signature presence).
     pub checks: Vec<Check>,
     pub vendor: Vec<VendorInfo>,
     pub capture: Capture,
     pub warnings: Vec<String>,
-    /// A zip archive to read instead of (tar) streams.
-    pub zip: Option<zip::ZipSpec>,
-    /// A directory set to read instead of a file.
-    pub set: Option<set::SetSpec>,
-    /// A cabinet to read folder by folder instead of (tar) streams.
-    pub cab: Option<cab::CabSpec>,
 }
 
 impl Layout {
@@ -75,33 +55,37 @@ impl Layout {
         Layout {
             format,
             layers: Vec::new(),
-            streams: Vec::new(),
+            container: Container::Streams(Vec::new()),
             digests: Vec::new(),
             checks: Vec::new(),
             vendor: Vec::new(),
-            capture: Capture::None,
+            capture: Capture::Metadata,
             warnings: Vec::new(),
-            zip: None,
-            set: None,
-            cab: None,
+        }
+    }
+
+    /// The payload streams, when the payload is read as streams.
+    pub(crate) fn streams(&self) -> &[StreamSpec] {
+        match &self.container {
+            Container::Streams(streams) => streams,
+            _ => &[],
         }
     }
 
     /// Byte ranges of the streams, by stream index.
     pub(crate) fn streams_ranges(&self) -> Vec<ByteRange> {
-        if let Some(spec) = &self.cab {
-            return vec![spec.data];
-        }
-        match &self.zip {
-            Some(spec) => vec![(spec.start, spec.end)],
-            None => self.streams.iter().map(|s| s.range).collect(),
+        match &self.container {
+            Container::Streams(streams) => streams.iter().map(|s| s.range).collect(),
+            Container::Zip(spec) => vec![(spec.start, spec.end)],
+            Container::Cab(spec) => vec![spec.data],
+            Container::Set(_) => Vec::new(),
         }
     }
 
     /// Add a stream over `range`, sniffing its encoding from the file.
     pub(crate) fn add_stream(
         &mut self,
-        source: &mut Source,
+        source: &Input,
         range: ByteRange,
         label: String,
     ) -> io::Result<()> {
@@ -117,49 +101,22 @@ impl Layout {
                 range,
             });
         }
-        self.streams.push(StreamSpec {
+        let spec = StreamSpec {
             range,
             encoding,
             label,
             check: stream_check(encoding, &head),
-        });
+        };
+        match &mut self.container {
+            Container::Streams(streams) => streams.push(spec),
+            other => *other = Container::Streams(vec![spec]),
+        }
         Ok(())
     }
 }
 
-/// Vendor metadata members kept for parsing (lower-case path).
-pub(crate) fn is_metadata_name(lower: &str) -> bool {
-    lower.ends_with(".minisig")
-        || lower.ends_with(".sig")
-        || lower == "payload.json"
-        || lower.ends_with("rlm_fw/install/metadata")
-        || lower.ends_with(".metainfo.xml")
-        || lower.ends_with(".jcat")
-}
-
-/// Random access to the package file for header reading.
-pub(crate) struct Source {
-    file: Input,
-    pub len: u64,
-}
-
-impl Source {
-    pub(crate) fn new(file: Input, len: u64) -> Source {
-        Source { file, len }
-    }
-
-    /// Read up to `n` bytes at `offset` (fewer at end of file).
-    pub(crate) fn read_at(&mut self, offset: u64, n: u64) -> io::Result<Vec<u8>> {
-        let n = n.min(self.len.saturating_sub(offset));
-        let mut buf = Vec::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
-        self.file.seek(SeekFrom::Start(offset))?;
-        (&mut self.file).take(n).read_to_end(&mut buf)?;
-        Ok(buf)
-    }
-}
-
 /// Read the headers of a detected package.
-pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &mut Source) -> io::Result<Layout> {
+pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &Input) -> io::Result<Layout> {
     match kind {
         FormatKind::Makeself => makeself::layout(head, source),
         FormatKind::HpScexe => scexe::layout(head, source),
@@ -171,7 +128,7 @@ pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &mut Source) -> io::
         FormatKind::Set => Ok(Layout::new(kind)),
         FormatKind::Tar => {
             let mut layout = Layout::new(kind);
-            layout.add_stream(source, (0, source.len), "archive".to_owned())?;
+            layout.add_stream(source, (0, source.len()), "archive".to_owned())?;
             Ok(layout)
         }
     }

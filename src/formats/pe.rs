@@ -5,12 +5,13 @@
 //! last section's raw data, up to the Authenticode certificate table when it
 //! sits at the end. A zip inside the overlay becomes the next layer.
 
-use super::{zip, Layout, Source};
+use super::{zip, Layout};
 use crate::detect::FormatKind;
-use crate::package::{Check, CheckKind, Layer, PeInfo, PeSection, VendorInfo};
+use crate::input::Input;
+use crate::model::{Check, CheckKind, Layer, PeInfo, PeSection, VendorInfo};
 use std::io;
 
-pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
+pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::Pe);
     let structure = "PE headers";
     let header = match goblin::pe::header::Header::parse(head) {
@@ -40,7 +41,7 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
             return Ok(layout);
         }
     };
-    let len = source.len;
+    let len = source.len();
     let mut image_end = u64::try_from(offset).unwrap_or(u64::MAX);
     let mut shown = Vec::new();
     for section in &sections {
@@ -112,10 +113,10 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
             range,
         });
         layout.checks.push(
-            crate::package::Check::new(
+            crate::model::Check::new(
                 CheckKind::Signature,
                 "PE image",
-                crate::package::Outcome::Info,
+                crate::model::Outcome::Info,
             )
             .with_range(range)
             .with_detail("Authenticode signature present, not checked"),

@@ -3,13 +3,15 @@
 //! A shell stub with a `_SKIP=N` line; the payload (a gzip tar) starts on
 //! 1-based line N and runs to the end of the file. No checksum is embedded.
 
-use super::{shell, Capture, Layout, Source};
+use super::{shell, Layout};
 use crate::detect::Encoding;
 use crate::detect::{is_scexe_skip_line, lines, text_prefix, trim_start, FormatKind, SCEXE_SKIP};
-use crate::package::{Check, CheckKind, Layer, Outcome};
+use crate::input::Input;
+use crate::model::{Check, CheckKind, Layer, Outcome};
+use crate::pass::Capture;
 use std::io;
 
-pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
+pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::HpScexe);
     layout.capture = Capture::TopLevelXml;
     let structure = "scexe stub";
@@ -56,14 +58,14 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
     let offset = skip
         .checked_sub(1)
         .and_then(|n| shell::offset_after_lines(head, n))
-        .filter(|&o| o < source.len);
+        .filter(|&o| o < source.len());
     let Some(offset) = offset else {
         layout.checks.push(Check::failed(
             CheckKind::Structure,
             structure,
             format!(
                 "_SKIP={skip} points past the end of the stub text or of the {}-byte file",
-                source.len
+                source.len()
             ),
         ));
         return Ok(layout);
@@ -74,13 +76,17 @@ pub(crate) fn layout(head: &[u8], source: &mut Source) -> io::Result<Layout> {
     });
     layout.checks.push(
         Check::new(CheckKind::Structure, structure, Outcome::Passed)
-            .with_range((0, source.len))
+            .with_range((0, source.len()))
             .with_detail(format!(
                 "_SKIP={skip}: payload at byte {offset} to end of file"
             )),
     );
-    layout.add_stream(source, (offset, source.len), "payload".to_owned())?;
-    if layout.streams.iter().any(|s| s.encoding != Encoding::Gzip) {
+    layout.add_stream(source, (offset, source.len()), "payload".to_owned())?;
+    if layout
+        .streams()
+        .iter()
+        .any(|s| s.encoding != Encoding::Gzip)
+    {
         layout
             .warnings
             .push("HP smart components carry a gzip tar; this payload is not gzip".to_owned());

@@ -9,13 +9,12 @@
 use super::Layout;
 use crate::detect::FormatKind;
 use crate::error::{Error, Result};
-use crate::input::{Input, Reads};
-use crate::package::{
-    Algorithm, Check, CheckKind, Layer, Member, MemberKind, MemberName, Outcome, VerifyOptions,
-};
-use crate::scan::{self, Sink, Stop};
-use crate::verify::manifest::{self, Manifest};
-use crate::verify::safety::{Admission, Tree};
+use crate::extract::Sink;
+use crate::input::{mode_of, read_capped, walk_sorted, Input, Open, Step};
+use crate::model::{Check, CheckKind, Layer, MemberKind, MemberName, Outcome};
+use crate::pass::{parallel, Admitted, Capture, Entry, ScanResult, Stop, Walk};
+use crate::verify::manifest;
+use crate::verify::VerifyOptions;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -34,74 +33,64 @@ pub(crate) fn layout(root: &Path, external: &[PathBuf]) -> Layout {
         kind: format!("directory set {}", root.display()),
         range: (0, 0),
     });
-    layout.set = Some(SetSpec {
+    layout.container = super::Container::Set(SetSpec {
         root: root.to_path_buf(),
         external: external.to_vec(),
     });
     layout
 }
 
-/// One entry met by [`walk_sorted`].
-pub(crate) struct Found {
-    /// Path below the root, `/`-separated.
-    pub rel: String,
-    /// Full path.
-    pub path: PathBuf,
-    /// Its metadata (links not followed).
-    pub meta: fs::Metadata,
+/// What a pass over a set reads.
+pub(crate) struct SetPass<'a> {
+    pub spec: &'a SetSpec,
+    pub options: &'a VerifyOptions,
+    /// How the set's files are opened.
+    pub opener: &'a dyn Open,
 }
 
-/// Visit every entry below `root` depth first in name order, never following
-/// links; `visit` says what to do next (see [`Step`]).
-pub(crate) fn walk_sorted(root: &Path, mut visit: impl FnMut(Found) -> Result<Step>) -> Result<()> {
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        let mut entries: Vec<_> = fs::read_dir(&dir)
-            .map_err(|e| Error::read(&dir, e))?
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| Error::read(&dir, e))?;
-        entries.sort_by_key(|e| e.file_name());
-        let mut subdirs = Vec::new();
-        for entry in entries {
-            let rel_path = rel.join(entry.file_name());
-            let meta =
-                fs::symlink_metadata(entry.path()).map_err(|e| Error::read(entry.path(), e))?;
-            let text = rel_path
-                .to_string_lossy()
-                .replace(std::path::MAIN_SEPARATOR, "/");
-            match visit(Found {
-                rel: text,
-                path: entry.path(),
-                meta,
-            })? {
-                Step::Descend => subdirs.push(rel_path),
-                Step::Next => {}
-                Step::Stop => return Ok(()),
-            }
+/// One pass over a set: list it, read its manifests, hash every file once
+/// (on every core) with the algorithms the manifests need, copy to `sink`.
+pub(crate) fn scan(sp: &SetPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> {
+    let mut walk = Walk::new(sp.options, Capture::Metadata, &[]);
+    let files = match list(&sp.spec.root, &mut walk, sink)? {
+        Ok(files) => files,
+        Err(why) => {
+            let check = Check::new(CheckKind::Limit, "directory set", Outcome::Failed);
+            return Ok(walk.finish(vec![check.with_detail(why)], false));
         }
-        stack.extend(subdirs.into_iter().rev());
+    };
+    let described = read_manifests(sp, &files, &mut walk)?;
+    let mut failures = read_files(sp, &files, &mut walk, sink)?;
+    let mut checks = Vec::new();
+    if !failures.is_empty() {
+        failures.sort();
+        checks.push(Check::failed(
+            CheckKind::Structure,
+            "directory set",
+            format!("unreadable files: {}", failures.join("; ")),
+        ));
     }
-    Ok(())
+    if !described {
+        checks.push(Check::failed(
+            CheckKind::Structure,
+            "directory set",
+            "no manifest (SHA256SUMS, MD5SUMS, CHECKSUM, *.sha256, … or --manifest) describes the set",
+        ));
+    }
+    Ok(walk.finish(checks, true))
 }
 
-/// What [`walk_sorted`] does after an entry.
-pub(crate) enum Step {
-    /// Walk into this directory.
-    Descend,
-    /// Go on with the next entry.
-    Next,
-    /// End the walk.
-    Stop,
-}
-
-/// Every file, directory and link below `root`, in sorted order, as members.
-fn walk(
+/// Every file, directory and link below `root`, in sorted order, through
+/// the walk; directories placed. Returns the files to read, or the limit
+/// that stopped the listing.
+fn list(
     root: &Path,
-    tree: &mut Tree,
-    members: &mut Vec<Member>,
-    limit: &mut Option<String>,
-) -> Result<()> {
+    walk: &mut Walk,
+    sink: &mut dyn Sink,
+) -> Result<std::result::Result<Vec<Admitted>, String>> {
+    let mut files = Vec::new();
+    let mut limit = None;
+    let mut fatal = None;
     walk_sorted(root, |found| {
         let meta = &found.meta;
         let kind = if meta.is_dir() {
@@ -119,84 +108,70 @@ fn walk(
             }
         };
         let size = if meta.is_file() { meta.len() } else { 0 };
-        let (path, problem) = match tree.admit(found.rel.as_bytes(), &kind, size) {
-            Admission::Root => return Ok(Step::Next),
-            Admission::Limit(why) => {
-                *limit = Some(why);
-                return Ok(Step::Stop);
-            }
-            Admission::Refused(p, why) => (p, Some(why)),
-            Admission::Accepted(p) => (Some(p), None),
-        };
-        let step = if kind == MemberKind::Dir && problem.is_none() {
-            Step::Descend
-        } else {
-            Step::Next
-        };
-        members.push(Member {
-            name: found.rel,
-            path,
+        let is = (kind == MemberKind::Dir, kind == MemberKind::File);
+        let admitted = walk.admit(Entry {
+            raw: found.rel.as_bytes(),
+            path: None,
             kind,
             size,
             mode: mode_of(meta),
             stream: 0,
-            problem,
-            digests: Default::default(),
+            problem: None,
         });
-        Ok(step)
-    })
-}
-
-#[cfg(unix)]
-pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o7777
-}
-
-#[cfg(not(unix))]
-pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
-    if meta.is_dir() {
-        0o755
-    } else {
-        0o644
+        let admitted = match admitted {
+            Ok(Some(admitted)) => admitted,
+            Ok(None) => return Ok(Step::Next),
+            Err(Stop::Limit(why) | Stop::Content(why)) => {
+                limit = Some(why);
+                return Ok(Step::Stop);
+            }
+            Err(Stop::Fatal(e)) => return Err(e),
+        };
+        match is {
+            (true, _) => {
+                if let Err(e) = walk.place(&admitted, sink) {
+                    fatal = Some(e);
+                    return Ok(Step::Stop);
+                }
+                Ok(Step::Descend)
+            }
+            (_, true) => {
+                files.push(admitted);
+                Ok(Step::Next)
+            }
+            _ => Ok(Step::Next),
+        }
+    })?;
+    match (fatal, limit) {
+        (Some(Stop::Fatal(e)), _) => Err(e),
+        (Some(Stop::Content(why) | Stop::Limit(why)), _) | (None, Some(why)) => Ok(Err(why)),
+        (None, None) => Ok(Ok(files)),
     }
 }
-
-/// Captured member content, by name.
-type Captured = Vec<(String, Vec<u8>)>;
 
 /// One byte past the manifest cap: the parser then sees an oversized one.
 const MANIFEST_READ: u64 = manifest::MAX_MANIFEST as u64 + 1;
 
-/// Read the set's manifests: top-level manifest files, plus `external`.
-pub(crate) fn manifests(
-    spec: &SetSpec,
-    members: &[Member],
-    reads: Reads,
-) -> Result<(Vec<Manifest>, Captured)> {
-    let mut found = Vec::new();
-    let mut captured = Vec::new();
-    for member in members {
-        let Some(path) = &member.path else { continue };
-        let signature = path.as_str().ends_with(".minisig") || path.as_str().ends_with(".sig");
-        if member.kind == MemberKind::File && signature && member.size <= 64 << 10 {
-            captured.push((
-                path.to_string(),
-                Input::read_capped(&path.to_path(&spec.root), reads, MANIFEST_READ)?,
-            ));
+/// Read the set's manifests (top-level manifest files, plus the caller's)
+/// and its signature files into the walk, before any other file is read.
+/// Returns whether some manifest describes the set.
+fn read_manifests(sp: &SetPass<'_>, files: &[Admitted], walk: &mut Walk) -> Result<bool> {
+    let mut described = false;
+    for admitted in files {
+        let name = &admitted.name;
+        let size = walk.members().get(admitted.index).map_or(0, |m| m.size);
+        let signature = name.as_str().ends_with(".minisig") || name.as_str().ends_with(".sig");
+        let is_manifest = manifest::manifest_kind(name).is_some();
+        if !(is_manifest || signature && size <= 64 << 10) {
             continue;
         }
-        if member.kind != MemberKind::File || manifest::manifest_kind(path).is_none() {
-            continue;
-        }
-        let bytes = Input::read_capped(&path.to_path(&spec.root), reads, MANIFEST_READ)?;
-        if let Some(m) = manifest::parse(path, &bytes) {
-            found.push(m);
-        }
-        captured.push((path.to_string(), bytes));
+        let bytes = read_capped(sp.opener, &name.to_path(&sp.spec.root), MANIFEST_READ)?;
+        described |= is_manifest && manifest::parse(name, &bytes).is_some();
+        walk.learn(name, &bytes);
+        walk.keep(name.clone(), bytes);
     }
-    for file in &spec.external {
-        let bytes = Input::read_capped(file, reads, MANIFEST_READ)?;
+    for file in &sp.spec.external {
+        let bytes = read_capped(sp.opener, file, MANIFEST_READ)?;
         // Listed paths of an outside manifest are relative to the set's root.
         let file_name = file
             .file_name()
@@ -208,146 +183,65 @@ pub(crate) fn manifests(
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
             )
         })?;
-        match manifest::parse(&name, &bytes) {
-            Some(m) => {
-                found.push(m);
-                captured.push((name.to_string(), bytes));
-            }
-            None => {
-                return Err(Error::InvalidOption {
-                    option: "--manifest",
-                    reason: format!(
-                    "{} is not named like a manifest (SHA256SUMS, MD5SUMS, CHECKSUM, *.sha256, …)",
-                    file.display()
-                ),
-                })
-            }
+        if manifest::parse(&name, &bytes).is_none() {
+            return Err(Error::NotAManifest { path: file.clone() });
         }
+        described = true;
+        walk.learn(&name, &bytes);
+        walk.keep(name, bytes);
     }
-    Ok((found, captured))
+    Ok(described)
 }
 
-/// One pass over a set: list it, read its manifests, hash every file once
-/// (on two threads) with the algorithms the manifests need, copy to `sink`.
-pub(crate) fn scan(
-    spec: &SetSpec,
-    options: &VerifyOptions,
-    reads: Reads,
+/// Hash (and copy to `sink`) every file of the set on every core; returns
+/// the files that could not be read, or changed size while being read.
+fn read_files(
+    sp: &SetPass<'_>,
+    files: &[Admitted],
+    walk: &mut Walk,
     sink: &mut dyn Sink,
-) -> Result<scan::ScanResult> {
-    let mut result = scan::ScanResult::default();
-    let mut tree = Tree::new(options.limits);
-    let mut limit = None;
-    walk(&spec.root, &mut tree, &mut result.members, &mut limit)?;
-    if let Some(why) = limit {
-        result
-            .checks
-            .push(Check::new(CheckKind::Limit, "directory set", Outcome::Failed).with_detail(why));
-        return Ok(result);
-    }
-    let (manifests, captured) = manifests(spec, &result.members, reads)?;
-    result.captured = captured;
-    let mut algos: Vec<Algorithm> = Vec::new();
-    if options.hash_members {
-        algos.push(Algorithm::Sha256);
-    }
-    for entry in manifests.iter().flat_map(|m| &m.entries) {
-        if !algos.contains(&entry.algorithm) {
-            algos.push(entry.algorithm);
-        }
-    }
-    for member in &result.members {
-        if let (Some(p), None, MemberKind::Dir) = (&member.path, &member.problem, &member.kind) {
-            sink.dir(p, member.mode)?;
-        }
-    }
-    let files: Vec<usize> = result
-        .members
+) -> Result<Vec<String>> {
+    let jobs: Vec<(u64, (&Admitted, u32, u64))> = files
         .iter()
-        .enumerate()
-        .filter(|(_, m)| m.kind == MemberKind::File && m.problem.is_none())
-        .map(|(i, _)| i)
+        .map(|admitted| {
+            let member = walk.members().get(admitted.index);
+            let (size, mode) = member.map_or((0, 0o644), |m| (m.size, m.mode));
+            (size, (admitted, mode, size))
+        })
         .collect();
+    let policy = walk.policy().clone();
     let sink = Mutex::new(sink);
-    let outcomes = std::thread::scope(|scope| {
-        let members = &result.members;
-        let (sink, algos) = (&sink, &algos);
-        let handles: Vec<_> = [0usize, 1]
-            .into_iter()
-            .map(|w| {
-                let mine: Vec<usize> = files.iter().copied().skip(w).step_by(2).collect();
-                scope.spawn(
-                    move || -> Result<Vec<(usize, std::result::Result<scan::Content, String>)>> {
-                        let mut buf = vec![0u8; 256 << 10];
-                        let mut out = Vec::new();
-                        for i in mine {
-                            let Some(member) = members.get(i) else {
-                                continue;
-                            };
-                            let Some(name) = member.path.as_ref() else {
-                                continue;
-                            };
-                            let full = name.to_path(&spec.root);
-                            let mut file = match Input::try_open(&full, reads) {
-                                Ok(f) => f,
-                                Err(e) => {
-                                    out.push((i, Err(format!("{name}: {e}"))));
-                                    continue;
-                                }
-                            };
-                            let target = match sink.lock() {
-                                Ok(mut s) => s.create_file(name, member.mode, 0)?,
-                                Err(_) => None,
-                            };
-                            match scan::consume(&mut file, name, &mut buf, algos, false, target) {
-                                Ok(content) => out.push((i, Ok(content))),
-                                Err(Stop::Fatal(e)) => return Err(e),
-                                Err(Stop::Content(why) | Stop::Limit(why)) => {
-                                    out.push((i, Err(why)))
-                                }
-                            }
-                        }
-                        Ok(out)
-                    },
-                )
-            })
-            .collect();
-        let mut all = Vec::new();
-        for handle in handles {
-            let part = handle.join().map_err(|_| {
-                Error::read(&spec.root, std::io::Error::other("set worker failed"))
-            })??;
-            all.extend(part);
-        }
-        Ok::<_, Error>(all)
-    })?;
-    let mut failures = Vec::new();
-    for (i, outcome) in outcomes {
-        match outcome {
-            Ok(content) => {
-                if let Some(member) = result.members.get_mut(i) {
-                    member.digests = content.digests;
+    let outcomes = parallel::run(
+        &sp.spec.root,
+        &jobs,
+        || Ok(vec![0u8; 256 << 10]),
+        |buf, &(admitted, mode, size)| {
+            let name = &admitted.name;
+            let input = match Input::open(sp.opener, &name.to_path(&sp.spec.root)) {
+                Ok(input) => input,
+                Err(e) => return Ok(Err(format!("{name}: {}", crate::pass::error_chain(&e)))),
+            };
+            let out = match sink.lock() {
+                Ok(mut sink) => sink.create_file(name, mode, 0)?,
+                Err(_) => None,
+            };
+            let mut reader = input.cursor(input.len());
+            match policy.read(&mut reader, name, size, buf, out) {
+                Ok(mut content) => {
+                    // Manifests and signatures were read before the files.
+                    content.kept = None;
+                    Ok(Ok(content))
                 }
+                Err(Stop::Fatal(e)) => Err(e),
+                Err(Stop::Content(why) | Stop::Limit(why)) => Ok(Err(why)),
             }
-            Err(why) => failures.push(why),
+        },
+    )?;
+    let mut failures = Vec::new();
+    for (admitted, outcome) in files.iter().zip(outcomes) {
+        if let Err(why) = outcome.and_then(|content| walk.record(admitted, content)) {
+            failures.push(why);
         }
     }
-    if !failures.is_empty() {
-        result.checks.push(Check::failed(
-            CheckKind::Structure,
-            "directory set",
-            format!("unreadable files: {}", failures.join("; ")),
-        ));
-    }
-    if manifests.is_empty() {
-        result.checks.push(Check::failed(
-            CheckKind::Structure,
-            "directory set",
-            "no manifest (SHA256SUMS, MD5SUMS, CHECKSUM, *.sha256, … or --manifest) describes the set",
-        ));
-    }
-    let (checks, chained) = tree.finish();
-    result.checks.extend(checks);
-    scan::mark_refused(&mut result.members, chained);
-    Ok(result)
+    Ok(failures)
 }

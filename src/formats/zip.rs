@@ -6,17 +6,14 @@
 //! agree, no two entries may share bytes (the overlapping-entry bomb), every
 //! member's CRC-32 and size are checked, and members are read on both cores.
 
-use super::{Layout, Source};
-use crate::error::{Error, Result};
-use crate::extract::FileOut;
-use crate::input::{Input, Reads};
-use crate::package::{
-    Algorithm, Check, CheckKind, Layer, Member, MemberKind, MemberName, Outcome, VerifyOptions,
-};
-use crate::scan::{self, Sink, Stop};
-use crate::verify::safety::{Admission, Tree};
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use super::Layout;
+use crate::error::Result;
+use crate::extract::Sink;
+use crate::input::{Cursor, Input};
+use crate::model::{Algorithm, Check, CheckKind, Layer, MemberKind, Outcome};
+use crate::pass::{parallel, Admitted, Capture, Content, Entry, Policy, ScanResult, Stop, Walk};
+use crate::verify::VerifyOptions;
+use std::io::{self, Read};
 use std::sync::Mutex;
 
 /// Where the zip archive of a package lies.
@@ -31,9 +28,9 @@ pub(crate) struct ZipSpec {
 const EOCD_SIG: &[u8; 4] = b"PK\x05\x06";
 const EOCD_LEN: u64 = 22;
 
-pub(crate) fn layout(source: &mut Source) -> io::Result<Layout> {
+pub(crate) fn layout(source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(crate::detect::FormatKind::Zip);
-    let len = source.len;
+    let len = source.len();
     add_archive(&mut layout, source, 0, len)?;
     Ok(layout)
 }
@@ -41,7 +38,7 @@ pub(crate) fn layout(source: &mut Source) -> io::Result<Layout> {
 /// Find a zip archive that ends at `end` and starts at or after `from`.
 pub(crate) fn add_archive(
     layout: &mut Layout,
-    source: &mut Source,
+    source: &Input,
     from: u64,
     end: u64,
 ) -> io::Result<()> {
@@ -82,7 +79,7 @@ pub(crate) fn add_archive(
                 kind: "zip end of central directory record".to_owned(),
                 range: (eocd, end),
             });
-            layout.zip = Some(ZipSpec { start: from, end });
+            layout.container = super::Container::Zip(ZipSpec { start: from, end });
         }
         (None, Some(record_end)) if record_end > end => layout.checks.push(Check::failed(
             CheckKind::Structure,
@@ -111,187 +108,205 @@ pub(crate) fn add_archive(
     Ok(())
 }
 
-/// `Read + Seek` over the first `end` bytes of a file.
-struct Window {
-    file: Input,
-    end: u64,
-    pos: u64,
-}
+type Archive = zip::ZipArchive<Cursor>;
 
-impl Read for Window {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.end.saturating_sub(self.pos);
-        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-        if n == 0 {
-            return Ok(0);
-        }
-        let n = self.file.read(buf.get_mut(..n).unwrap_or_default())?;
-        self.pos = self.pos.saturating_add(n as u64); // n <= end - pos
-        Ok(n)
-    }
-}
-
-impl Seek for Window {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => self.end.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        }
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
-        self.pos = self.file.seek(SeekFrom::Start(target))?;
-        Ok(self.pos)
-    }
-}
-
-type Archive = zip::ZipArchive<Window>;
-
-fn open(path: &Path, reads: Reads, spec: &ZipSpec) -> Result<std::result::Result<Archive, String>> {
-    let file = Input::open(path, reads)?;
-    let window = Window {
-        file,
-        end: spec.end,
-        pos: 0,
-    };
+fn open(input: &Input, spec: &ZipSpec) -> std::result::Result<Archive, String> {
     let config = zip::read::Config {
         archive_offset: zip::read::ArchiveOffset::Detect,
     };
-    Ok(zip::ZipArchive::with_config(config, window).map_err(|e| e.to_string()))
+    zip::ZipArchive::with_config(config, input.cursor(spec.end)).map_err(|e| e.to_string())
 }
 
 /// Largest symlink target read from a zip member.
 const MAX_LINK: u64 = 4096;
 
+/// What a pass over a zip reads.
+pub(crate) struct ZipPass<'a> {
+    pub input: &'a Input,
+    pub spec: &'a ZipSpec,
+    pub options: &'a VerifyOptions,
+    pub capture: Capture,
+}
+
 /// One pass over a zip: structure, members, CRCs, digests, content to `sink`.
-pub(crate) fn scan(
-    (path, reads): (&Path, Reads),
-    spec: &ZipSpec,
-    layout: &Layout,
-    options: &VerifyOptions,
-    member_algos: &[Algorithm],
-    sink: &mut dyn Sink,
-) -> Result<scan::ScanResult> {
-    let mut result = scan::ScanResult::default();
-    let covers = "zip archive".to_owned();
-    let mut archive = match open(path, reads, spec)? {
+pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> {
+    let covers = "zip archive";
+    let mut walk = Walk::new(zp.options, zp.capture, &[]);
+    let mut archive = match open(zp.input, zp.spec) {
         Ok(archive) => archive,
         Err(why) => {
-            result.checks.push(Check::failed(
+            let check = Check::failed(
                 CheckKind::Structure,
                 covers,
                 format!("central directory unreadable: {why}"),
-            ));
-            return Ok(result);
+            );
+            return Ok(walk.finish(vec![check], false));
         }
     };
     if let Err(e) = archive.validate_header_consistency() {
-        result
-            .checks
-            .push(Check::failed(CheckKind::Structure, covers, e.to_string()));
-        return Ok(result);
+        let check = Check::failed(CheckKind::Structure, covers, e.to_string());
+        return Ok(walk.finish(vec![check], false));
     }
+    let mut warnings = Vec::new();
     if archive.offset() > 0 {
-        result.warnings.push(format!(
+        warnings.push(format!(
             "the zip starts at byte {} and its offsets are relative to that",
             archive.offset()
         ));
     }
-    let mut tree = Tree::new(options.limits);
-    let mut files = Vec::new();
-    let mut link_failures = Vec::new();
-    // The zip's first byte: its first local header (bytes of a wrapper before
-    // it, such as the rest of a PE overlay, stay uncovered).
-    let mut first_header = spec.end;
-    let mut stopped = None;
+    let mut listing = match list(&mut archive, &mut walk, sink)? {
+        Ok(listing) => listing,
+        Err((why, mut checks)) => {
+            checks.push(Check::new(CheckKind::Limit, covers, Outcome::Failed).with_detail(why));
+            let mut result = walk.finish(checks, true);
+            result.warnings.extend(warnings);
+            return Ok(result);
+        }
+    };
+    learn_manifests(&mut archive, &listing.files, &mut walk);
+    drop(archive);
+    listing
+        .failures
+        .extend(read_members(zp, &listing.files, &mut walk, sink)?);
+    let start = listing.first_header.max(zp.spec.start).min(zp.spec.end);
+    let mut check =
+        Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range((start, zp.spec.end));
+    check.algorithm = Some(Algorithm::StreamCheck);
+    if listing.failures.is_empty() {
+        check.detail = Some(format!(
+            "CRC-32 and size of {} member(s) verified",
+            listing.files.len()
+        ));
+    } else {
+        check.outcome = Outcome::Failed;
+        check.detail = Some(listing.failures.join("; "));
+    }
+    listing.checks.push(check);
+    let mut result = walk.finish(listing.checks, true);
+    result.warnings.extend(warnings);
+    Ok(result)
+}
+
+/// The central directory read into the walk.
+struct Listing {
+    /// File members to read: (member, zip index).
+    files: Vec<(Admitted, usize)>,
+    checks: Vec<Check>,
+    failures: Vec<String>,
+    /// The zip's first byte: its first local header (bytes of a wrapper
+    /// before it, such as the rest of a PE overlay, stay uncovered).
+    first_header: u64,
+}
+
+/// Every central directory entry through the walk; directories and links
+/// placed. `Ok(Err)`: a limit stopped the listing.
+#[allow(clippy::type_complexity)]
+fn list(
+    archive: &mut Archive,
+    walk: &mut Walk,
+    sink: &mut dyn Sink,
+) -> Result<std::result::Result<Listing, (String, Vec<Check>)>> {
+    let mut listing = Listing {
+        files: Vec::new(),
+        checks: Vec::new(),
+        failures: Vec::new(),
+        first_header: u64::MAX,
+    };
     for index in 0..archive.len() {
-        let entry = match archive.by_index_raw(index) {
-            Ok(entry) => entry,
-            Err(e) => {
-                result.checks.push(Check::failed(
-                    CheckKind::Structure,
-                    format!("zip entry {index}"),
-                    e.to_string(),
-                ));
+        let Some((raw, entry)) = describe(archive, index, &mut listing) else {
+            continue;
+        };
+        let is_file = entry.kind == MemberKind::File;
+        let admitted = match walk.admit(Entry { raw: &raw, ..entry }) {
+            Ok(Some(admitted)) => admitted,
+            Ok(None) => continue,
+            Err(Stop::Limit(why)) => return Ok(Err((why, listing.checks))),
+            Err(Stop::Fatal(e)) => return Err(e),
+            Err(Stop::Content(why)) => {
+                listing.failures.push(why);
                 continue;
             }
         };
-        let raw = entry.name_raw().to_vec();
-        first_header = first_header.min(entry.header_start());
-        let mode = entry
-            .unix_mode()
-            .unwrap_or(if entry.is_dir() { 0o755 } else { 0o644 });
-        let size = entry.size();
-        let encrypted = entry.encrypted();
-        let kind = if entry.is_dir() {
-            MemberKind::Dir
-        } else if entry.is_symlink() {
-            MemberKind::Symlink {
-                target: String::new(),
-            }
-        } else if mode & 0o170000 != 0 && mode & 0o170000 != 0o100000 {
-            MemberKind::Other {
-                what: format!("special file (mode {mode:o})"),
-            }
+        if is_file {
+            listing.files.push((admitted, index));
         } else {
-            MemberKind::File
-        };
-        drop(entry);
-        let kind = match kind {
-            MemberKind::Symlink { .. } => MemberKind::Symlink {
-                target: match read_link(&mut archive, index) {
-                    Ok(target) => target,
-                    Err(why) => {
-                        link_failures.push(format!(
-                            "{}: symlink target: {why}",
-                            String::from_utf8_lossy(&raw)
-                        ));
-                        String::new()
-                    }
-                },
-            },
-            other => other,
-        };
-        let (member_path, mut problem) = match tree.admit(&raw, &kind, size) {
-            Admission::Root => continue,
-            Admission::Limit(why) => {
-                stopped = Some(why);
-                break;
-            }
-            Admission::Refused(p, why) => (p, Some(why)),
-            Admission::Accepted(p) => (Some(p), None),
-        };
-        if encrypted && problem.is_none() {
-            problem = Some("encrypted member: fwkit does not decrypt".to_owned());
-        }
-        let name = String::from_utf8_lossy(&raw).into_owned();
-        if let (Some(p), None) = (&member_path, &problem) {
-            match &kind {
-                MemberKind::Dir => sink.dir(p, mode)?,
-                MemberKind::Symlink { target } => sink.symlink(p, target)?,
-                MemberKind::File => files.push((result.members.len(), index, size)),
-                _ => {}
+            match walk.place(&admitted, sink) {
+                Ok(()) => {}
+                Err(Stop::Fatal(e)) => return Err(e),
+                Err(Stop::Content(why) | Stop::Limit(why)) => listing.failures.push(why),
             }
         }
-        result.members.push(Member {
-            name,
-            path: member_path,
-            kind,
-            size,
-            mode,
-            stream: 0,
-            problem,
-            digests: Default::default(),
-        });
     }
-    // Manifests first (they are small): the members they list are then hashed
-    // with the right algorithms in the one pass below.
-    let mut algos = member_algos.to_vec();
-    for (member, index, size) in &files {
-        let Some(Some(name)) = result.members.get(*member).map(|m| m.path.as_ref()) else {
-            continue;
-        };
-        if crate::verify::manifest::manifest_kind(name).is_none()
-            || *size > crate::verify::manifest::MAX_MANIFEST as u64
+    Ok(Ok(listing))
+}
+
+/// One central directory entry as the walk sees it, and its stored name;
+/// `None` (with a failed check) when the entry cannot be read.
+fn describe(
+    archive: &mut Archive,
+    index: usize,
+    listing: &mut Listing,
+) -> Option<(Vec<u8>, Entry<'static>)> {
+    let entry = match archive.by_index_raw(index) {
+        Ok(entry) => entry,
+        Err(e) => {
+            let covers = format!("zip entry {index}");
+            listing
+                .checks
+                .push(Check::failed(CheckKind::Structure, covers, e.to_string()));
+            return None;
+        }
+    };
+    let raw = entry.name_raw().to_vec();
+    listing.first_header = listing.first_header.min(entry.header_start());
+    let mode = entry
+        .unix_mode()
+        .unwrap_or(if entry.is_dir() { 0o755 } else { 0o644 });
+    let (size, encrypted, is_dir, is_symlink) = (
+        entry.size(),
+        entry.encrypted(),
+        entry.is_dir(),
+        entry.is_symlink(),
+    );
+    drop(entry);
+    let kind = if is_dir {
+        MemberKind::Dir
+    } else if is_symlink {
+        let target = read_link(archive, index).unwrap_or_else(|why| {
+            let name = String::from_utf8_lossy(&raw);
+            listing
+                .failures
+                .push(format!("{name}: symlink target: {why}"));
+            String::new()
+        });
+        MemberKind::Symlink { target }
+    } else if mode & 0o170000 != 0 && mode & 0o170000 != 0o100000 {
+        MemberKind::Other {
+            what: format!("special file (mode {mode:o})"),
+        }
+    } else {
+        MemberKind::File
+    };
+    let problem = encrypted.then(|| "encrypted member: fwkit does not decrypt".to_owned());
+    let entry = Entry {
+        raw: &[],
+        path: None,
+        kind,
+        size,
+        mode,
+        stream: 0,
+        problem,
+    };
+    Some((raw, entry))
+}
+
+/// Manifests first (they are small): the members they list are then hashed
+/// with the right algorithms in the one pass over the members.
+fn learn_manifests(archive: &mut Archive, files: &[(Admitted, usize)], walk: &mut Walk) {
+    for (admitted, index) in files {
+        let size = walk.members().get(admitted.index).map_or(0, |m| m.size);
+        if crate::verify::manifest::manifest_kind(&admitted.name).is_none()
+            || size > crate::verify::manifest::MAX_MANIFEST as u64
         {
             continue;
         }
@@ -299,55 +314,10 @@ pub(crate) fn scan(
             continue;
         };
         let mut bytes = Vec::new();
-        if entry.take(*size).read_to_end(&mut bytes).is_ok() {
-            if let Some(manifest) = crate::verify::manifest::parse(name, &bytes) {
-                for entry in manifest.entries {
-                    if !algos.contains(&entry.algorithm) {
-                        algos.push(entry.algorithm);
-                    }
-                }
-            }
+        if entry.take(size).read_to_end(&mut bytes).is_ok() {
+            walk.learn(&admitted.name, &bytes);
         }
     }
-    drop(archive);
-    if let Some(why) = stopped {
-        result
-            .checks
-            .push(Check::new(CheckKind::Limit, covers.clone(), Outcome::Failed).with_detail(why));
-        let (checks, chained) = tree.finish();
-        result.checks.extend(checks);
-        scan::mark_refused(&mut result.members, chained);
-        return Ok(result);
-    }
-
-    let mut failures = link_failures;
-    failures.extend(read_members(
-        (path, reads),
-        spec,
-        layout,
-        &mut result,
-        &files,
-        &algos,
-        options,
-        sink,
-    )?);
-    let mut check = Check::new(CheckKind::Stream, covers, Outcome::Passed)
-        .with_range((first_header.max(spec.start).min(spec.end), spec.end));
-    check.algorithm = Some(Algorithm::StreamCheck);
-    if failures.is_empty() {
-        check.detail = Some(format!(
-            "CRC-32 and size of {} member(s) verified",
-            files.len()
-        ));
-    } else {
-        check.outcome = Outcome::Failed;
-        check.detail = Some(failures.join("; "));
-    }
-    result.checks.push(check);
-    let (checks, chained) = tree.finish();
-    result.checks.extend(checks);
-    scan::mark_refused(&mut result.members, chained);
-    Ok(result)
 }
 
 fn read_link(archive: &mut Archive, index: usize) -> std::result::Result<String, String> {
@@ -363,136 +333,66 @@ fn read_link(archive: &mut Archive, index: usize) -> std::result::Result<String,
     Ok(target)
 }
 
-/// Decompress, check and hash the file members on both cores.
-#[allow(clippy::too_many_arguments)]
+/// Decompress, check and hash the file members on every core; returns the
+/// failures, member by member.
 fn read_members(
-    (path, reads): (&Path, Reads),
-    spec: &ZipSpec,
-    layout: &Layout,
-    result: &mut scan::ScanResult,
-    files: &[(usize, usize, u64)],
-    member_algos: &[Algorithm],
-    options: &VerifyOptions,
+    zp: &ZipPass<'_>,
+    files: &[(Admitted, usize)],
+    walk: &mut Walk,
     sink: &mut dyn Sink,
 ) -> Result<Vec<String>> {
-    let mut algos = member_algos.to_vec();
-    if options.hash_members && !algos.contains(&Algorithm::Sha256) {
-        algos.push(Algorithm::Sha256);
-    }
-    // Two workers, members dealt largest first to the less loaded one.
-    let mut order: Vec<&(usize, usize, u64)> = files.iter().collect();
-    order.sort_by_key(|(_, _, size)| std::cmp::Reverse(*size));
-    let mut shares: [Vec<(usize, usize)>; 2] = [Vec::new(), Vec::new()];
-    let mut load = [0u64; 2];
-    for (member, index, size) in order {
-        let (slot, share) = if load[1] < load[0] {
-            (&mut load[1], &mut shares[1])
-        } else {
-            (&mut load[0], &mut shares[0])
-        };
-        // Only balances the two workers: saturating is harmless.
-        *slot = slot.saturating_add(*size);
-        share.push((*member, *index));
-    }
-    let names: Vec<Option<MemberName>> = result.members.iter().map(|m| m.path.clone()).collect();
-    let modes: Vec<u32> = result.members.iter().map(|m| m.mode).collect();
+    let jobs: Vec<(u64, (&Admitted, usize, u32))> = files
+        .iter()
+        .map(|(admitted, index)| {
+            let member = walk.members().get(admitted.index);
+            let (size, mode) = member.map_or((0, 0o644), |m| (m.size, m.mode));
+            (size, (admitted, *index, mode))
+        })
+        .collect();
+    let policy = walk.policy().clone();
     let sink = Mutex::new(sink);
-    let capture = layout.capture;
-    let outcomes = std::thread::scope(|scope| {
-        let handles: Vec<_> = shares
-            .iter()
-            .map(|share| {
-                let (names, modes, sink, algos) = (&names, &modes, &sink, &algos);
-                scope.spawn(
-                    move || -> Result<Vec<(usize, std::result::Result<scan::Content, String>)>> {
-                        let mut out = Vec::new();
-                        if share.is_empty() {
-                            return Ok(out);
-                        }
-                        let mut archive = match open(path, reads, spec)? {
-                            Ok(a) => a,
-                            Err(why) => {
-                                for (member, _) in share {
-                                    out.push((*member, Err(why.clone())));
-                                }
-                                return Ok(out);
-                            }
-                        };
-                        let mut buf = vec![0u8; 256 << 10];
-                        for (member, index) in share {
-                            let Some(Some(name)) = names.get(*member) else {
-                                continue;
-                            };
-                            let mode = modes.get(*member).copied().unwrap_or(0o644);
-                            let outcome = read_one(
-                                &mut archive,
-                                *index,
-                                name,
-                                mode,
-                                capture,
-                                algos,
-                                &mut buf,
-                                sink,
-                            )?;
-                            out.push((*member, outcome));
-                        }
-                        Ok(out)
-                    },
-                )
+    let outcomes = parallel::run(
+        zp.input.path(),
+        &jobs,
+        || Ok((open(zp.input, zp.spec), vec![0u8; 256 << 10])),
+        |(archive, buf), &(admitted, index, mode)| {
+            let archive = archive.as_mut().map_err(|why| why.clone());
+            Ok(match archive {
+                Ok(archive) => read_one(archive, (index, admitted, mode), &policy, buf, &sink)?,
+                Err(why) => Err(why),
             })
-            .collect();
-        let mut all = Vec::new();
-        for handle in handles {
-            let part = handle
-                .join()
-                .map_err(|_| Error::read(path, io::Error::other("zip worker failed")))??;
-            all.extend(part);
-        }
-        Ok::<_, Error>(all)
-    })?;
+        },
+    )?;
     let mut failures = Vec::new();
-    let mut sorted = outcomes;
-    sorted.sort_by_key(|(member, _)| *member);
-    for (member, outcome) in sorted {
-        let Some(m) = result.members.get_mut(member) else {
-            continue;
-        };
-        match outcome {
-            Ok(content) => {
-                m.digests = content.digests;
-                if let Some(bytes) = content.kept {
-                    result.captured.push((m.name.clone(), bytes));
-                }
-            }
-            Err(why) if why.starts_with(&m.name) => failures.push(why),
-            Err(why) => failures.push(format!("{}: {why}", m.name)),
+    for ((admitted, _), outcome) in files.iter().zip(outcomes) {
+        let recorded = outcome.and_then(|content| walk.record(admitted, content));
+        if let Err(why) = recorded {
+            failures.push(match why.starts_with(admitted.name.as_str()) {
+                true => why,
+                false => format!("{}: {why}", admitted.name),
+            });
         }
     }
     Ok(failures)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn read_one(
     archive: &mut Archive,
-    index: usize,
-    name: &MemberName,
-    mode: u32,
-    capture: super::Capture,
-    algos: &[Algorithm],
+    (index, admitted, mode): (usize, &Admitted, u32),
+    policy: &Policy,
     buf: &mut [u8],
     sink: &Mutex<&mut dyn Sink>,
-) -> Result<std::result::Result<scan::Content, String>> {
+) -> Result<std::result::Result<Content, String>> {
     let mut entry = match archive.by_index(index) {
         Ok(entry) => entry,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let mtime = 0;
-    let keep = scan::wants_content(capture, name, entry.size());
-    let out: Option<FileOut> = match sink.lock() {
-        Ok(mut sink) => sink.create_file(name, mode, mtime)?,
+    let out = match sink.lock() {
+        Ok(mut sink) => sink.create_file(&admitted.name, mode, 0)?,
         Err(_) => return Ok(Err("internal: sink lock poisoned".to_owned())),
     };
-    match scan::consume(&mut entry, name, buf, algos, keep, out) {
+    let size = entry.size();
+    match policy.read(&mut entry, &admitted.name, size, buf, out) {
         Ok(content) => Ok(Ok(content)),
         Err(Stop::Fatal(e)) => Err(e),
         Err(Stop::Content(why) | Stop::Limit(why)) => Ok(Err(why)),

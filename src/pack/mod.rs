@@ -10,20 +10,23 @@
 //! `SOURCE_DATE_EPOCH` (or 0), owner 0, modes `0755`/`0644`.
 
 mod archive;
-#[doc(hidden)]
-pub mod stub;
+mod resign;
 
-use crate::error::{Error, Result};
-use crate::formats::fwkit_manifest::{FileEntry, FwkitManifest, MANIFEST_NAME, SIGNATURE_NAME};
-use crate::package::MemberName;
+/// fwkit's self-extracting stub (see `formats/fwkit-sfx.md`).
+pub mod stub {
+    pub use crate::formats::fwkit_sfx::{render, StubSpec};
+}
+
+use crate::error::{Error, Result, Setting};
+use crate::model::MemberName;
 use crate::sign::{SecretKey, SignOptions};
 use crate::verify::digest::Hasher;
+use crate::verify::fwkit_manifest::{FileEntry, FwkitManifest, MANIFEST_NAME, SIGNATURE_NAME};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub(crate) use archive::expected_stub;
-pub use archive::resign;
+pub use resign::resign;
 
 /// What to pack into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,17 +157,17 @@ fn normal_mode(mode: u32) -> u32 {
 
 /// Every directory and file below `root`, sorted, as members.
 fn collect(root: &Path) -> Result<Vec<Item>> {
-    use crate::formats::set::{mode_of, walk_sorted, Step};
+    use crate::input::{mode_of, walk_sorted, Step};
     let mut items = Vec::new();
     walk_sorted(root, |found| {
         let text = found.rel;
-        let name = MemberName::parse(text.as_bytes()).map_err(|e| Error::InvalidOption {
-            option: "SRC_DIR",
+        let name = MemberName::parse(text.as_bytes()).map_err(|e| Error::Invalid {
+            setting: Setting::Source,
             reason: format!("{text}: {e}"),
         })?;
         if [MANIFEST_NAME, SIGNATURE_NAME, "SHA256SUMS"].contains(&name.as_str()) {
-            return Err(Error::InvalidOption {
-                option: "SRC_DIR",
+            return Err(Error::Invalid {
+                setting: Setting::Source,
                 reason: format!("{text}: fwkit writes this file itself; remove it from the source"),
             });
         }
@@ -184,8 +187,8 @@ fn collect(root: &Path) -> Result<Vec<Item>> {
             });
             Ok(Step::Next)
         } else {
-            Err(Error::InvalidOption {
-                option: "SRC_DIR",
+            Err(Error::Invalid {
+                setting: Setting::Source,
                 reason: format!(
                     "{text}: only regular files and directories are packed (links and special files are not)"
                 ),
@@ -199,7 +202,7 @@ fn collect(root: &Path) -> Result<Vec<Item>> {
 
 fn sha256_of(source: &Source) -> Result<String> {
     let mut reader = source.open()?;
-    let mut hasher = Hasher::new(crate::package::Algorithm::Sha256);
+    let mut hasher = Hasher::new(crate::model::Algorithm::Sha256);
     let mut buf = vec![0u8; 256 << 10];
     let read_error = |e| match source {
         Source::File(p, _) => Error::read(p, e),
@@ -222,8 +225,8 @@ fn sha256_of(source: &Source) -> Result<String> {
 
 /// The generated `payload.json` of an `.fwpkg`: every file is an image of the device.
 fn payload_json(options: &PackOptions, items: &[Item]) -> Result<Vec<u8>> {
-    let device = options.device.clone().ok_or(Error::InvalidOption {
-        option: "--device",
+    let device = options.device.clone().ok_or(Error::Invalid {
+        setting: Setting::Device,
         reason: "an fwpkg needs --device NAME and --target GUID".to_owned(),
     })?;
     let images: Vec<serde_json::Value> = items
@@ -248,8 +251,8 @@ fn payload_json(options: &PackOptions, items: &[Item]) -> Result<Vec<u8>> {
             "FirmwareImages": images,
         }]},
     });
-    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| Error::InvalidOption {
-        option: "--device",
+    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| Error::Invalid {
+        setting: Setting::Device,
         reason: e.to_string(),
     })?;
     bytes.push(b'\n');
@@ -275,8 +278,8 @@ pub(crate) fn sign_manifest(
         untrusted_comment: format!("signature of {MANIFEST_NAME} by fwkit key {}", key.key_id()),
         ..SignOptions::default()
     };
-    let signature = crate::sign::sign(key, bytes, &options).map_err(|e| Error::InvalidOption {
-        option: "--sign",
+    let signature = crate::sign::sign(key, bytes, &options).map_err(|e| Error::Invalid {
+        setting: Setting::SigningKey,
         reason: e.to_string(),
     })?;
     Ok(signature.to_file_string().into_bytes())
@@ -287,15 +290,15 @@ fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest,
     let mut body = collect(src)?;
     if options.format == PackFormat::Fwpkg {
         if body.iter().any(|i| i.name.as_str() == "payload.json") {
-            return Err(Error::InvalidOption {
-                option: "--format fwpkg",
+            return Err(Error::Invalid {
+                setting: Setting::Format,
                 reason: "the source already has a payload.json".to_owned(),
             });
         }
         let json = payload_json(options, &body)?;
         body.push(Item {
-            name: MemberName::parse(b"payload.json").map_err(|_| Error::InvalidOption {
-                option: "--format",
+            name: MemberName::parse(b"payload.json").map_err(|_| Error::Invalid {
+                setting: Setting::Format,
                 reason: "internal name".to_owned(),
             })?,
             source: Some(Source::Bytes(json)),
@@ -319,8 +322,8 @@ fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest,
     }
     let file_count = files.len();
     let name = |text: &str| {
-        MemberName::parse(text.as_bytes()).map_err(|_| Error::InvalidOption {
-            option: "--format",
+        MemberName::parse(text.as_bytes()).map_err(|_| Error::Invalid {
+            setting: Setting::Format,
             reason: "internal name".to_owned(),
         })
     };
@@ -339,8 +342,8 @@ fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest,
         run: options.run.clone().filter(|_| self_extracting),
         files,
     };
-    let manifest_bytes = manifest.to_bytes().map_err(|reason| Error::InvalidOption {
-        option: "--name/--version",
+    let manifest_bytes = manifest.to_bytes().map_err(|reason| Error::Invalid {
+        setting: Setting::NameOrVersion,
         reason,
     })?;
     let manifest_sha256 = sha256_of(&Source::Bytes(manifest_bytes.clone()))?;
@@ -378,8 +381,8 @@ pub fn pack(src: &Path, out: &Path, options: &PackOptions) -> Result<PackReport>
         && !options.name.contains(['/', '\\'])
         && !options.name.chars().any(char::is_control);
     if !name_ok {
-        return Err(Error::InvalidOption {
-            option: "--name",
+        return Err(Error::Invalid {
+            setting: Setting::NameOrVersion,
             reason: format!("'{}' must be one plain path component", options.name),
         });
     }

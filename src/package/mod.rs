@@ -1,377 +1,21 @@
-//! The format-independent model: a package, its layers and members, the
-//! checks run on it and the verdict.
+//! [`Package`]: open, inspect, verify, unpack. Sequencing only: the layers
+//! below read the headers (`formats`), make the one pass (`pass`), and decide
+//! (`verify`); this module puts them in order over one open handle.
 
-mod name;
-mod open;
-mod vendor;
+mod nested;
+mod profiles;
+mod run;
 
-/// XML helpers shared by the metadata readers.
-pub(crate) mod xml {
-    pub(crate) use super::vendor::{child, children, text};
-}
-
-pub use name::{MemberName, NameError};
-pub use open::Package;
-pub(crate) use vendor::{
-    parse_dell_package as parse_dell_package_xml, parse_fwpkg, parse_hp_component,
-    parse_netapp_metadata, MAX_XML,
-};
-pub use vendor::{
-    DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, LvfsRelease, MakeselfInfo, NetappSp,
-    PeInfo, PeSection, VendorInfo,
-};
-
-use crate::detect::FormatKind;
-use serde::Serialize;
-use std::path::PathBuf;
+use crate::detect::{detect, FormatKind, HEAD_LEN};
+use crate::error::{Error, Result, Setting};
+use crate::extract::{Discard, Staging};
+use crate::formats::{self, Layout};
+use crate::input::{FileSystem, Input, Open, ReadAt, Seekable};
+use crate::model::{Check, CheckKind, Layer, Outcome, Report, VendorInfo};
+use crate::verify::{self, VerifyOptions};
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// A byte range of the package file, `start..end`.
-pub type ByteRange = (u64, u64);
-
-/// One layer of a package: a shell stub, a compressed stream, a tar archive.
-#[derive(Debug, Clone, Serialize)]
-pub struct Layer {
-    /// What the layer is, e.g. `shell stub (makeself 2.4.5)`, `gzip`, `tar`.
-    pub kind: String,
-    /// Bytes of the package file this layer occupies (for inner layers, the
-    /// range of the outer stream that holds them).
-    pub range: ByteRange,
-}
-
-/// What a member is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "type")]
-#[non_exhaustive]
-pub enum MemberKind {
-    /// A regular file.
-    File,
-    /// A directory.
-    Dir,
-    /// A symbolic link.
-    Symlink {
-        /// The link target as stored.
-        target: String,
-    },
-    /// A hard link to an earlier member.
-    HardLink {
-        /// The member linked to, as stored.
-        target: String,
-    },
-    /// Anything else: device node, fifo, sparse file… (never extracted).
-    Other {
-        /// What it is.
-        what: String,
-    },
-}
-
-/// One entry of a package's payload.
-#[derive(Debug, Clone, Serialize)]
-pub struct Member {
-    /// The name as stored (lossy UTF-8), for display.
-    pub name: String,
-    /// The validated path, `None` when the stored name is unsafe.
-    pub path: Option<MemberName>,
-    /// What the member is.
-    pub kind: MemberKind,
-    /// Size in bytes of its content.
-    pub size: u64,
-    /// Permission bits as stored.
-    pub mode: u32,
-    /// Index of the payload stream (makeself chunk) it came from.
-    pub stream: usize,
-    /// Why fwkit refuses this member, if it does.
-    pub problem: Option<String>,
-    /// Digests of the content computed in the pass (files only), by
-    /// algorithm name: SHA-256 for `inspect`, and whatever a manifest needs.
-    pub digests: std::collections::BTreeMap<String, String>,
-}
-
-/// A digest or checksum algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Algorithm {
-    /// POSIX `cksum` (CRC-32/CKSUM with the length appended).
-    Cksum,
-    /// MD5.
-    Md5,
-    /// SHA-256.
-    Sha256,
-    /// SHA-1 (manifests only; not collision resistant).
-    Sha1,
-    /// SHA-512.
-    Sha512,
-    /// BLAKE2b-512 (what a prehashed minisign signature signs).
-    Blake2b512,
-    /// The integrity check built into a compressed stream (gzip CRC-32,
-    /// bzip2 block CRCs, xz check, zstd/lz4 frame checksum).
-    StreamCheck,
-}
-
-impl Algorithm {
-    /// Stable name for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Cksum => "cksum",
-            Algorithm::Md5 => "md5",
-            Algorithm::Sha256 => "sha256",
-            Algorithm::Sha1 => "sha1",
-            Algorithm::Sha512 => "sha512",
-            Algorithm::Blake2b512 => "blake2b512",
-            Algorithm::StreamCheck => "stream-check",
-        }
-    }
-}
-
-/// The family a check belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum CheckKind {
-    /// The container's layout is consistent (offsets, sizes, headers).
-    Structure,
-    /// A declared digest over a byte range matches.
-    Digest,
-    /// A digest supplied by the caller (e.g. `--sha256`) matches.
-    External,
-    /// A compressed stream's own check and the archive inside it are intact.
-    Stream,
-    /// The members are safe to write (names, links, types).
-    Safety,
-    /// A resource limit was respected.
-    Limit,
-    /// A signature.
-    Signature,
-}
-
-/// The result of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The check ran and passed.
-    Passed,
-    /// The check ran and failed.
-    Failed,
-    /// The check could not run; fwkit treats this as a failure.
-    NotRun,
-    /// Reported for information (e.g. a signature present but not checked).
-    Info,
-}
-
-impl Outcome {
-    /// True for outcomes that stop a package from being verified.
-    pub fn is_failure(self) -> bool {
-        matches!(self, Outcome::Failed | Outcome::NotRun)
-    }
-}
-
-/// One check fwkit ran (or could not run) on a package.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    /// The family of the check.
-    pub kind: CheckKind,
-    /// What it covers, in words (`payload chunk 1`, `member a/b.bin`).
-    pub covers: String,
-    /// The bytes of the package file it covers, when it covers a range.
-    pub range: Option<ByteRange>,
-    /// The algorithm, for digest and stream checks.
-    pub algorithm: Option<Algorithm>,
-    /// The expected value, as the package (or caller) declared it.
-    pub expected: Option<String>,
-    /// The value fwkit computed.
-    pub computed: Option<String>,
-    /// The outcome.
-    pub outcome: Outcome,
-    /// Why it failed or could not run, or a note.
-    pub detail: Option<String>,
-}
-
-impl Check {
-    pub(crate) fn new(kind: CheckKind, covers: impl Into<String>, outcome: Outcome) -> Check {
-        Check {
-            kind,
-            covers: covers.into(),
-            range: None,
-            algorithm: None,
-            expected: None,
-            computed: None,
-            outcome,
-            detail: None,
-        }
-    }
-
-    pub(crate) fn failed(
-        kind: CheckKind,
-        covers: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Check {
-        Check::new(kind, covers, Outcome::Failed).with_detail(detail)
-    }
-
-    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Check {
-        self.detail = Some(detail.into());
-        self
-    }
-
-    pub(crate) fn with_range(mut self, range: ByteRange) -> Check {
-        self.range = Some(range);
-        self
-    }
-
-    /// One line for humans: `failed: md5 of payload chunk 1: expected …, computed …`.
-    pub fn summary(&self) -> String {
-        let mut line = String::new();
-        if let Some(algorithm) = self.algorithm.filter(|a| *a != Algorithm::StreamCheck) {
-            line.push_str(algorithm.name());
-            line.push_str(" of ");
-        }
-        line.push_str(&self.covers);
-        if let Some((start, end)) = self.range {
-            line.push_str(&format!(" (bytes {start}..{end})"));
-        }
-        if self.outcome.is_failure() {
-            if let (Some(expected), Some(computed)) = (&self.expected, &self.computed) {
-                line.push_str(&format!(": expected {expected}, computed {computed}"));
-            }
-        }
-        if let Some(detail) = &self.detail {
-            line.push_str(": ");
-            line.push_str(detail);
-        }
-        line
-    }
-}
-
-/// The answer: is this package verified?
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "status")]
-pub enum Verdict {
-    /// Every check passed and at least one integrity check covered the payload.
-    Verified,
-    /// Something failed, could not run, or the package carries no integrity data.
-    NotVerified {
-        /// Why, one line each.
-        reasons: Vec<String>,
-    },
-}
-
-impl Verdict {
-    /// True when verified.
-    pub fn is_verified(&self) -> bool {
-        matches!(self, Verdict::Verified)
-    }
-}
-
-/// Everything fwkit learned about a package in one pass.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// The package file.
-    pub path: PathBuf,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The outer format.
-    pub format: FormatKind,
-    /// Layers, outermost first.
-    pub layers: Vec<Layer>,
-    /// Vendor metadata found in headers or members.
-    pub vendor: Vec<VendorInfo>,
-    /// Members of the payload, in archive order.
-    pub members: Vec<Member>,
-    /// Every check, in the order they were decided.
-    pub checks: Vec<Check>,
-    /// Byte ranges of the file no digest or stream check covers.
-    pub uncovered: Vec<ByteRange>,
-    /// Things the user should know that are not failures.
-    pub warnings: Vec<String>,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// For unpack: whether the target directory was created.
-    pub unpacked: Option<PathBuf>,
-    /// Packages found inside members (`--recursive`), each verified.
-    pub nested: Vec<Nested>,
-}
-
-/// A package inside a member of another package.
-#[derive(Debug, Clone, Serialize)]
-pub struct Nested {
-    /// The member holding it.
-    pub member: String,
-    /// Where its content was unpacked, relative to the outer target.
-    pub unpacked_as: String,
-    /// Its own report.
-    pub report: Box<Report>,
-}
-
-/// Resource limits for reading a package.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Total bytes of member content (default 16 GiB).
-    pub max_size: u64,
-    /// Number of members (default 250,000).
-    pub max_entries: u64,
-    /// Path components in a member name (default 64).
-    pub max_depth: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_size: 16 << 30,
-            max_entries: 250_000,
-            max_depth: 64,
-        }
-    }
-}
-
-/// Receives progress while fwkit reads a package (the CLI draws a bar).
-pub trait Progress: Send + Sync {
-    /// Reading starts; `total` bytes will be read.
-    fn start(&self, total: u64);
-    /// `bytes` more were read.
-    fn advance(&self, bytes: u64);
-    /// Reading ended.
-    fn finish(&self);
-}
-
-/// Options for [`Package::verify`] and [`Package::inspect`].
-#[derive(Clone, Default)]
-pub struct VerifyOptions {
-    /// A SHA-256 of the whole file the caller trusts (e.g. from the vendor's
-    /// download page). When given, it must match.
-    pub sha256: Option<[u8; 32]>,
-    /// Resource limits.
-    pub limits: Limits,
-    /// Progress receiver.
-    pub progress: Option<Arc<dyn Progress>>,
-    /// Compute the SHA-256 of every member (as `inspect` does).
-    pub hash_members: bool,
-    /// Trusted public keys (minisign or signify). When given, a valid
-    /// signature by one of them must cover the whole package.
-    pub keys: Vec<crate::sign::PublicKey>,
-    /// Fail when no signature is checked, even without keys.
-    pub require_signature: bool,
-}
-
-impl std::fmt::Debug for VerifyOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifyOptions")
-            .field("sha256", &self.sha256.map(|d| crate::verify::hex(&d)))
-            .field("limits", &self.limits)
-            .field("progress", &self.progress.is_some())
-            .field("hash_members", &self.hash_members)
-            .field(
-                "keys",
-                &self
-                    .keys
-                    .iter()
-                    .map(|k| k.key_id.to_string())
-                    .collect::<Vec<_>>(),
-            )
-            .field("require_signature", &self.require_signature)
-            .finish()
-    }
-}
 
 /// Most levels of packages inside members that `unpack` opens.
 pub const MAX_RECURSIVE: usize = 8;
@@ -389,4 +33,206 @@ pub struct UnpackOptions {
     /// `<member>.unpacked/` and verified. The limits are one budget for all
     /// layers together, not a fresh one per nested package.
     pub recursive: usize,
+}
+
+/// A package whose headers have been read. Nothing of the payload has been
+/// read yet; every operation makes one pass over the bytes, through the one
+/// handle opened here.
+pub struct Package {
+    path: PathBuf,
+    size: u64,
+    layout: Layout,
+    /// The package's bytes; `None` for a directory set.
+    input: Option<Input>,
+    /// How files beside or inside the package are opened (a set's files,
+    /// detached signatures, nested packages).
+    opener: Arc<dyn Open>,
+}
+
+impl std::fmt::Debug for Package {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Package")
+            .field("path", &self.path)
+            .field("size", &self.size)
+            .field("format", &self.layout.format)
+            .finish()
+    }
+}
+
+impl Package {
+    /// Open a package (or a directory set) and read its headers. Detection is
+    /// by content only.
+    ///
+    /// `Err` when the file cannot be read or its format is not recognised.
+    /// A recognised package with broken headers opens fine; its report
+    /// carries the failed structure checks.
+    pub fn open(path: impl AsRef<Path>) -> Result<Package> {
+        Package::open_with(path, Arc::new(FileSystem))
+    }
+
+    /// [`Package::open`], with every file (the package, a set's files,
+    /// detached signatures, nested packages) opened through `opener`.
+    pub fn open_with(path: impl AsRef<Path>, opener: Arc<dyn Open>) -> Result<Package> {
+        let path = path.as_ref();
+        if path.is_dir() {
+            let mut set = Package::open_set(path, &[])?;
+            set.opener = opener;
+            return Ok(set);
+        }
+        let input = Input::open(&*opener, path)?;
+        Package::from_input(input, opener)
+    }
+
+    /// Read a package from any `Read + Seek` source (a buffer, a pipe spooled
+    /// to memory, an archive member). `name` names it in reports and errors;
+    /// detached signature files are looked for beside it.
+    pub fn from_reader(
+        name: impl AsRef<Path>,
+        reader: impl Read + Seek + Send + 'static,
+    ) -> Result<Package> {
+        Package::from_source(name, Arc::new(Seekable::new(reader)))
+    }
+
+    /// Read a package from a source of positional reads.
+    pub fn from_source(name: impl AsRef<Path>, source: Arc<dyn ReadAt>) -> Result<Package> {
+        let input = Input::new(source, name.as_ref())?;
+        Package::from_input(input, Arc::new(FileSystem))
+    }
+
+    fn from_input(input: Input, opener: Arc<dyn Open>) -> Result<Package> {
+        let path = input.path().to_path_buf();
+        let head = input
+            .read_at(0, HEAD_LEN as u64)
+            .map_err(|e| Error::read(&path, e))?;
+        let Some(kind) = detect(&head) else {
+            return Err(Error::Unrecognised {
+                head: verify::hex(head.get(..16).unwrap_or(&head)),
+                path,
+            });
+        };
+        let layout = formats::layout(kind, &head, &input).map_err(|e| Error::read(&path, e))?;
+        Ok(Package {
+            size: input.len(),
+            path,
+            layout,
+            input: Some(input),
+            opener,
+        })
+    }
+
+    /// Open a directory as a multi-file upgrade set, described by the
+    /// manifests at its top level and by `manifests` (files anywhere, whose
+    /// listed paths are relative to `dir`).
+    pub fn open_set(dir: impl AsRef<Path>, manifests: &[PathBuf]) -> Result<Package> {
+        let dir = dir.as_ref();
+        let meta = std::fs::metadata(dir).map_err(|e| Error::read(dir, e))?;
+        if !meta.is_dir() {
+            return Err(Error::Invalid {
+                setting: Setting::SetDirectory,
+                reason: format!(
+                    "{} is not a directory; manifests are given for directory sets",
+                    dir.display()
+                ),
+            });
+        }
+        Ok(Package {
+            path: dir.to_path_buf(),
+            size: 0,
+            layout: formats::set::layout(dir, manifests),
+            input: None,
+            opener: Arc::new(FileSystem),
+        })
+    }
+
+    /// The detected format.
+    pub fn format(&self) -> FormatKind {
+        self.layout.format
+    }
+
+    /// Layers found in the headers (stub, compressed streams, tar).
+    pub fn layers(&self) -> &[Layer] {
+        &self.layout.layers
+    }
+
+    /// Vendor metadata found in the headers (members are read by a pass).
+    pub fn vendor(&self) -> &[VendorInfo] {
+        &self.layout.vendor
+    }
+
+    /// The checks the headers declare, with their expected values, before
+    /// any byte of the payload is read: structure results, declared digests
+    /// (outcome `not-run` until a pass computes them), signatures.
+    pub fn declared_checks(&self) -> Vec<Check> {
+        let mut checks = self.layout.checks.clone();
+        for d in &self.layout.digests {
+            let mut check =
+                Check::new(d.kind, d.covers.clone(), Outcome::NotRun).with_range(d.range);
+            check.algorithm = Some(d.algorithm);
+            check.expected = Some(d.expected.clone());
+            checks.push(check);
+        }
+        checks
+    }
+
+    /// The package's path (or name).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read the whole package once: list members, read vendor metadata and
+    /// run every check. The same pass as [`Package::verify`].
+    pub fn inspect(&self, options: &VerifyOptions) -> Result<Report> {
+        self.verify(options)
+    }
+
+    /// Run every check the package carries, plus the caller's `sha256`, in
+    /// one streaming pass. Failures are in the report's verdict.
+    pub fn verify(&self, options: &VerifyOptions) -> Result<Report> {
+        self.run(options, &mut Discard)
+    }
+
+    /// Verify and unpack the payload members into `dest`, which must not
+    /// exist. The tree is staged next to `dest` and renamed into place only
+    /// when every check passed (or, with `no_verify`, when only integrity
+    /// checks failed). Otherwise `dest` is not created and the report says why.
+    ///
+    /// # Security
+    ///
+    /// Member names, links and types are checked before anything is written;
+    /// see the `extract` module. Safety checks are never skipped.
+    pub fn unpack(&self, dest: impl AsRef<Path>, options: &UnpackOptions) -> Result<Report> {
+        if options.recursive > MAX_RECURSIVE {
+            return Err(Error::Invalid {
+                setting: Setting::Recursive,
+                reason: format!(
+                    "{} levels asked; at most {MAX_RECURSIVE} are opened",
+                    options.recursive
+                ),
+            });
+        }
+        let mut staging = Staging::new(dest.as_ref())?;
+        let mut report = self.run(&options.verify, &mut staging)?;
+        if options.recursive > 0 && report.checks.iter().all(|c| !c.outcome.is_failure()) {
+            nested::unpack(self, staging.root(), &mut report, options)?;
+        }
+        if place(&report, options.no_verify) {
+            report.unpacked = Some(staging.commit()?);
+        }
+        Ok(report)
+    }
+}
+
+/// Is the staged tree placed? Never when a member is unsafe or a limit or
+/// structure check failed; with failed integrity checks only on `no_verify`;
+/// otherwise (verified, or nothing failed but there is no integrity data) yes.
+fn place(report: &Report, no_verify: bool) -> bool {
+    let unsafe_content = report.checks.iter().any(|c| {
+        c.outcome.is_failure()
+            && matches!(
+                c.kind,
+                CheckKind::Safety | CheckKind::Limit | CheckKind::Structure
+            )
+    }) || report.members.iter().any(|m| m.problem.is_some());
+    let integrity_failed = report.checks.iter().any(|c| c.outcome.is_failure());
+    !unsafe_content && (!integrity_failed || no_verify)
 }

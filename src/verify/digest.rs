@@ -1,6 +1,6 @@
 //! Digest state for every algorithm a package can declare.
 
-use crate::package::Algorithm;
+use crate::model::Algorithm;
 use crc::{Crc, Table, CRC_32_CKSUM};
 use md5::{Digest as _, Md5};
 use sha1::Sha1;

@@ -6,7 +6,7 @@
 //! with `\`-escaped names) and BSD (`SHA256 (<name>) = <hex>`). A one-line
 //! `X.md5` holding only a digest covers `X`.
 
-use crate::package::{Algorithm, MemberName};
+use crate::model::{Algorithm, MemberName};
 use std::collections::HashSet;
 
 /// Largest manifest fwkit reads.
@@ -64,7 +64,7 @@ impl Manifest {
 pub(crate) fn manifest_kind(name: &MemberName) -> Option<Option<Algorithm>> {
     let file = name.file_name();
     let upper = file.to_ascii_uppercase();
-    if name.as_str() == crate::formats::fwkit_manifest::MANIFEST_NAME {
+    if name.as_str() == super::fwkit_manifest::MANIFEST_NAME {
         return Some(Some(Algorithm::Sha256));
     }
     match upper.as_str() {
@@ -114,9 +114,9 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
             .push((0, format!("more than {MAX_MANIFEST} bytes, the most a manifest may hold; not read, so nothing it lists is checked")));
         return Some(manifest);
     }
-    if source.as_str() == crate::formats::fwkit_manifest::MANIFEST_NAME {
+    if source.as_str() == super::fwkit_manifest::MANIFEST_NAME {
         manifest.complete = true;
-        match crate::formats::fwkit_manifest::FwkitManifest::parse(bytes) {
+        match super::fwkit_manifest::FwkitManifest::parse(bytes) {
             Ok(parsed) => {
                 manifest.entries = parsed
                     .files

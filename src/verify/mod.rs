@@ -2,15 +2,20 @@
 //! this module decides whether the claims hold and what the verdict is.
 
 pub(crate) mod digest;
+pub mod fwkit_manifest;
 pub(crate) mod manifest;
+mod options;
 pub(crate) mod safety;
 pub(crate) mod signature;
+
+pub use options::VerifyOptions;
 
 pub(crate) use digest::parse_blake2b512;
 pub use digest::{hex, parse_sha256};
 
-use crate::formats::RangeDigest;
-use crate::package::{Algorithm, ByteRange, Check, CheckKind, Member, Outcome, Verdict};
+use crate::model::{
+    Algorithm, ByteRange, Check, CheckKind, Member, MemberName, Outcome, RangeDigest, Verdict,
+};
 
 /// The check for one declared or external digest, given what was computed.
 pub(crate) fn digest_check(digest: &RangeDigest, computed: Option<String>) -> Check {
@@ -44,13 +49,10 @@ pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
 }
 
 /// Manifests among the captured members.
-pub(crate) fn manifests(captured: &[(String, Vec<u8>)]) -> Vec<manifest::Manifest> {
+pub(crate) fn manifests(captured: &[(MemberName, Vec<u8>)]) -> Vec<manifest::Manifest> {
     captured
         .iter()
-        .filter_map(|(name, bytes)| {
-            let name = crate::package::MemberName::parse(name.as_bytes()).ok()?;
-            manifest::parse(&name, bytes)
-        })
+        .filter_map(|(name, bytes)| manifest::parse(name, bytes))
         .collect()
 }
 
@@ -65,8 +67,8 @@ pub(crate) fn missing_member_digests(
         let Ok(path) = &entry.path else { continue };
         let member = members.iter().find(|m| m.path.as_ref() == Some(path));
         if let Some(member) = member {
-            if member.kind == crate::package::MemberKind::File
-                && !member.digests.contains_key(entry.algorithm.name())
+            if member.kind == crate::model::MemberKind::File
+                && !member.digests.contains_key(&entry.algorithm)
                 && !missing.contains(&entry.algorithm)
             {
                 missing.push(entry.algorithm);
@@ -83,11 +85,11 @@ pub(crate) fn manifest_checks(
     members: &[Member],
 ) -> (
     Vec<Check>,
-    std::collections::HashSet<crate::package::MemberName>,
+    std::collections::HashSet<crate::model::MemberName>,
 ) {
     let mut checks = Vec::new();
     let mut covered = std::collections::HashSet::new();
-    let by_path: std::collections::HashMap<&crate::package::MemberName, &Member> = members
+    let by_path: std::collections::HashMap<&crate::model::MemberName, &Member> = members
         .iter()
         .filter_map(|m| m.path.as_ref().map(|p| (p, m)))
         .collect();
@@ -131,7 +133,7 @@ pub(crate) fn manifest_checks(
                     check.outcome = Outcome::Failed;
                     check.detail = Some("listed but missing: the set is incomplete".to_owned());
                 }
-                Some(member) if member.kind != crate::package::MemberKind::File => {
+                Some(member) if member.kind != crate::model::MemberKind::File => {
                     check.outcome = Outcome::Failed;
                     check.detail = Some("listed but not a regular file".to_owned());
                 }
@@ -151,7 +153,7 @@ pub(crate) fn manifest_checks(
                         entry.mode.unwrap_or(0)
                     ));
                 }
-                Some(member) => match member.digests.get(entry.algorithm.name()) {
+                Some(member) => match member.digests.get(&entry.algorithm) {
                     Some(value) => {
                         check.outcome = if *value == entry.digest {
                             covered.insert(path.clone());
@@ -171,7 +173,7 @@ pub(crate) fn manifest_checks(
             let listed = m.listed();
             for member in members {
                 let Some(path) = &member.path else { continue };
-                if member.kind == crate::package::MemberKind::File
+                if member.kind == crate::model::MemberKind::File
                     && !listed.contains(path)
                     && !m.is_own_file(path)
                 {
@@ -194,7 +196,7 @@ pub(crate) fn member_coverage(
     checks: &[Check],
     streams: &[ByteRange],
     members: &[Member],
-    listed: &std::collections::HashSet<crate::package::MemberName>,
+    listed: &std::collections::HashSet<crate::model::MemberName>,
     has_manifest: bool,
 ) -> Vec<Check> {
     let covered_stream = |index: usize| {
@@ -214,7 +216,7 @@ pub(crate) fn member_coverage(
     };
     let uncovered: Vec<&str> = members
         .iter()
-        .filter(|m| m.kind == crate::package::MemberKind::File && m.problem.is_none())
+        .filter(|m| m.kind == crate::model::MemberKind::File && m.problem.is_none())
         .filter(|m| !covered_stream(m.stream))
         .filter(|m| !m.path.as_ref().is_some_and(|p| listed.contains(p)))
         .map(|m| m.name.as_str())

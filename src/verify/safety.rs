@@ -5,7 +5,7 @@
 //! written through a link, no link points outside, no special files, no
 //! duplicates, and the limits hold.
 
-use crate::package::{Check, CheckKind, Limits, MemberKind, MemberName, Outcome};
+use crate::model::{Check, CheckKind, Limits, MemberKind, MemberName, Outcome};
 use std::collections::HashMap;
 
 /// Most bytes of member names (and symlink targets) one scan keeps: every
@@ -80,7 +80,7 @@ impl Tree {
         }
         let name = match MemberName::parse(raw) {
             Ok(name) => name,
-            Err(crate::package::NameError::Empty) if *kind == MemberKind::Dir => {
+            Err(crate::model::NameError::Empty) if *kind == MemberKind::Dir => {
                 self.entries = self.entries.saturating_sub(1);
                 return Admission::Root;
             }

@@ -12,14 +12,33 @@
 //! as present, not checked; `require_signature` makes that a failure.
 
 use super::manifest::Manifest;
-use crate::error::{Error, Result};
-use crate::input::{Input, Reads};
-use crate::package::{Check, CheckKind, Member, MemberKind, Outcome, VerifyOptions};
+use super::VerifyOptions;
+use crate::model::{Check, CheckKind, Member, MemberKind, MemberName, Outcome};
 use crate::sign::{self, PublicKey, Signature};
-use std::path::Path;
+use std::io::Read;
 
 /// Largest detached signature file read.
-const MAX_SIGNATURE_FILE: u64 = 64 << 10;
+pub(crate) const MAX_SIGNATURE_FILE: u64 = 64 << 10;
+
+/// A detached signature file beside the package, as read by the caller.
+pub(crate) struct Detached<R> {
+    /// The signature file, for the report.
+    pub name: String,
+    /// Its content (at most [`MAX_SIGNATURE_FILE`] bytes).
+    pub text: Vec<u8>,
+    /// The package's bytes (read only for a signature over the data itself)
+    /// and their length.
+    pub data: (R, u64),
+}
+
+/// The signatures a package carries: members next to the members they
+/// sign, and detached files beside the package.
+pub(crate) struct Carried<'a, R> {
+    pub captured: &'a [(MemberName, Vec<u8>)],
+    pub manifests: &'a [Manifest],
+    pub members: &'a [Member],
+    pub detached: Vec<Detached<R>>,
+}
 
 struct Found {
     /// What the signature covers, in words.
@@ -112,19 +131,22 @@ fn lists_everything(manifest: &Manifest, members: &[Member]) -> bool {
 }
 
 /// Every signature check, and the policy's verdict on them.
-pub(crate) fn checks(
-    (package, reads): (&Path, Reads),
-    detached_allowed: bool,
-    captured: &[(String, Vec<u8>)],
-    manifests: &[Manifest],
-    members: &[Member],
+pub(crate) fn checks<R: Read>(
+    carried: Carried<'_, R>,
     options: &VerifyOptions,
     pass: Evidence,
-) -> Result<Vec<Check>> {
+) -> Vec<Check> {
     let Evidence { stub_ok, prehash } = pass;
+    let Carried {
+        captured,
+        manifests,
+        members,
+        detached,
+    } = carried;
     let keys = &options.keys;
     let mut found: Vec<Found> = Vec::new();
     for (name, bytes) in captured {
+        let name = name.as_str();
         let Some(target) = name
             .strip_suffix(".minisig")
             .or_else(|| name.strip_suffix(".sig"))
@@ -132,7 +154,7 @@ pub(crate) fn checks(
             continue;
         };
         let covers = format!("member {target} (signature {name})");
-        let Some((_, data)) = captured.iter().find(|(n, _)| n == target) else {
+        let Some((_, data)) = captured.iter().find(|(n, _)| n.as_str() == target) else {
             let mut check = Check::new(CheckKind::Signature, covers.clone(), Outcome::Info);
             check.detail = Some(format!(
                 "signature of {target}, which fwkit does not keep; not checked"
@@ -158,29 +180,19 @@ pub(crate) fn checks(
             check,
         });
     }
-    if detached_allowed {
-        for extension in ["minisig", "sig"] {
-            let path = sign::detached_path(package, extension);
-            if !path.is_file() {
-                continue;
-            }
-            let text = Input::read_capped(&path, reads, MAX_SIGNATURE_FILE)?;
-            let covers = format!("whole file (detached {})", path.display());
-            // Opened lazily: only a signature over the data itself reads it again.
-            let file = Input::open(package, reads)?;
-            let len = file.metadata().map_err(|e| Error::read(package, e))?.len();
-            let data = std::io::BufReader::new(file);
-            let signed = match prehash {
-                Some(hash) => Signed::Prehashed(hash, data),
-                None => Signed::Data(data),
-            };
-            let check = check_one(&text, &covers, keys, signed).with_range((0, len));
-            found.push(Found {
-                covers,
-                whole: true,
-                check,
-            });
-        }
+    for file in detached {
+        let covers = format!("whole file (detached {})", file.name);
+        let (data, len) = file.data;
+        let signed = match prehash {
+            Some(hash) => Signed::Prehashed(hash, data),
+            None => Signed::Data(data),
+        };
+        let check = check_one(&file.text, &covers, keys, signed).with_range((0, len));
+        found.push(Found {
+            covers,
+            whole: true,
+            check,
+        });
     }
     let mut out: Vec<Check> = found.iter().map(|f| f.check.clone()).collect();
     let satisfied = found
@@ -219,7 +231,7 @@ pub(crate) fn checks(
             },
         ));
     }
-    Ok(out)
+    out
 }
 
 /// What the pass established that the signature policy needs.

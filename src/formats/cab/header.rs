@@ -1,8 +1,8 @@
 //! The headers of a cabinet, parsed and checked against the file before the
 //! `cab` crate sees it (see `formats/cab.md`, "structure checks").
 
-use crate::formats::Source;
-use crate::package::ByteRange;
+use crate::input::Input;
+use crate::model::ByteRange;
 use std::io;
 
 const SIGNATURE: &[u8; 4] = b"MSCF";
@@ -126,12 +126,12 @@ fn sum(a: u64, b: u64, what: &str) -> std::result::Result<u64, Bad> {
 }
 
 /// Exactly `n` bytes at `at`, or a format error naming `what`.
-fn exact(source: &mut Source, at: u64, n: u64, what: &str) -> std::result::Result<Vec<u8>, Bad> {
+fn exact(source: &Input, at: u64, n: u64, what: &str) -> std::result::Result<Vec<u8>, Bad> {
     let end = at.saturating_add(n);
-    if end > source.len {
+    if end > source.len() {
         return Err(Bad::Format(format!(
             "{what} (bytes {at}..{end}) runs past the end of the file at byte {}",
-            source.len
+            source.len()
         )));
     }
     let bytes = source.read_at(at, n)?;
@@ -145,7 +145,7 @@ fn exact(source: &mut Source, at: u64, n: u64, what: &str) -> std::result::Resul
 
 /// Parse the headers and check them against the file: `Err` lists the
 /// problems found.
-pub(crate) fn parse(source: &mut Source) -> io::Result<std::result::Result<CabSpec, Vec<String>>> {
+pub(crate) fn parse(source: &Input) -> io::Result<std::result::Result<CabSpec, Vec<String>>> {
     let mut problems = Vec::new();
     match parse_inner(source, &mut problems) {
         Ok(spec) if problems.is_empty() => Ok(Ok(spec)),
@@ -167,11 +167,8 @@ fn trim(mut problems: Vec<String>) -> Vec<String> {
     problems
 }
 
-fn parse_inner(
-    source: &mut Source,
-    problems: &mut Vec<String>,
-) -> std::result::Result<CabSpec, Bad> {
-    let len = source.len;
+fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Result<CabSpec, Bad> {
+    let len = source.len();
     let head = exact(source, 0, HEADER_LEN, "the cabinet header")?;
     if head.get(..4) != Some(SIGNATURE.as_slice()) {
         return Err(Bad::Format("no MSCF signature".to_owned()));
@@ -471,10 +468,7 @@ pub(super) mod tests {
     }
 
     pub(crate) fn parse_bytes(bytes: &[u8]) -> std::result::Result<CabSpec, Vec<String>> {
-        let mut tmp = tempfile::NamedTempFile::new().unwrap();
-        tmp.write_all(bytes).unwrap();
-        let mut source = Source::new(short_reads(tmp.path()), bytes.len() as u64);
-        parse(&mut source).unwrap()
+        parse(&short_reads(bytes)).unwrap()
     }
 
     #[test]

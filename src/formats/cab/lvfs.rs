@@ -11,8 +11,9 @@
 //! the member its item names; signatures are reported, not checked.
 
 use crate::formats::jcat::{self, BlobKind};
-use crate::package::{
-    Algorithm, Check, CheckKind, LvfsRelease, Member, MemberKind, Outcome, VendorInfo, MAX_XML,
+use crate::formats::vendor_xml::MAX_XML;
+use crate::model::{
+    Algorithm, Check, CheckKind, LvfsRelease, Member, MemberKind, MemberName, Outcome, VendorInfo,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -39,7 +40,7 @@ struct Declared {
     place: &'static str,
 }
 
-use crate::package::xml::{child, children, text};
+use crate::formats::vendor_xml::{child, children, text};
 
 /// The last `/`-separated component, as fwupd takes the payload's base name.
 fn basename(name: &str) -> String {
@@ -239,7 +240,7 @@ fn digest(covers: String, algorithm: Algorithm, expected: &str, member: Option<&
             check.outcome = Outcome::Failed;
             check.detail = Some("the cabinet holds no such file".to_owned());
         }
-        Some(m) => match m.digests.get(algorithm.name()) {
+        Some(m) => match m.digests.get(&algorithm) {
             Some(value) => {
                 check.outcome = if value == expected {
                     Outcome::Passed
@@ -269,7 +270,7 @@ fn note(check: &Check, member: Option<&Member>, covered: &mut HashSet<String>) {
 /// passed checksum here, the metainfo and JCat files counting as covered the
 /// way a manifest does; otherwise the package is not verified.
 pub(crate) fn lvfs_checks(
-    captured: &[(String, Vec<u8>)],
+    captured: &[(MemberName, Vec<u8>)],
     members: &[Member],
     vendor: &mut Vec<VendorInfo>,
     checks: &mut Vec<Check>,
@@ -283,13 +284,14 @@ pub(crate) fn lvfs_checks(
     let mut covered = HashSet::new();
     let files = Files::new(members);
     for (name, bytes) in captured {
+        let name = name.as_str();
         let lower = name.to_ascii_lowercase();
         if lower.ends_with(".metainfo.xml") {
             metainfo_checks(name, bytes, &files, vendor, checks, &mut covered);
-            covered.insert(name.clone());
+            covered.insert(name.to_owned());
         } else if lower.ends_with(".jcat") {
             jcat_checks(name, bytes, &files, checks, &mut covered);
-            covered.insert(name.clone());
+            covered.insert(name.to_owned());
         }
     }
     if whole || !checks.iter().any(|c| c.kind == CheckKind::Digest) {

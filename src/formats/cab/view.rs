@@ -2,7 +2,7 @@
 //! its folder's stream.
 
 use super::header::CabSpec;
-use crate::input::Input;
+use crate::input::Cursor;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 /// The cabinet as the `cab` crate is shown it: the file as it is, except
@@ -11,7 +11,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 /// folder's whole content and is named by the folder's index. Reading file
 /// `"3"` then decompresses folder 3 once, front to back.
 pub(super) struct FolderView {
-    file: BufReader<Input>,
+    file: BufReader<Cursor>,
     /// Where `file` is positioned.
     file_pos: u64,
     len: u64,
@@ -23,7 +23,7 @@ pub(super) struct FolderView {
 }
 
 impl FolderView {
-    pub(super) fn new(file: Input, len: u64, spec: &CabSpec) -> io::Result<FolderView> {
+    pub(super) fn new(file: Cursor, len: u64, spec: &CabSpec) -> io::Result<FolderView> {
         let too_big = || io::Error::new(io::ErrorKind::InvalidData, "cabinet too large");
         let table_at = u32::try_from(len).map_err(|_| too_big())?;
         let count = u16::try_from(spec.folders.len()).map_err(|_| too_big())?;
@@ -139,7 +139,6 @@ mod tests {
     use super::super::header::tests::{build, parse_bytes};
     use super::*;
     use crate::input::short_reads;
-    use std::io::Write;
 
     #[test]
     fn folder_view_replaces_the_file_table() {
@@ -148,9 +147,8 @@ mod tests {
             cab::CompressionType::MsZip,
         );
         let spec = parse_bytes(&bytes).unwrap();
-        let mut tmp = tempfile::NamedTempFile::new().unwrap();
-        tmp.write_all(&bytes).unwrap();
-        let view = FolderView::new(short_reads(tmp.path()), bytes.len() as u64, &spec).unwrap();
+        let input = short_reads(&bytes);
+        let view = FolderView::new(input.cursor(input.len()), input.len(), &spec).unwrap();
         let mut cabinet = cab::Cabinet::new(view).unwrap();
         let mut all = Vec::new();
         cabinet

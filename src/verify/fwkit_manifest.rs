@@ -11,7 +11,7 @@
 //! file 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 4 0644 PUF21000.bin
 //! ```
 
-use crate::package::MemberName;
+use crate::model::MemberName;
 use std::fmt::Write as _;
 
 /// The manifest's member name, at the top of every package fwkit builds.

@@ -63,6 +63,56 @@ pub fn render(spec: &StubSpec<'_>) -> Vec<u8> {
 pub(crate) const GENERATED_BY: &str =
     "# This script was generated using Makeself-compatible fwkit ";
 
+/// Which self-extractor a stub is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavour {
+    /// makeself-style header only.
+    Makeself,
+    /// Also an HP-style `_SKIP=N` line.
+    Scexe,
+}
+
+impl Flavour {
+    /// The flavour of an existing stub.
+    pub(crate) fn of(stub: &[u8]) -> Flavour {
+        match crate::detect::lines(stub).any(crate::detect::is_scexe_skip_line) {
+            true => Flavour::Scexe,
+            false => Flavour::Makeself,
+        }
+    }
+}
+
+/// What a stub says about its package: the (signed) manifest's name,
+/// version and command.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Label<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub run: Option<&'a str>,
+}
+
+/// The stub fwkit pack writes for a package: everything in it follows from
+/// the label, the payload's size and sums, the flavour and the fwkit version
+/// named in its header.
+pub(crate) fn expected_stub(
+    label: Label<'_>,
+    flavour: Flavour,
+    fwkit_version: &str,
+    (payload_len, sha256, cksum): (u64, &str, u32),
+) -> Vec<u8> {
+    let text = format!("{} {}", label.name, label.version);
+    render(&StubSpec {
+        label: &text,
+        run: label.run,
+        target_dir: label.name,
+        payload_len,
+        sha256,
+        cksum,
+        scexe: flavour == Flavour::Scexe,
+        version: fwkit_version,
+    })
+}
+
 fn render_with_skip(spec: &StubSpec<'_>, skip: usize) -> String {
     let quoted = |value: &str| double_quoted(value);
     let mut text = String::with_capacity(BODY.len().saturating_add(1024));

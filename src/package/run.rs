@@ -1,0 +1,353 @@
+//! The one data path from bytes to verdict, for inspect, verify and unpack:
+//!
+//! 1. the digests to compute over byte ranges (declared, `--sha256`, the
+//!    BLAKE2b-512 a detached minisign signature signs);
+//! 2. one pass over the input: payload streams, or a zip, cabinet or set
+//!    read member by member, with the range digests beside it;
+//! 3. manifests found in the pass checked against the members (a second
+//!    read only for algorithms a late manifest asked for);
+//! 4. coverage, vendor rules, the self-extractor's stub, signatures;
+//! 5. the verdict.
+
+use super::profiles::{self, Findings};
+use super::Package;
+use crate::error::{Error, Result};
+use crate::extract::{Discard, Sink};
+use crate::formats::cab::CabPass;
+use crate::formats::set::SetPass;
+use crate::formats::zip::ZipPass;
+use crate::formats::{cab, set, zip, Container};
+use crate::input::{read_capped, Input};
+use crate::model::{
+    Algorithm, Check, CheckKind, FormatKind, MemberKind, Outcome, RangeDigest, Report,
+};
+use crate::pass::{self, Pass, ScanResult};
+use crate::sign;
+use crate::verify::manifest::Manifest;
+use crate::verify::signature::{self, Carried, Detached, Evidence, MAX_SIGNATURE_FILE};
+use crate::verify::{self, VerifyOptions};
+use std::io::BufReader;
+
+impl Package {
+    pub(super) fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
+        let layout = &self.layout;
+        let digests = self.range_digests(options);
+        let mut checks = layout.checks.clone();
+        let mut report = Report {
+            path: self.path.clone(),
+            size: self.size,
+            format: layout.format,
+            layers: layout.layers.clone(),
+            vendor: layout.vendor.clone(),
+            members: Vec::new(),
+            checks: Vec::new(),
+            uncovered: Vec::new(),
+            warnings: layout.warnings.clone(),
+            verdict: crate::model::Verdict::Verified,
+            unpacked: None,
+            nested: Vec::new(),
+        };
+        if checks.iter().any(|c| c.outcome.is_failure()) {
+            checks.extend(self.broken(&digests, options)?);
+        } else {
+            let result = self.pass(&digests, options, &[], sink)?;
+            self.decide(result, options, &mut checks, &mut report)?;
+        }
+        report.verdict = verify::verdict(&checks, &report.members);
+        report.uncovered = verify::uncovered(&checks, self.size);
+        report.checks = checks;
+        Ok(report)
+    }
+
+    /// The digests over byte ranges this pass computes.
+    fn range_digests(&self, options: &VerifyOptions) -> Vec<RangeDigest> {
+        let mut digests = self.layout.digests.clone();
+        if let Some(sha256) = &options.sha256 {
+            digests.push(verify::external_sha256(sha256, self.size));
+        }
+        // A detached minisign signature signs the file's BLAKE2b-512: compute
+        // it in the same pass instead of reading the file again afterwards.
+        let detached = self.input.is_some()
+            && !options.keys.is_empty()
+            && sign::detached_path(&self.path, "minisig").is_file();
+        if detached {
+            digests.push(RangeDigest {
+                range: (0, self.size),
+                algorithm: Algorithm::Blake2b512,
+                expected: String::new(),
+                covers: "whole file (for its detached signature)".to_owned(),
+                kind: CheckKind::Signature,
+            });
+        }
+        digests
+    }
+
+    /// The headers are not trustworthy: nothing is decoded; the caller's
+    /// digest over the whole file still runs.
+    fn broken(&self, digests: &[RangeDigest], options: &VerifyOptions) -> Result<Vec<Check>> {
+        let mut checks: Vec<Check> = self
+            .layout
+            .digests
+            .iter()
+            .map(|d| {
+                verify::digest_check(d, None).with_detail(
+                    "the header is inconsistent, so the declared digest was not checked",
+                )
+            })
+            .collect();
+        let Some(input) = &self.input else {
+            return Ok(checks);
+        };
+        let external: Vec<RangeDigest> = digests
+            .iter()
+            .filter(|d| d.kind == CheckKind::External)
+            .cloned()
+            .collect();
+        let only = self.pass_over(input, &external, options, &[]);
+        checks.extend(pass::range_digests(&only)?);
+        Ok(checks)
+    }
+
+    fn pass_over<'a>(
+        &'a self,
+        input: &'a Input,
+        digests: &'a [RangeDigest],
+        options: &'a VerifyOptions,
+        member_algos: &'a [Algorithm],
+    ) -> Pass<'a> {
+        Pass {
+            input,
+            streams: self.layout.streams(),
+            digests,
+            options,
+            capture: self.layout.capture,
+            member_algos,
+        }
+    }
+
+    /// One pass over the package: range digests, streams or members.
+    fn pass(
+        &self,
+        digests: &[RangeDigest],
+        options: &VerifyOptions,
+        member_algos: &[Algorithm],
+        sink: &mut dyn Sink,
+    ) -> Result<ScanResult> {
+        let layout = &self.layout;
+        let input = match (&layout.container, &self.input) {
+            (Container::Set(spec), _) => {
+                let opener = &*self.opener;
+                return set::scan(
+                    &SetPass {
+                        spec,
+                        options,
+                        opener,
+                    },
+                    sink,
+                );
+            }
+            (_, Some(input)) => input,
+            (_, None) => return Ok(ScanResult::default()),
+        };
+        let whole = self.pass_over(input, digests, options, member_algos);
+        let capture = layout.capture;
+        // A zip or a cabinet is read member by member; digests over byte
+        // ranges (e.g. the caller's whole-file SHA-256) run beside it, on
+        // another thread over the same handle.
+        std::thread::scope(|scope| {
+            let ranges = match &layout.container {
+                Container::Streams(_) | Container::Set(_) => return pass::run(&whole, sink),
+                _ if digests.is_empty() => None,
+                _ => Some(scope.spawn(|| pass::range_digests(&whole))),
+            };
+            let mut result = match &layout.container {
+                Container::Zip(spec) => {
+                    let zp = ZipPass {
+                        input,
+                        spec,
+                        options,
+                        capture,
+                    };
+                    zip::scan(&zp, sink)?
+                }
+                Container::Cab(spec) => {
+                    let cp = CabPass {
+                        input,
+                        spec,
+                        options,
+                        capture,
+                    };
+                    cab::scan(&cp, sink)?
+                }
+                Container::Streams(_) | Container::Set(_) => ScanResult::default(),
+            };
+            if let Some(handle) = ranges {
+                let joined = handle.join().map_err(|_| {
+                    Error::read(input.path(), std::io::Error::other("digest thread failed"))
+                })?;
+                result.checks.extend(joined?);
+            }
+            Ok(result)
+        })
+    }
+
+    /// Everything decided after the pass: manifests, coverage, vendor
+    /// rules, the stub, signatures.
+    fn decide(
+        &self,
+        result: ScanResult,
+        options: &VerifyOptions,
+        checks: &mut Vec<Check>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let layout = &self.layout;
+        // The BLAKE2b-512 is an input to the signature check, not a check.
+        let (prehash, pass_checks): (Vec<Check>, Vec<Check>) = result
+            .checks
+            .into_iter()
+            .partition(|c| c.algorithm == Some(Algorithm::Blake2b512));
+        let prehash = prehash
+            .first()
+            .and_then(|c| c.computed.as_deref())
+            .and_then(verify::parse_blake2b512);
+        checks.extend(pass_checks);
+        report.members = result.members;
+        report.warnings.extend(result.warnings);
+        let captured = result.captured;
+        let manifests = verify::manifests(&captured);
+        self.late_digests(&manifests, options, report)?;
+        let (manifest_checks, listed) = verify::manifest_checks(&manifests, &report.members);
+        if let Some(warning) = unlisted(&manifests, report) {
+            report.warnings.push(warning);
+        }
+        checks.extend(manifest_checks);
+        if !matches!(layout.container, Container::Set(_)) {
+            checks.extend(verify::member_coverage(
+                checks,
+                &layout.streams_ranges(),
+                &report.members,
+                &listed,
+                !manifests.is_empty(),
+            ));
+        }
+        let mut findings = Findings {
+            captured: &captured,
+            members: &report.members,
+            vendor: &mut report.vendor,
+            checks,
+        };
+        profiles::apply(&self.path, layout, &mut findings);
+        let stub = match &self.input {
+            Some(input) => profiles::stub_check(input, layout, &captured)?,
+            None => None,
+        };
+        // A self-extractor's stub is code that runs: unless it is proven
+        // to be fwkit's own, no signature inside the payload covers it.
+        let self_extracting = matches!(
+            layout.format,
+            FormatKind::Makeself | FormatKind::HpScexe | FormatKind::DellDup
+        );
+        let stub_ok = match &stub {
+            Some(check) => Some(check.outcome == Outcome::Passed),
+            None => self_extracting.then_some(false),
+        };
+        checks.extend(stub);
+        let carried = Carried {
+            captured: &captured,
+            manifests: &manifests,
+            members: &report.members,
+            detached: self.detached()?,
+        };
+        let evidence = Evidence { stub_ok, prehash };
+        checks.extend(signature::checks(carried, options, evidence));
+        Ok(())
+    }
+
+    /// A manifest came after members it lists (a tar): hash them with the
+    /// algorithms the pass did not know yet, in a second read.
+    fn late_digests(
+        &self,
+        manifests: &[Manifest],
+        options: &VerifyOptions,
+        report: &mut Report,
+    ) -> Result<()> {
+        let missing = verify::missing_member_digests(manifests, &report.members);
+        if missing.is_empty() || !matches!(self.layout.container, Container::Streams(_)) {
+            return Ok(());
+        }
+        report.warnings.push(format!(
+            "a manifest follows members it lists; the payload was read a second time to compute {}",
+            missing
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        // Only the missing algorithms: no SHA-256 of every member again,
+        // and no second progress bar.
+        let second = VerifyOptions {
+            hash_members: false,
+            progress: None,
+            ..options.clone()
+        };
+        let again = self.pass(&[], &second, &missing, &mut Discard)?;
+        for (member, rehashed) in report.members.iter_mut().zip(again.members) {
+            if member.path == rehashed.path {
+                member.digests.extend(rehashed.digests);
+            }
+        }
+        Ok(())
+    }
+
+    /// Detached signature files beside the package (`PKG.minisig`,
+    /// `PKG.sig`), each with a reader of the package's bytes over the one
+    /// open handle.
+    fn detached(&self) -> Result<Vec<Detached<BufReader<crate::input::Cursor>>>> {
+        let Some(input) = &self.input else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for extension in ["minisig", "sig"] {
+            let path = sign::detached_path(&self.path, extension);
+            if !path.is_file() {
+                continue;
+            }
+            found.push(Detached {
+                name: path.display().to_string(),
+                text: read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?,
+                data: (BufReader::new(input.cursor(input.len())), input.len()),
+            });
+        }
+        Ok(found)
+    }
+}
+
+/// A warning naming the file members no manifest lists, when there are
+/// manifests at all.
+fn unlisted(manifests: &[Manifest], report: &Report) -> Option<String> {
+    if manifests.is_empty() {
+        return None;
+    }
+    let listed: Vec<_> = manifests.iter().map(|x| x.listed()).collect();
+    let unlisted: Vec<&str> = report
+        .members
+        .iter()
+        .filter(|m| m.kind == MemberKind::File)
+        .filter(|m| {
+            !m.path.as_ref().is_some_and(|p| {
+                manifests
+                    .iter()
+                    .zip(&listed)
+                    .any(|(x, names)| x.is_own_file(p) || names.contains(p))
+            })
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    (!unlisted.is_empty()).then(|| {
+        format!(
+            "{} member(s) not listed in any manifest: {}",
+            unlisted.len(),
+            unlisted.join(", ")
+        )
+    })
+}

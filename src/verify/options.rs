@@ -1,0 +1,44 @@
+//! What the caller asks a verification to do: the pinned digest, trusted keys,
+//! limits and progress.
+
+use crate::model::{Limits, Progress};
+use std::sync::Arc;
+
+/// Options for `Package::verify` and `Package::inspect`.
+#[derive(Clone, Default)]
+pub struct VerifyOptions {
+    /// A SHA-256 of the whole file the caller trusts (e.g. from the vendor's
+    /// download page). When given, it must match.
+    pub sha256: Option<[u8; 32]>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Progress receiver.
+    pub progress: Option<Arc<dyn Progress>>,
+    /// Compute the SHA-256 of every member (as `inspect` does).
+    pub hash_members: bool,
+    /// Trusted public keys (minisign or signify). When given, a valid
+    /// signature by one of them must cover the whole package.
+    pub keys: Vec<crate::sign::PublicKey>,
+    /// Fail when no signature is checked, even without keys.
+    pub require_signature: bool,
+}
+
+impl std::fmt::Debug for VerifyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("sha256", &self.sha256.map(|d| crate::verify::hex(&d)))
+            .field("limits", &self.limits)
+            .field("progress", &self.progress.is_some())
+            .field("hash_members", &self.hash_members)
+            .field(
+                "keys",
+                &self
+                    .keys
+                    .iter()
+                    .map(|k| k.key_id.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .field("require_signature", &self.require_signature)
+            .finish()
+    }
+}
