@@ -68,12 +68,8 @@ pub struct Common {
     /// paths are relative to the directory.
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
-    /// Print a JSON report on stdout instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Never draw a progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub show: ReportOutput,
     #[command(flatten)]
     pub limits: LimitArgs,
     /// A trusted public key (minisign or signify .pub, repeatable); a valid
@@ -86,6 +82,33 @@ pub struct Common {
     /// Fail unless a signature is checked (needs --key or --keyring).
     #[arg(long)]
     pub require_signature: bool,
+}
+
+/// How a report is shown (inspect, verify, unpack).
+#[derive(Debug, Args)]
+pub struct ReportOutput {
+    /// Print the complete report as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing on stdout (errors still go to stderr): the exit status
+    /// answers. Wins over --json.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Never draw a progress bar (it is drawn on stderr, on a terminal only).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// How the outcome of keygen, sign, pack and resign is shown.
+#[derive(Debug, Args)]
+pub struct ActionOutput {
+    /// Print what was done as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing on stdout (errors still go to stderr): the exit status
+    /// answers. Wins over --json.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +178,8 @@ pub struct KeygenArgs {
     /// terminal, or read from FWKIT_PASSWORD).
     #[arg(long)]
     pub no_password: bool,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +195,8 @@ pub struct SignArgs {
     /// Replace an existing FILE.minisig.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +227,8 @@ pub struct PackArgs {
     /// fwpkg: the device's target GUID.
     #[arg(long, value_name = "GUID")]
     pub target: Option<String>,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }
 
 #[derive(Debug, Args)]
@@ -209,4 +238,6 @@ pub struct ResignArgs {
     /// The new minisign secret key.
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }

@@ -38,6 +38,9 @@ fn help_has_examples_and_exit_status() {
         "--max-entries",
         "--max-depth",
         "must not exist",
+        "--quiet",
+        "--no-progress",
+        "--json",
     ] {
         assert!(
             run.expect(0).stdout.contains(needle),

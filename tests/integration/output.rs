@@ -1,0 +1,211 @@
+//! What the commands print: `-q` that prints nothing, `--json` for every
+//! command.
+//!
+//! The big packages are tar.gz files written in the test (`util::Tar`,
+//! `util::gzip_stored`) with a `SHA256SUMS` computed by `util::sha256_hex`.
+
+use crate::util::{fwkit, gzip_stored, os, sha256_hex, write_file, Tar};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// `dir/NAME`: a tar.gz of `files` members `fNNNN.bin` with a `SHA256SUMS`
+/// (first, so one pass reads it) listing them; the first `corrupt` members'
+/// contents differ from what the manifest lists, and `unlisted` more members
+/// `xNNNN.bin` are in no manifest.
+fn sums_package(dir: &Path, name: &str, files: usize, corrupt: usize, unlisted: usize) -> PathBuf {
+    let content = |i: usize| format!("member {i}\n").into_bytes();
+    let mut sums = String::new();
+    for i in 0..files {
+        sums.push_str(&format!("{}  f{i:04}.bin\n", sha256_hex(&content(i))));
+    }
+    let mut tar = Tar::new();
+    tar.file("SHA256SUMS", 0o644, sums.as_bytes());
+    for i in 0..files {
+        let data = if i < corrupt {
+            format!("corrupted {i}\n").into_bytes()
+        } else {
+            content(i)
+        };
+        tar.file(&format!("f{i:04}.bin"), 0o644, &data);
+    }
+    for i in 0..unlisted {
+        tar.file(&format!("x{i:04}.bin"), 0o644, b"extra\n");
+    }
+    let path = dir.join(name);
+    write_file(&path, &gzip_stored(&tar.finish()), 0o644);
+    path
+}
+
+/// `-q` is grep's: nothing on stdout, even with --json; the exit status
+/// answers; errors still reach stderr.
+#[test]
+fn quiet_prints_nothing_and_the_status_answers() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let good = sums_package(dir, "good.tar.gz", 10, 0, 30);
+    let bad = sums_package(dir, "bad.tar.gz", 10, 3, 0);
+    for (pkg, code) in [(&good, 0), (&bad, 1)] {
+        for extra in [&[][..], &["--json"][..], &["--no-progress"][..]] {
+            for quiet in ["-q", "--quiet"] {
+                let mut args = vec![os("verify"), pkg.as_os_str(), os(quiet)];
+                args.extend(extra.iter().map(|a| os(a)));
+                let run = fwkit(dir, &args);
+                run.expect(code);
+                assert_eq!(run.stdout, "", "{args:?}");
+                // The good package's warning (30 unlisted members) is not printed either.
+                assert_eq!(run.stderr, "", "{args:?}");
+            }
+        }
+    }
+    // Without -q the same runs print.
+    assert!(!fwkit(dir, [os("verify"), good.as_os_str()])
+        .expect(0)
+        .stderr
+        .is_empty());
+    assert!(!fwkit(dir, [os("verify"), bad.as_os_str()])
+        .expect(1)
+        .stdout
+        .is_empty());
+
+    let run = fwkit(dir, [os("inspect"), good.as_os_str(), os("-q")]);
+    assert_eq!(run.expect(0).stdout, "");
+    let out = dir.join("out");
+    let run = fwkit(
+        dir,
+        [
+            os("unpack"),
+            good.as_os_str(),
+            os("-o"),
+            out.as_os_str(),
+            os("-q"),
+        ],
+    );
+    assert_eq!(run.expect(0).stdout, "");
+    assert!(out.join("f0000.bin").is_file());
+    let refused = dir.join("refused");
+    let run = fwkit(
+        dir,
+        [
+            os("unpack"),
+            bad.as_os_str(),
+            os("-o"),
+            refused.as_os_str(),
+            os("-q"),
+        ],
+    );
+    assert_eq!(run.expect(1).stdout, "");
+    assert!(!refused.exists());
+
+    // Could not answer: the error is still printed.
+    let missing = dir.join("missing.tar.gz");
+    let run = fwkit(dir, [os("verify"), missing.as_os_str(), os("-q")]);
+    run.expect(2);
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.starts_with("error:"), "{}", run.stderr);
+}
+
+/// Check the action envelope: `schema`, `command`, `outcome`, `written`
+/// (each path exists); returns the document.
+#[track_caller]
+fn action_json(dir: &Path, args: &[&str], command: &str, outcome: &str) -> Value {
+    let doc = fwkit(dir, args).expect(0).json();
+    assert_eq!(doc["command"], command, "{doc}");
+    assert_eq!(doc["outcome"], outcome, "{doc}");
+    let written = doc["written"].as_array().expect("written is a list");
+    assert!(!written.is_empty(), "{doc}");
+    for path in written {
+        let path = dir.join(path.as_str().expect("written holds paths"));
+        assert!(path.exists(), "{} was not written: {doc}", path.display());
+    }
+    doc
+}
+
+#[test]
+fn keygen_sign_pack_resign_speak_json() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("src")).unwrap();
+    write_file(&dir.join("src/fw.bin"), b"firmware\n", 0o644);
+    write_file(&dir.join("src/flash.sh"), b"#!/bin/sh\n", 0o755);
+
+    let key = action_json(
+        dir,
+        &["keygen", "-o", "k", "--no-password", "--json"],
+        "keygen",
+        "generated",
+    );
+    assert_eq!(key["written"], serde_json::json!(["k.pub", "k.key"]));
+    assert_eq!(key["encrypted"], false);
+    let key_id = key["key_id"].as_str().unwrap().to_owned();
+    assert_eq!(key_id.len(), 16, "{key}");
+
+    let signed = action_json(
+        dir,
+        &["sign", "src/fw.bin", "--key", "k.key", "--json"],
+        "sign",
+        "signed",
+    );
+    assert_eq!(signed["written"], serde_json::json!(["src/fw.bin.minisig"]));
+    assert_eq!(signed["key_id"], key_id.as_str());
+    assert!(signed["trusted_comment"]
+        .as_str()
+        .unwrap()
+        .contains("fw.bin"));
+
+    let packed = action_json(
+        dir,
+        &[
+            "pack",
+            "src",
+            "-o",
+            "out.tar.gz",
+            "--format",
+            "tar.gz",
+            "--sign",
+            "k.key",
+            "--json",
+        ],
+        "pack",
+        "packed",
+    );
+    assert_eq!(packed["written"], serde_json::json!(["out.tar.gz"]));
+    assert_eq!(packed["files"], 3, "{packed}");
+    assert_eq!(packed["signed_by"], key_id.as_str());
+    assert_eq!(packed["manifest_sha256"].as_str().unwrap().len(), 64);
+
+    action_json(
+        dir,
+        &["keygen", "-o", "k2", "--no-password", "--json"],
+        "keygen",
+        "generated",
+    );
+    let resigned = action_json(
+        dir,
+        &["resign", "out.tar.gz", "--key", "k2.key", "--json"],
+        "resign",
+        "re-signed",
+    );
+    assert_eq!(resigned["written"], serde_json::json!(["out.tar.gz"]));
+    assert_ne!(resigned["key_id"], key_id.as_str());
+    fwkit(dir, ["verify", "out.tar.gz", "--key", "k2.pub"]).expect(0);
+
+    // -q: the work is done, nothing is printed.
+    let run = fwkit(dir, ["keygen", "-o", "k3", "--no-password", "-q"]);
+    assert_eq!(run.expect(0).stdout, "");
+    assert!(dir.join("k3.key").is_file());
+    let run = fwkit(
+        dir,
+        ["sign", "src/flash.sh", "--key", "k3.key", "-q", "--json"],
+    );
+    assert_eq!(run.expect(0).stdout, "");
+    assert!(dir.join("src/flash.sh.minisig").is_file());
+    // And text is still one line.
+    let run = fwkit(dir, ["pack", "src", "-o", "out.zip", "--format", "zip"]);
+    assert!(
+        run.expect(0).stdout.starts_with("packed "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+}
