@@ -92,8 +92,12 @@ pub struct ReportOutput {
     pub json: bool,
     /// Print nothing on stdout (errors still go to stderr): the exit status
     /// answers. Wins over --json.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// List every check, member and warning in full (the text report is
+    /// otherwise bounded to fit a screen).
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Never draw a progress bar (it is drawn on stderr, on a terminal only).
     #[arg(long)]
     pub no_progress: bool,

@@ -21,7 +21,9 @@ pub fn report_mode(output: &ReportOutput) -> Mode {
     } else if output.json {
         Mode::Json
     } else {
-        Mode::Text
+        Mode::Text {
+            verbose: output.verbose,
+        }
     }
 }
 
@@ -32,7 +34,7 @@ pub fn action_mode(output: &ActionOutput) -> Mode {
     } else if output.json {
         Mode::Json
     } else {
-        Mode::Text
+        Mode::Text { verbose: false }
     }
 }
 

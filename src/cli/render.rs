@@ -23,8 +23,8 @@ pub enum Mode {
     Quiet,
     /// One complete JSON document on stdout.
     Json,
-    /// Text for a person.
-    Text,
+    /// Text for a person; bounded to fit a screen unless `verbose`.
+    Text { verbose: bool },
 }
 
 /// The commands that read a package and produce a [`Report`].
@@ -147,14 +147,14 @@ fn show_report(report: &Report, reading: Reading, mode: Mode) -> io::Result<()> 
             verified: report.verdict.is_verified(),
             report,
         })?,
-        Mode::Text => {
+        Mode::Text { verbose } => {
             let stdout = io::stdout();
             let mut out = io::BufWriter::with_capacity(64 << 10, stdout.lock());
-            text::report(&mut out, report, reading)?;
+            text::report(&mut out, report, reading, verbose)?;
             out.flush()?;
             drop(out);
             let mut lines = Vec::new();
-            text::warnings(&mut lines, report)?;
+            text::warnings(&mut lines, report, verbose)?;
             to_stderr(&lines);
         }
     }
@@ -180,7 +180,7 @@ fn show_action(action: &Action, mode: Mode) -> io::Result<()> {
             written: action.written(),
             action,
         }),
-        Mode::Text => {
+        Mode::Text { .. } => {
             let line = match action {
                 Action::Keygen {
                     key_id,

@@ -39,6 +39,7 @@ fn help_has_examples_and_exit_status() {
         "--max-depth",
         "must not exist",
         "--quiet",
+        "--verbose",
         "--no-progress",
         "--json",
     ] {

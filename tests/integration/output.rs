@@ -1,5 +1,5 @@
-//! What the commands print: `-q` that prints nothing, `--json` for every
-//! command.
+//! What the commands print: text sized for a screen (`-v` for everything),
+//! `-q` that prints nothing, `--json` for every command.
 //!
 //! The big packages are tar.gz files written in the test (`util::Tar`,
 //! `util::gzip_stored`) with a `SHA256SUMS` computed by `util::sha256_hex`.
@@ -35,6 +35,121 @@ fn sums_package(dir: &Path, name: &str, files: usize, corrupt: usize, unlisted: 
     let path = dir.join(name);
     write_file(&path, &gzip_stored(&tar.finish()), 0o644);
     path
+}
+
+fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.contains(needle)).collect()
+}
+
+/// 3,000 members listed in SHA256SUMS printed 3,005 lines: now one line says
+/// they all matched, and `-v` still lists each one.
+#[test]
+fn verify_text_fits_a_screen() {
+    let tmp = TempDir::new().unwrap();
+    let pkg = sums_package(tmp.path(), "big.tar.gz", 3000, 0, 0);
+    let run = fwkit(tmp.path(), [os("verify"), pkg.as_os_str()]);
+    run.expect(0);
+    let lines = run.stdout.lines().count();
+    assert!(lines < 40, "{lines} lines:\n{}", run.stdout);
+    let grouped = lines_with(&run.stdout, "3,000 members");
+    assert_eq!(grouped.len(), 1, "{}", run.stdout);
+    assert!(
+        grouped[0].contains("passed")
+            && grouped[0].contains("sha256")
+            && grouped[0].contains("SHA256SUMS"),
+        "{}",
+        grouped[0]
+    );
+    assert!(run.stdout.contains("verdict: verified"), "{}", run.stdout);
+
+    let verbose = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("-v")]);
+    verbose.expect(0);
+    for i in 0..3000 {
+        let name = format!("member f{i:04}.bin ");
+        assert!(verbose.stdout.contains(&name), "-v lacks {name}");
+    }
+    assert_eq!(lines_with(&verbose.stdout, "passed   digest").len(), 3000);
+
+    // The JSON report stays complete.
+    let doc = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--json")])
+        .expect(0)
+        .json();
+    let digests = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "digest" && c["outcome"] == "passed")
+        .count();
+    assert_eq!(digests, 3000);
+}
+
+/// Every failure has its own line, but at most 20 of one kind.
+#[test]
+fn failures_are_listed_up_to_twenty_per_kind() {
+    let tmp = TempDir::new().unwrap();
+    let pkg = sums_package(tmp.path(), "bad.tar.gz", 500, 30, 0);
+    let run = fwkit(tmp.path(), [os("verify"), pkg.as_os_str()]);
+    run.expect(1);
+    let failed = lines_with(&run.stdout, "FAILED");
+    assert_eq!(failed.len(), 20, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("… and 10 more digest failures"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("sha256 of 470 members"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("NOT VERIFIED"), "{}", run.stdout);
+    assert!(run.stdout.lines().count() < 40, "{}", run.stdout);
+
+    let verbose = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("--verbose")]);
+    verbose.expect(1);
+    assert_eq!(lines_with(&verbose.stdout, "FAILED").len(), 30);
+    assert!(!verbose.stdout.contains("more digest failures"));
+}
+
+/// A warning naming 50 unlisted members names 20, then says how many more;
+/// `-v` names them all.
+#[test]
+fn warnings_that_list_names_are_cut() {
+    let tmp = TempDir::new().unwrap();
+    let pkg = sums_package(tmp.path(), "extra.tar.gz", 10, 0, 50);
+    let run = fwkit(tmp.path(), [os("verify"), pkg.as_os_str()]);
+    run.expect(0);
+    let warning = lines_with(&run.stderr, "not listed in any manifest");
+    assert_eq!(warning.len(), 1, "{}", run.stderr);
+    assert_eq!(warning[0].matches("x00").count(), 20, "{}", warning[0]);
+    assert!(warning[0].contains("and 30 more"), "{}", warning[0]);
+
+    let verbose = fwkit(tmp.path(), [os("verify"), pkg.as_os_str(), os("-v")]);
+    let warning = lines_with(&verbose.expect(0).stderr, "not listed in any manifest");
+    assert_eq!(warning[0].matches("x00").count(), 50, "{}", warning[0]);
+    assert!(!warning[0].contains("more"), "{}", warning[0]);
+}
+
+/// inspect lists 50 members, then how many more; `-v` lists all.
+#[test]
+fn inspect_member_listing_is_bounded() {
+    let tmp = TempDir::new().unwrap();
+    let pkg = sums_package(tmp.path(), "big.tar.gz", 300, 0, 0);
+    let run = fwkit(tmp.path(), [os("inspect"), pkg.as_os_str()]);
+    run.expect(0);
+    let listed = lines_with(&run.stdout, "  file    ");
+    assert_eq!(listed.len(), 50, "{}", run.stdout);
+    assert!(run.stdout.contains("members (301):"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("… and 251 more members"),
+        "{}",
+        run.stdout
+    );
+    let verbose = fwkit(tmp.path(), [os("inspect"), pkg.as_os_str(), os("-v")]);
+    assert_eq!(
+        lines_with(&verbose.expect(0).stdout, "  file    ").len(),
+        301
+    );
 }
 
 /// `-q` is grep's: nothing on stdout, even with --json; the exit status
@@ -103,6 +218,11 @@ fn quiet_prints_nothing_and_the_status_answers() {
     run.expect(2);
     assert_eq!(run.stdout, "");
     assert!(run.stderr.starts_with("error:"), "{}", run.stderr);
+
+    // Quiet and verbose contradict each other.
+    let run = fwkit(dir, [os("verify"), good.as_os_str(), os("-q"), os("-v")]);
+    run.expect(2);
+    assert_eq!(run.stdout, "");
 }
 
 /// Check the action envelope: `schema`, `command`, `outcome`, `written`
