@@ -58,6 +58,14 @@ pub enum Command {
         after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify"
     )]
     Unpack(UnpackArgs),
+    /// Print a shell completion script on stdout.
+    #[command(
+        after_help = "Examples:\n  fwkit completions bash > /etc/bash_completion.d/fwkit\n  fwkit completions zsh > \"${fpath[1]}/_fwkit\"\n  fwkit completions fish > ~/.config/fish/completions/fwkit.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout.
+    #[command(after_help = "Example:\n  fwkit manpage > /usr/local/share/man/man1/fwkit.1")]
+    Manpage,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +179,18 @@ pub struct UnpackArgs {
 
 pub fn parse() -> Cli {
     Cli::parse()
+}
+
+/// The clap definition itself, for completions and the manual page.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,8 @@ impl From<Code> for std::process::ExitCode {
 pub enum Done {
     Report(Reading, Box<Report>),
     Action(Action),
+    Completions(clap_complete::Shell),
+    Manpage,
 }
 
 pub fn run(cli: Cli) -> Result<Code> {
@@ -82,6 +84,11 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Sign(args) => (sign(&args)?, options::action_mode(&args.show)),
         Command::Pack(args) => (pack(&args)?, options::action_mode(&args.show)),
         Command::Resign(args) => (resign(&args)?, options::action_mode(&args.show)),
+        Command::Completions(args) => (
+            Done::Completions(args.shell),
+            render::Mode::Text { verbose: false },
+        ),
+        Command::Manpage => (Done::Manpage, render::Mode::Text { verbose: false }),
     };
     match render::show(&done, mode) {
         // The answer stands when the reader went away (`fwkit verify x | head -1`).

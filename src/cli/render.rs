@@ -1,5 +1,5 @@
 //! Everything the binary shows goes through here: reports (text or JSON),
-//! and what keygen, sign, pack and resign did.
+//! what keygen, sign, pack and resign did, completions and the manual page.
 //! Errors are the exception: main prints those, once.
 
 mod bar;
@@ -135,6 +135,16 @@ pub fn show(done: &Done, mode: Mode) -> io::Result<()> {
     match done {
         Done::Report(reading, report) => show_report(report, *reading, mode),
         Done::Action(action) => show_action(action, mode),
+        Done::Completions(shell) => {
+            let mut bytes = Vec::new();
+            clap_complete::generate(*shell, &mut super::args::command(), "fwkit", &mut bytes);
+            write_stdout(&bytes)
+        }
+        Done::Manpage => {
+            let mut bytes = Vec::new();
+            clap_mangen::Man::new(super::args::command()).render(&mut bytes)?;
+            write_stdout(&bytes)
+        }
     }
 }
 

@@ -23,6 +23,8 @@ fn help_has_examples_and_exit_status() {
         "verify",
         "unpack",
         "--sha256",
+        "completions",
+        "manpage",
     ] {
         assert!(
             run.stdout.contains(needle),

@@ -1,5 +1,6 @@
 //! What the commands print: text sized for a screen (`-v` for everything),
-//! `-q` that prints nothing, `--json` for every command.
+//! `-q` that prints nothing, `--json` for every command, shell completions
+//! and the manual page.
 //!
 //! The big packages are tar.gz files written in the test (`util::Tar`,
 //! `util::gzip_stored`) with a `SHA256SUMS` computed by `util::sha256_hex`.
@@ -328,4 +329,39 @@ fn keygen_sign_pack_resign_speak_json() {
         run.stdout
     );
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+}
+
+#[test]
+fn completions_for_every_shell() {
+    let tmp = TempDir::new().unwrap();
+    let run = fwkit(tmp.path(), ["completions", "bash"]);
+    run.expect(0);
+    assert!(run.stdout.contains("fwkit"), "{}", run.stdout);
+    assert!(run.stdout.contains("complete -F"), "{}", run.stdout);
+    for subcommand in ["verify", "unpack", "--no-progress"] {
+        assert!(run.stdout.contains(subcommand), "bash lacks {subcommand}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let run = fwkit(tmp.path(), ["completions", shell]);
+        run.expect(0);
+        assert!(run.stdout.contains("fwkit"), "{shell}: {}", run.stdout);
+        assert!(run.stdout.contains("verify"), "{shell}: {}", run.stdout);
+    }
+    fwkit(tmp.path(), ["completions", "tcsh"]).expect(2);
+}
+
+#[test]
+fn manpage_is_roff() {
+    let tmp = TempDir::new().unwrap();
+    let run = fwkit(tmp.path(), ["manpage"]);
+    run.expect(0);
+    assert!(run.stdout.starts_with('.'), "{}", run.stdout);
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with(".TH fwkit 1")),
+        "{}",
+        run.stdout
+    );
+    for needle in [".SH NAME", ".SH SYNOPSIS", "verify", "unpack"] {
+        assert!(run.stdout.contains(needle), "manpage lacks {needle}");
+    }
 }
