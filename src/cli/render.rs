@@ -4,6 +4,7 @@
 
 mod bar;
 mod text;
+mod vendor;
 
 pub use bar::Bar;
 
