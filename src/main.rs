@@ -1,7 +1,7 @@
 //! The `fwkit` command: parse arguments, run, map the outcome to an exit code.
 //!
-//! Exit codes: 0 verified (or done), 1 not verified, 2 usage error or input
-//! that cannot be read or recognised.
+//! Exit codes (chosen in `cli::Code`): 0 verified (or done), 1 not verified,
+//! 2 usage error or input that cannot be read or recognised.
 
 mod cli;
 
@@ -12,15 +12,16 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code.into(),
         Err(err) => {
-            if cli::is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
+            let code = cli::Code::of_error(&err);
+            if code == cli::Code::Error {
+                // The one place an error is printed: its chain, once.
+                let mut text = format!("error: {err}");
+                for cause in err.chain().skip(1) {
+                    text.push_str(&format!("\n  caused by: {cause}"));
+                }
+                eprintln!("{text}");
             }
-            let mut text = format!("error: {err}");
-            for cause in err.chain().skip(1) {
-                text.push_str(&format!("\n  caused by: {cause}"));
-            }
-            eprintln!("{text}");
-            ExitCode::from(2)
+            code.into()
         }
     }
 }

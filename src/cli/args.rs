@@ -58,6 +58,14 @@ pub enum Command {
         after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify"
     )]
     Unpack(UnpackArgs),
+    /// Print a shell completion script on stdout.
+    #[command(
+        after_help = "Examples:\n  fwkit completions bash > /etc/bash_completion.d/fwkit\n  fwkit completions zsh > \"${fpath[1]}/_fwkit\"\n  fwkit completions fish > ~/.config/fish/completions/fwkit.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout.
+    #[command(after_help = "Example:\n  fwkit manpage > /usr/local/share/man/man1/fwkit.1")]
+    Manpage,
 }
 
 #[derive(Debug, Args)]
@@ -68,12 +76,8 @@ pub struct Common {
     /// paths are relative to the directory.
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
-    /// Print a JSON report on stdout instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Never draw a progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub show: ReportOutput,
     #[command(flatten)]
     pub limits: LimitArgs,
     /// A trusted public key (minisign or signify .pub, repeatable); a valid
@@ -86,6 +90,37 @@ pub struct Common {
     /// Fail unless a signature is checked (needs --key or --keyring).
     #[arg(long)]
     pub require_signature: bool,
+}
+
+/// How a report is shown (inspect, verify, unpack).
+#[derive(Debug, Args)]
+pub struct ReportOutput {
+    /// Print the complete report as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing on stdout (errors still go to stderr): the exit status
+    /// answers. Wins over --json.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// List every check, member and warning in full (the text report is
+    /// otherwise bounded to fit a screen).
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Never draw a progress bar (it is drawn on stderr, on a terminal only).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// How the outcome of keygen, sign, pack and resign is shown.
+#[derive(Debug, Args)]
+pub struct ActionOutput {
+    /// Print what was done as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing on stdout (errors still go to stderr): the exit status
+    /// answers. Wins over --json.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +181,18 @@ pub fn parse() -> Cli {
     Cli::parse()
 }
 
+/// The clap definition itself, for completions and the manual page.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Base name: writes NAME.pub and NAME.key (neither may exist).
@@ -155,6 +202,8 @@ pub struct KeygenArgs {
     /// terminal, or read from FWKIT_PASSWORD).
     #[arg(long)]
     pub no_password: bool,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +219,8 @@ pub struct SignArgs {
     /// Replace an existing FILE.minisig.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +251,8 @@ pub struct PackArgs {
     /// fwpkg: the device's target GUID.
     #[arg(long, value_name = "GUID")]
     pub target: Option<String>,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }
 
 #[derive(Debug, Args)]
@@ -209,4 +262,6 @@ pub struct ResignArgs {
     /// The new minisign secret key.
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    #[command(flatten)]
+    pub show: ActionOutput,
 }

@@ -1,4 +1,5 @@
-//! The binary's glue: run a command, render its report, choose the exit code.
+//! The binary's glue: run a command, hand what it did to render.rs, and
+//! choose the exit code, here and nowhere else.
 
 pub mod args;
 mod options;
@@ -6,13 +7,42 @@ mod render;
 
 use anyhow::{Context, Result};
 use args::{Cli, Command};
-use fwkit::{Package, UnpackOptions};
+use fwkit::{Package, Report};
+use render::{Action, Reading};
 
 /// Exit codes of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
-    Verified = 0,
+    /// Verified, or done.
+    Success = 0,
+    /// The answer is no: not verified, not unpacked.
     NotVerified = 1,
+    /// The question could not be answered: a usage error, or input that
+    /// cannot be read or recognised (clap exits 2 on its own for bad flags).
+    Error = 2,
+}
+
+impl Code {
+    /// The code for a command that failed with `err`. A reader that went
+    /// away (`fwkit inspect x | head -1`) is not an error.
+    pub fn of_error(err: &anyhow::Error) -> Code {
+        if is_broken_pipe(err) {
+            Code::Success
+        } else {
+            Code::Error
+        }
+    }
+
+    /// The answer a finished command gives.
+    fn of(done: &Done) -> Code {
+        match done {
+            Done::Report(Reading::Verify, report) if !report.verdict.is_verified() => {
+                Code::NotVerified
+            }
+            Done::Report(Reading::Unpack, report) if report.unpacked.is_none() => Code::NotVerified,
+            _ => Code::Success,
+        }
+    }
 }
 
 impl From<Code> for std::process::ExitCode {
@@ -21,92 +51,68 @@ impl From<Code> for std::process::ExitCode {
     }
 }
 
-pub fn run(cli: Cli) -> Result<Code> {
-    match cli.command {
-        Command::Inspect(args) => {
-            let options = options::verify_options(&args.common, None, true)?;
-            let package = open(&args.common)?;
-            let report = match args.recursive {
-                Some(depth) if depth > 0 => {
-                    // Nested packages are read from their unpacked bytes; the
-                    // temporary tree is removed afterwards.
-                    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
-                    let unpack = UnpackOptions {
-                        verify: options,
-                        no_verify: true,
-                        recursive: depth,
-                    };
-                    let mut report = package.unpack(tmp.path().join("package"), &unpack)?;
-                    report.unpacked = None;
-                    report
-                }
-                _ => package.inspect(&options)?,
-            };
-            shown(render::emit(&report, "inspect", args.common.json))?;
-            Ok(Code::Verified)
-        }
-        Command::Verify(args) => {
-            let options = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
-            let package = open(&args.common)?;
-            let report = package.verify(&options)?;
-            shown(render::emit(&report, "verify", args.common.json))?;
-            Ok(if report.verdict.is_verified() {
-                Code::Verified
-            } else {
-                Code::NotVerified
-            })
-        }
-        Command::Keygen(args) => {
-            keygen(&args)?;
-            Ok(Code::Verified)
-        }
-        Command::Sign(args) => {
-            sign(&args)?;
-            Ok(Code::Verified)
-        }
-        Command::Pack(args) => {
-            pack(&args)?;
-            Ok(Code::Verified)
-        }
-        Command::Resign(args) => {
-            let key = load_secret(&args.key)?;
-            let report = fwkit::pack::resign(&args.package, &key)
-                .with_context(|| format!("re-signing {}", args.package.display()))?;
-            println!(
-                "re-signed {} with key id {} (manifest sha256 {})",
-                args.package.display(),
-                key.key_id(),
-                report.manifest_sha256
-            );
-            Ok(Code::Verified)
-        }
-        Command::Unpack(args) => {
-            let verify = options::verify_options(&args.common, args.sha256.as_deref(), false)?;
-            let package = open(&args.common)?;
-            let options = UnpackOptions {
-                verify,
-                no_verify: args.no_verify,
-                recursive: args.recursive.unwrap_or(0),
-            };
-            let report = package
-                .unpack(&args.output, &options)
-                .with_context(|| format!("unpacking {}", args.common.package.display()))?;
-            shown(render::emit(&report, "unpack", args.common.json))?;
-            Ok(if report.unpacked.is_some() {
-                Code::Verified
-            } else {
-                Code::NotVerified
-            })
-        }
-    }
+/// What a command did: render.rs shows it, [`Code::of`] answers from it.
+pub enum Done {
+    Report(Reading, Box<Report>),
+    Action(Action),
+    Completions(clap_complete::Shell),
+    Manpage,
 }
 
-/// A reader that went away (`fwkit verify x | head -1`) does not change the answer.
-fn shown(result: Result<()>) -> Result<()> {
-    match result {
-        Err(err) if is_broken_pipe(&err) => Ok(()),
-        other => other,
+pub fn run(cli: Cli) -> Result<Code> {
+    let (done, mode) = match cli.command {
+        Command::Inspect(args) => (inspect(&args)?, options::report_mode(&args.common.show)),
+        Command::Verify(args) => {
+            let options = options::verify_command_options(&args)?;
+            let report = open(&args.common)?.verify(&options)?;
+            (
+                Done::Report(Reading::Verify, Box::new(report)),
+                options::report_mode(&args.common.show),
+            )
+        }
+        Command::Unpack(args) => {
+            let options = options::unpack_options(&args)?;
+            let report = open(&args.common)?
+                .unpack(&args.output, &options)
+                .with_context(|| format!("unpacking {}", args.common.package.display()))?;
+            (
+                Done::Report(Reading::Unpack, Box::new(report)),
+                options::report_mode(&args.common.show),
+            )
+        }
+        Command::Keygen(args) => (keygen(&args)?, options::action_mode(&args.show)),
+        Command::Sign(args) => (sign(&args)?, options::action_mode(&args.show)),
+        Command::Pack(args) => (pack(&args)?, options::action_mode(&args.show)),
+        Command::Resign(args) => (resign(&args)?, options::action_mode(&args.show)),
+        Command::Completions(args) => (
+            Done::Completions(args.shell),
+            render::Mode::Text { verbose: false },
+        ),
+        Command::Manpage => (Done::Manpage, render::Mode::Text { verbose: false }),
+    };
+    match render::show(&done, mode) {
+        // The answer stands when the reader went away (`fwkit verify x | head -1`).
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
     }
+    Ok(Code::of(&done))
+}
+
+fn inspect(args: &args::InspectArgs) -> Result<Done> {
+    let (verify, unpack) = options::inspect_options(args)?;
+    let package = open(&args.common)?;
+    let report = match unpack {
+        Some(unpack) => {
+            // Nested packages are read from their unpacked bytes; the
+            // temporary tree is removed afterwards.
+            let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+            let mut report = package.unpack(tmp.path().join("package"), &unpack)?;
+            report.unpacked = None;
+            report
+        }
+        None => package.inspect(&verify)?,
+    };
+    Ok(Done::Report(Reading::Inspect, Box::new(report)))
 }
 
 fn open(common: &args::Common) -> Result<Package> {
@@ -154,7 +160,7 @@ fn write_new(path: &std::path::Path, bytes: &[u8], secret: bool, force: bool) ->
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn keygen(args: &args::KeygenArgs) -> Result<()> {
+fn keygen(args: &args::KeygenArgs) -> Result<Done> {
     let public_path = fwkit::sign::detached_path(&args.output, "pub");
     let secret_path = fwkit::sign::detached_path(&args.output, "key");
     for path in [&public_path, &secret_path] {
@@ -162,14 +168,7 @@ fn keygen(args: &args::KeygenArgs) -> Result<()> {
             anyhow::bail!("{} exists; fwkit never overwrites a key", path.display());
         }
     }
-    let password = if args.no_password {
-        None
-    } else {
-        Some(options::password(
-            "Passphrase for the new secret key: ",
-            true,
-        )?)
-    };
+    let password = options::keygen_password(args)?;
     let (secret, public) = fwkit::sign::SecretKey::generate()?;
     let secret_text = secret.to_minisign_string(password.as_deref())?;
     write_new(&secret_path, secret_text.as_bytes(), true, false)?;
@@ -179,65 +178,19 @@ fn keygen(args: &args::KeygenArgs) -> Result<()> {
         false,
         false,
     )?;
-    println!(
-        "key id {}: public key {}, secret key {}{}",
-        public.key_id,
-        public_path.display(),
-        secret_path.display(),
-        if password.is_none() {
-            " (not encrypted)"
-        } else {
-            ""
-        }
-    );
-    Ok(())
+    Ok(Done::Action(Action::Keygen {
+        key_id: public.key_id.to_string(),
+        public_key: public_path,
+        secret_key: secret_path,
+        encrypted: password.is_some(),
+    }))
 }
 
-/// Read a minisign secret key, asking for the passphrase only when it is encrypted.
-fn load_secret(path: &std::path::Path) -> Result<fwkit::sign::SecretKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read secret key {}", path.display()))?;
-    match fwkit::sign::SecretKey::parse(&text, None) {
-        Ok(key) => Ok(key),
-        Err(fwkit::sign::SignError::PasswordRequired) => {
-            let password =
-                options::password(&format!("Passphrase for {}: ", path.display()), false)?;
-            Ok(fwkit::sign::SecretKey::parse(&text, Some(&password))
-                .with_context(|| format!("secret key {}", path.display()))?)
-        }
-        Err(e) => Err(anyhow::Error::new(e).context(format!("secret key {}", path.display()))),
-    }
-}
-
-/// minisign's default trusted comment: when and what was signed.
-pub fn default_trusted_comment(file: &std::path::Path) -> String {
-    let now = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-        });
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    format!("timestamp:{now}\tfile:{name}\thashed")
-}
-
-fn sign(args: &args::SignArgs) -> Result<()> {
-    let secret = load_secret(&args.key)?;
+fn sign(args: &args::SignArgs) -> Result<Done> {
+    let secret = options::secret_key(&args.key)?;
+    let options = options::sign_options(args);
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let options = fwkit::sign::SignOptions {
-        trusted_comment: args
-            .trusted_comment
-            .clone()
-            .unwrap_or_else(|| default_trusted_comment(&args.file)),
-        ..fwkit::sign::SignOptions::default()
-    };
     let signature = fwkit::sign::sign(&secret, std::io::BufReader::new(file), &options)?;
     let out = fwkit::sign::detached_path(&args.file, "minisig");
     write_new(
@@ -246,68 +199,34 @@ fn sign(args: &args::SignArgs) -> Result<()> {
         false,
         args.force,
     )?;
-    println!(
-        "signed {} with key id {}: {}",
-        args.file.display(),
-        secret.key_id(),
-        out.display()
-    );
-    Ok(())
+    Ok(Done::Action(Action::Sign {
+        file: args.file.clone(),
+        signature: out,
+        key_id: secret.key_id().to_string(),
+        trusted_comment: options.trusted_comment,
+    }))
 }
 
-fn pack(args: &args::PackArgs) -> Result<()> {
-    let format = fwkit::pack::PackFormat::parse(&args.format).with_context(|| {
-        format!(
-            "--format {}: use scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg",
-            args.format
-        )
-    })?;
-    let name = match &args.name {
-        Some(name) => name.clone(),
-        None => std::fs::canonicalize(&args.source)
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "package".to_owned()),
-    };
-    let created = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .with_context(|| format!("SOURCE_DATE_EPOCH '{text}' is not a number of seconds"))?,
-        Err(_) => 0,
-    };
-    let sign = match &args.sign {
-        Some(path) => Some(load_secret(path)?),
-        None => None,
-    };
-    let device = match (&args.device, &args.target) {
-        (Some(name), Some(target)) => Some(fwkit::pack::FwpkgDevice {
-            name: name.clone(),
-            target: target.clone(),
-        }),
-        (None, None) => None,
-        _ => anyhow::bail!("--device and --target go together"),
-    };
-    let options = fwkit::pack::PackOptions {
-        format,
-        name,
-        version: args.version.clone(),
-        created,
-        sign,
-        run: args.run.clone(),
-        device,
-    };
+fn pack(args: &args::PackArgs) -> Result<Done> {
+    let options = options::pack_options(args)?;
     let report = fwkit::pack::pack(&args.source, &args.output, &options)
         .with_context(|| format!("packing {}", args.source.display()))?;
-    println!(
-        "packed {} file(s) into {} (manifest sha256 {}{})",
-        report.files,
-        report.output.display(),
-        report.manifest_sha256,
-        report
-            .signed_by
-            .map(|k| format!(", signed by key id {k}"))
-            .unwrap_or_default()
-    );
-    Ok(())
+    Ok(Done::Action(Action::Pack {
+        source: args.source.clone(),
+        output: report.output,
+        files: report.files,
+        manifest_sha256: report.manifest_sha256,
+        signed_by: report.signed_by,
+    }))
+}
+
+fn resign(args: &args::ResignArgs) -> Result<Done> {
+    let key = options::secret_key(&args.key)?;
+    let report = fwkit::pack::resign(&args.package, &key)
+        .with_context(|| format!("re-signing {}", args.package.display()))?;
+    Ok(Done::Action(Action::Resign {
+        package: report.output,
+        key_id: key.key_id().to_string(),
+        manifest_sha256: report.manifest_sha256,
+    }))
 }

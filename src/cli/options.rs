@@ -1,10 +1,42 @@
-//! Flags become library options here, in one place.
+//! Flags become library options here, in one place: limits, keys, the
+//! progress bar, unpack and pack settings, and how the outcome is shown.
 
-use super::args::{Common, LimitArgs};
+use super::args::{
+    ActionOutput, Common, InspectArgs, KeygenArgs, LimitArgs, PackArgs, ReportOutput, SignArgs,
+    UnpackArgs, VerifyArgs,
+};
+use super::render::Mode;
 use anyhow::{bail, Context, Result};
-use fwkit::{Limits, Progress, VerifyOptions};
+use fwkit::pack::{FwpkgDevice, PackFormat, PackOptions};
+use fwkit::sign::{SecretKey, SignError, SignOptions};
+use fwkit::{Limits, Progress, UnpackOptions, VerifyOptions};
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
+
+/// How a report is shown: -q wins over --json, which wins over text.
+pub fn report_mode(output: &ReportOutput) -> Mode {
+    if output.quiet {
+        Mode::Quiet
+    } else if output.json {
+        Mode::Json
+    } else {
+        Mode::Text {
+            verbose: output.verbose,
+        }
+    }
+}
+
+/// How the outcome of keygen, sign, pack or resign is shown.
+pub fn action_mode(output: &ActionOutput) -> Mode {
+    if output.quiet {
+        Mode::Quiet
+    } else if output.json {
+        Mode::Json
+    } else {
+        Mode::Text { verbose: false }
+    }
+}
 
 /// Parse a size like `16G`, `512M`, `4096`.
 pub fn parse_size(text: &str) -> Result<u64> {
@@ -40,7 +72,34 @@ fn limits(args: &LimitArgs) -> Result<Limits> {
     })
 }
 
-pub fn verify_options(
+/// `inspect`: members are hashed (SHA-256 for the listing); with
+/// `--recursive`, the unpack that opens nested packages without verifying.
+pub fn inspect_options(args: &InspectArgs) -> Result<(VerifyOptions, Option<UnpackOptions>)> {
+    let verify = verify_options(&args.common, None, true)?;
+    let unpack = match args.recursive {
+        Some(depth) if depth > 0 => Some(UnpackOptions {
+            verify: verify.clone(),
+            no_verify: true,
+            recursive: depth,
+        }),
+        _ => None,
+    };
+    Ok((verify, unpack))
+}
+
+pub fn verify_command_options(args: &VerifyArgs) -> Result<VerifyOptions> {
+    verify_options(&args.common, args.sha256.as_deref(), false)
+}
+
+pub fn unpack_options(args: &UnpackArgs) -> Result<UnpackOptions> {
+    Ok(UnpackOptions {
+        verify: verify_options(&args.common, args.sha256.as_deref(), false)?,
+        no_verify: args.no_verify,
+        recursive: args.recursive.unwrap_or(0),
+    })
+}
+
+fn verify_options(
     common: &Common,
     sha256: Option<&str>,
     hash_members: bool,
@@ -52,12 +111,16 @@ pub fn verify_options(
         ),
         None => None,
     };
-    let progress: Option<Arc<dyn Progress>> =
-        if !common.quiet && !common.json && std::io::stderr().is_terminal() {
-            Some(Arc::new(super::render::Bar::new()))
-        } else {
-            None
-        };
+    let output = &common.show;
+    let progress: Option<Arc<dyn Progress>> = if !output.quiet
+        && !output.no_progress
+        && !output.json
+        && std::io::stderr().is_terminal()
+    {
+        Some(Arc::new(super::render::Bar::new()))
+    } else {
+        None
+    };
     Ok(VerifyOptions {
         sha256,
         limits: limits(&common.limits)?,
@@ -98,8 +161,105 @@ pub fn load_keys(
         .collect()
 }
 
+/// `pack`'s flags; reads (and may ask the passphrase of) the `--sign` key.
+pub fn pack_options(args: &PackArgs) -> Result<PackOptions> {
+    let format = PackFormat::parse(&args.format).with_context(|| {
+        format!(
+            "--format {}: use scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg",
+            args.format
+        )
+    })?;
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => std::fs::canonicalize(&args.source)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "package".to_owned()),
+    };
+    let created = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH '{text}' is not a number of seconds"))?,
+        Err(_) => 0,
+    };
+    let device = match (&args.device, &args.target) {
+        (Some(name), Some(target)) => Some(FwpkgDevice {
+            name: name.clone(),
+            target: target.clone(),
+        }),
+        (None, None) => None,
+        _ => bail!("--device and --target go together"),
+    };
+    let sign = match &args.sign {
+        Some(path) => Some(secret_key(path)?),
+        None => None,
+    };
+    Ok(PackOptions {
+        format,
+        name,
+        version: args.version.clone(),
+        created,
+        sign,
+        run: args.run.clone(),
+        device,
+    })
+}
+
+/// `sign`'s flags: the trusted comment (minisign's default when not given).
+pub fn sign_options(args: &SignArgs) -> SignOptions {
+    SignOptions {
+        trusted_comment: args
+            .trusted_comment
+            .clone()
+            .unwrap_or_else(|| default_trusted_comment(&args.file)),
+        ..SignOptions::default()
+    }
+}
+
+/// minisign's default trusted comment: when and what was signed.
+fn default_trusted_comment(file: &Path) -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        });
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("timestamp:{now}\tfile:{name}\thashed")
+}
+
+/// Read a minisign secret key, asking for the passphrase only when it is encrypted.
+pub fn secret_key(path: &Path) -> Result<SecretKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read secret key {}", path.display()))?;
+    match SecretKey::parse(&text, None) {
+        Ok(key) => Ok(key),
+        Err(SignError::PasswordRequired) => {
+            let password = password(&format!("Passphrase for {}: ", path.display()), false)?;
+            Ok(SecretKey::parse(&text, Some(&password))
+                .with_context(|| format!("secret key {}", path.display()))?)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("secret key {}", path.display()))),
+    }
+}
+
+/// `keygen`'s passphrase: none with `--no-password`, else asked (twice).
+pub fn keygen_password(args: &KeygenArgs) -> Result<Option<String>> {
+    if args.no_password {
+        return Ok(None);
+    }
+    Ok(Some(password("Passphrase for the new secret key: ", true)?))
+}
+
 /// The passphrase for a secret key: FWKIT_PASSWORD, else a terminal prompt.
-pub fn password(prompt: &str, confirm: bool) -> Result<String> {
+fn password(prompt: &str, confirm: bool) -> Result<String> {
     if let Ok(p) = std::env::var("FWKIT_PASSWORD") {
         return Ok(p);
     }

@@ -1,14 +1,116 @@
-//! Text and JSON rendering of reports, and the progress bar.
+//! Everything the binary shows goes through here: reports (text or JSON),
+//! what keygen, sign, pack and resign did, completions and the manual page.
+//! Errors are the exception: main prints those, once.
 
-use anyhow::Result;
-use fwkit::{Check, MemberKind, Outcome, Report, VendorInfo, Verdict};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+mod bar;
+mod text;
+mod vendor;
+
+pub use bar::Bar;
+
+use super::Done;
+use fwkit::Report;
 use serde::Serialize;
-use std::io::Write;
-use std::sync::Mutex;
+use std::io::{self, Write};
+use std::path::PathBuf;
 
-/// Version of the JSON report layout (documented in the README).
+/// Version of the JSON layouts (documented in the README).
 const SCHEMA: u32 = 1;
+
+/// How the outcome is shown; chosen from the flags in options.rs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Nothing on stdout: the exit status answers.
+    Quiet,
+    /// One complete JSON document on stdout.
+    Json,
+    /// Text for a person; bounded to fit a screen unless `verbose`.
+    Text { verbose: bool },
+}
+
+/// The commands that read a package and produce a [`Report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Inspect,
+    Verify,
+    Unpack,
+}
+
+impl Reading {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reading::Inspect => "inspect",
+            Reading::Verify => "verify",
+            Reading::Unpack => "unpack",
+        }
+    }
+}
+
+/// What keygen, sign, pack or resign did. Serialized (untagged) after the
+/// envelope's `schema`, `command`, `outcome` and `written`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Action {
+    Keygen {
+        key_id: String,
+        public_key: PathBuf,
+        secret_key: PathBuf,
+        encrypted: bool,
+    },
+    Sign {
+        file: PathBuf,
+        signature: PathBuf,
+        key_id: String,
+        trusted_comment: String,
+    },
+    Pack {
+        source: PathBuf,
+        output: PathBuf,
+        files: usize,
+        manifest_sha256: String,
+        signed_by: Option<String>,
+    },
+    Resign {
+        package: PathBuf,
+        key_id: String,
+        manifest_sha256: String,
+    },
+}
+
+impl Action {
+    fn command(&self) -> &'static str {
+        match self {
+            Action::Keygen { .. } => "keygen",
+            Action::Sign { .. } => "sign",
+            Action::Pack { .. } => "pack",
+            Action::Resign { .. } => "resign",
+        }
+    }
+
+    /// What happened, in one word: the counterpart of a report's `verified`.
+    fn outcome(&self) -> &'static str {
+        match self {
+            Action::Keygen { .. } => "generated",
+            Action::Sign { .. } => "signed",
+            Action::Pack { .. } => "packed",
+            Action::Resign { .. } => "re-signed",
+        }
+    }
+
+    /// Every path the command created or replaced.
+    fn written(&self) -> Vec<&PathBuf> {
+        match self {
+            Action::Keygen {
+                public_key,
+                secret_key,
+                ..
+            } => vec![public_key, secret_key],
+            Action::Sign { signature, .. } => vec![signature],
+            Action::Pack { output, .. } => vec![output],
+            Action::Resign { package, .. } => vec![package],
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -19,318 +121,145 @@ struct JsonReport<'a> {
     report: &'a Report,
 }
 
-pub fn emit(report: &Report, command: &str, json: bool) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if json {
-        let doc = JsonReport {
+#[derive(Serialize)]
+struct JsonAction<'a> {
+    schema: u32,
+    command: &'a str,
+    outcome: &'a str,
+    written: Vec<&'a PathBuf>,
+    #[serde(flatten)]
+    action: &'a Action,
+}
+
+/// Show what a command did.
+pub fn show(done: &Done, mode: Mode) -> io::Result<()> {
+    match done {
+        Done::Report(reading, report) => show_report(report, *reading, mode),
+        Done::Action(action) => show_action(action, mode),
+        Done::Completions(shell) => {
+            let mut bytes = Vec::new();
+            clap_complete::generate(*shell, &mut super::args::command(), "fwkit", &mut bytes);
+            write_stdout(&bytes)
+        }
+        Done::Manpage => {
+            let mut bytes = Vec::new();
+            clap_mangen::Man::new(super::args::command()).render(&mut bytes)?;
+            write_stdout(&bytes)
+        }
+    }
+}
+
+fn show_report(report: &Report, reading: Reading, mode: Mode) -> io::Result<()> {
+    match mode {
+        Mode::Quiet => {}
+        Mode::Json => json(&JsonReport {
             schema: SCHEMA,
-            command,
+            command: reading.name(),
             verified: report.verdict.is_verified(),
             report,
-        };
-        // Streamed: a report of many members is never held as one string.
-        let mut buffered = std::io::BufWriter::with_capacity(64 << 10, &mut out);
-        serde_json::to_writer_pretty(&mut buffered, &doc).map_err(std::io::Error::from)?;
-        buffered.write_all(b"\n")?;
-        buffered.flush()?;
-    } else {
-        text(&mut out, report, command)?;
-        for warning in &report.warnings {
-            eprintln!("warning: {warning}");
-        }
-        if command == "unpack" && report.unpacked.is_some() && !report.verdict.is_verified() {
-            eprintln!(
-                "warning: the unpacked files are NOT VERIFIED (see the reasons above); do not flash them before checking them some other way"
-            );
+        })?,
+        Mode::Text { verbose } => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::with_capacity(64 << 10, stdout.lock());
+            text::report(&mut out, report, reading, verbose)?;
+            out.flush()?;
+            drop(out);
+            let mut lines = Vec::new();
+            text::warnings(&mut lines, report, verbose)?;
+            to_stderr(&lines);
         }
     }
-    out.flush()?;
+    // Not hidden by -q: files that failed their checks were placed anyway,
+    // and the exit status (0, unpacked) does not say so.
+    if mode != Mode::Json
+        && reading == Reading::Unpack
+        && report.unpacked.is_some()
+        && !report.verdict.is_verified()
+    {
+        to_stderr(b"warning: the unpacked files are NOT VERIFIED (see the reasons above); do not flash them before checking them some other way\n");
+    }
     Ok(())
 }
 
-fn text(out: &mut impl Write, report: &Report, command: &str) -> Result<()> {
-    writeln!(
-        out,
-        "{}: {} package, {} bytes",
-        report.path.display(),
-        report.format,
-        report.size
-    )?;
-    if command == "inspect" {
-        writeln!(out, "layers:")?;
-        for layer in &report.layers {
-            writeln!(
-                out,
-                "  {:>10}..{:<10} {}",
-                layer.range.0, layer.range.1, layer.kind
-            )?;
-        }
-        for info in &report.vendor {
-            vendor(out, info)?;
-        }
-        writeln!(out, "members ({}):", report.members.len())?;
-        for m in &report.members {
-            let kind = match &m.kind {
-                MemberKind::File => "file".to_owned(),
-                MemberKind::Dir => "dir".to_owned(),
-                MemberKind::Symlink { target } => format!("symlink -> {target}"),
-                MemberKind::HardLink { target } => format!("hardlink -> {target}"),
-                MemberKind::Other { what } => what.clone(),
-                _ => "other".to_owned(),
+fn show_action(action: &Action, mode: Mode) -> io::Result<()> {
+    match mode {
+        Mode::Quiet => Ok(()),
+        Mode::Json => json(&JsonAction {
+            schema: SCHEMA,
+            command: action.command(),
+            outcome: action.outcome(),
+            written: action.written(),
+            action,
+        }),
+        Mode::Text { .. } => {
+            let line = match action {
+                Action::Keygen {
+                    key_id,
+                    public_key,
+                    secret_key,
+                    encrypted,
+                } => format!(
+                    "key id {key_id}: public key {}, secret key {}{}",
+                    public_key.display(),
+                    secret_key.display(),
+                    if *encrypted { "" } else { " (not encrypted)" }
+                ),
+                Action::Sign {
+                    file,
+                    signature,
+                    key_id,
+                    ..
+                } => format!(
+                    "signed {} with key id {key_id}: {}",
+                    file.display(),
+                    signature.display()
+                ),
+                Action::Pack {
+                    output,
+                    files,
+                    manifest_sha256,
+                    signed_by,
+                    ..
+                } => format!(
+                    "packed {files} file(s) into {} (manifest sha256 {manifest_sha256}{})",
+                    output.display(),
+                    signed_by
+                        .as_ref()
+                        .map(|k| format!(", signed by key id {k}"))
+                        .unwrap_or_default()
+                ),
+                Action::Resign {
+                    package,
+                    key_id,
+                    manifest_sha256,
+                } => format!(
+                    "re-signed {} with key id {key_id} (manifest sha256 {manifest_sha256})",
+                    package.display()
+                ),
             };
-            let problem = m
-                .problem
-                .as_ref()
-                .map(|p| format!("  REFUSED: {p}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "  {:04o} {:>12}  {:<7} {}{problem}",
-                m.mode & 0o7777,
-                m.size,
-                kind,
-                m.name
-            )?;
+            write_stdout(format!("{line}\n").as_bytes())
         }
-    }
-    writeln!(out, "checks:")?;
-    for check in &report.checks {
-        writeln!(
-            out,
-            "  {:<8} {:<10} {}",
-            outcome(check),
-            kind(check),
-            check.summary()
-        )?;
-    }
-    for (start, end) in &report.uncovered {
-        writeln!(
-            out,
-            "  note: bytes {start}..{end} are covered by no integrity check"
-        )?;
-    }
-    match &report.verdict {
-        Verdict::Verified => writeln!(out, "verdict: verified")?,
-        Verdict::NotVerified { reasons } => {
-            writeln!(out, "verdict: NOT VERIFIED")?;
-            for reason in reasons {
-                writeln!(out, "  - {reason}")?;
-            }
-        }
-    }
-    for nested in &report.nested {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "nested package in member {} (unpacked as {}):",
-            nested.member, nested.unpacked_as
-        )?;
-        let mut inner = Vec::new();
-        text(&mut inner, &nested.report, command)?;
-        for line in String::from_utf8_lossy(&inner).lines() {
-            writeln!(out, "  | {line}")?;
-        }
-    }
-    if command == "unpack" {
-        match &report.unpacked {
-            Some(dir) => writeln!(
-                out,
-                "unpacked {} member(s) into {}",
-                report.members.len(),
-                dir.display()
-            )?,
-            None => writeln!(out, "not unpacked: nothing was written")?,
-        }
-    }
-    Ok(())
-}
-
-fn outcome(check: &Check) -> &'static str {
-    match check.outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "FAILED",
-        Outcome::NotRun => "NOT RUN",
-        Outcome::Info => "info",
     }
 }
 
-fn kind(check: &Check) -> String {
-    serde_json::to_value(check.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+/// Pretty JSON and a newline on stdout, streamed: a report of many members
+/// is never held as one string.
+fn json(doc: &impl Serialize) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 << 10, stdout.lock());
+    serde_json::to_writer_pretty(&mut out, doc).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
-fn vendor(out: &mut impl Write, info: &VendorInfo) -> Result<()> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    match info {
-        VendorInfo::Makeself(m) => {
-            writeln!(out, "makeself header:")?;
-            writeln!(out, "  version: {}", opt(&m.version))?;
-            writeln!(out, "  payload offset rule: {}", m.offset_rule)?;
-            writeln!(out, "  label: {}", opt(&m.label))?;
-            writeln!(
-                out,
-                "  script: {} {} (never run by fwkit)",
-                opt(&m.script),
-                m.script_args.clone().unwrap_or_default()
-            )?;
-            writeln!(out, "  compression: {}", opt(&m.compression))?;
-            writeln!(
-                out,
-                "  signed: {}",
-                if m.signed {
-                    "yes (gpg, not checked)"
-                } else {
-                    "no"
-                }
-            )?;
-        }
-        VendorInfo::HpComponent(c) => {
-            writeln!(out, "HP smart component ({}):", c.source)?;
-            writeln!(out, "  name: {}", opt(&c.name))?;
-            writeln!(
-                out,
-                "  version: {} revision {}",
-                opt(&c.version),
-                opt(&c.revision)
-            )?;
-            writeln!(out, "  release date: {}", opt(&c.release_date))?;
-            if !c.products.is_empty() {
-                writeln!(out, "  products: {}", c.products.join(", "))?;
-            }
-            devices(out, &c.devices)?;
-        }
-        VendorInfo::Pe(pe) => {
-            writeln!(out, "PE wrapper:")?;
-            writeln!(out, "  machine: {}", pe.machine)?;
-            for s in &pe.sections {
-                writeln!(
-                    out,
-                    "  section {:<8} bytes {}..{}",
-                    s.name, s.range.0, s.range.1
-                )?;
-            }
-            writeln!(out, "  overlay: bytes {}..{}", pe.overlay.0, pe.overlay.1)?;
-            writeln!(
-                out,
-                "  authenticode: {}",
-                if pe.authenticode {
-                    "present (not checked)"
-                } else {
-                    "absent"
-                }
-            )?;
-        }
-        VendorInfo::HpeFwpkg(f) => {
-            writeln!(out, "HPE firmware package (payload.json):")?;
-            writeln!(out, "  package format: {}", opt(&f.package_format))?;
-            writeln!(out, "  updatable by: {}", f.updatable_by.join(", "))?;
-            devices(out, &f.devices)?;
-        }
-        VendorInfo::NetappSp(n) => {
-            writeln!(out, "NetApp Service Processor package ({}):", n.source)?;
-            writeln!(out, "  version: {}", opt(&n.version))?;
-        }
-        VendorInfo::DellPackage(p) => {
-            writeln!(out, "Dell update package:")?;
-            writeln!(out, "  name: {}", opt(&p.name))?;
-            writeln!(
-                out,
-                "  package id: {} release id: {}",
-                opt(&p.package_id),
-                opt(&p.release_id)
-            )?;
-            writeln!(
-                out,
-                "  version: {} (Dell {})",
-                opt(&p.vendor_version),
-                opt(&p.dell_version)
-            )?;
-            writeln!(out, "  release date: {}", opt(&p.release_date))?;
-        }
-        VendorInfo::Lvfs(r) => {
-            writeln!(out, "LVFS release ({}):", r.source)?;
-            writeln!(out, "  component: {}", opt(&r.component_id))?;
-            writeln!(out, "  name: {}", opt(&r.name))?;
-            writeln!(out, "  version: {} ({})", opt(&r.version), opt(&r.date))?;
-            writeln!(
-                out,
-                "  payload: {} (installed size {})",
-                r.payload,
-                opt(&r.installed_size)
-            )?;
-            if !r.devices.is_empty() {
-                writeln!(out, "  devices: {}", r.devices.join(", "))?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
 }
 
-/// The devices and firmware images of an HP component or `.fwpkg`.
-fn devices(out: &mut impl Write, devices: &[fwkit::HpDevice]) -> Result<()> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    for d in devices {
-        writeln!(
-            out,
-            "  device: {} target {} version {}",
-            opt(&d.name),
-            opt(&d.target),
-            opt(&d.version)
-        )?;
-        for image in &d.images {
-            writeln!(
-                out,
-                "    image: {} (reset required: {})",
-                opt(&image.file_name),
-                opt(&image.reset_required)
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// A progress bar on stderr, drawn only for long reads on a terminal.
-pub struct Bar(Mutex<Option<ProgressBar>>);
-
-impl Bar {
-    pub fn new() -> Bar {
-        Bar(Mutex::new(None))
-    }
-}
-
-impl fwkit::Progress for Bar {
-    fn start(&self, total: u64) {
-        if total < (64 << 20) {
-            return;
-        }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        {
-            bar.set_style(style);
-        }
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(bar);
-        }
-    }
-
-    fn advance(&self, bytes: u64) {
-        if let Ok(slot) = self.0.lock() {
-            if let Some(bar) = slot.as_ref() {
-                bar.inc(bytes);
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Ok(mut slot) = self.0.lock() {
-            if let Some(bar) = slot.take() {
-                bar.finish_and_clear();
-            }
-        }
-    }
+/// Warnings are advice: a stderr that cannot be written does not change the
+/// answer, so its errors are dropped.
+fn to_stderr(bytes: &[u8]) {
+    let _ = io::stderr().lock().write_all(bytes);
 }

@@ -23,6 +23,8 @@ fn help_has_examples_and_exit_status() {
         "verify",
         "unpack",
         "--sha256",
+        "completions",
+        "manpage",
     ] {
         assert!(
             run.stdout.contains(needle),
@@ -38,6 +40,10 @@ fn help_has_examples_and_exit_status() {
         "--max-entries",
         "--max-depth",
         "must not exist",
+        "--quiet",
+        "--verbose",
+        "--no-progress",
+        "--json",
     ] {
         assert!(
             run.expect(0).stdout.contains(needle),

@@ -24,6 +24,7 @@ mod util;
 mod cli;
 mod hostile;
 mod makeself;
+mod output;
 mod shell_formats;
 mod signing;
 
