@@ -1,9 +1,20 @@
 //! fwkit: unpack, verify and pack firmware packages without ever executing them.
 //!
-//! fwkit reads vendor firmware containers (makeself archives, HP `.scexe` smart
-//! components, Dell Linux update packages, tarballs), proves every checksum the
-//! package carries in a single streaming pass, and only then hands the payload
-//! to the caller.
+//! fwkit reads vendor firmware containers, proves every checksum and
+//! signature the package carries in a single streaming pass, and only then
+//! hands the payload to the caller. Formats ([`FormatKind`]), detected by
+//! content, never by name:
+//!
+//! - makeself self-extracting archives, every generation (`.run`, `.sh`);
+//! - HP/HPE Linux smart components (`.scexe`, `_SKIP=` stub + gzip tar);
+//! - Dell Linux Update Packages (`.BIN`, marker lines + gzip tar);
+//! - tar archives, plain or gzip/bzip2/xz/zstd/lz4-compressed;
+//! - zip archives, also behind a prefix: HPE `.fwpkg`, NetApp service
+//!   processor `SP_FW.zip`;
+//! - PE executables with an appended zip (HPE `cp*.exe`, Dell `.EXE`);
+//! - Microsoft cabinets, LVFS `.cab` with metainfo and JCat files;
+//! - directory sets described by checksum manifests (`SHA256SUMS`,
+//!   `MD5SUMS`, `CHECKSUM`, `*.sha256`, `FWKIT-MANIFEST`).
 //!
 //! ```no_run
 //! use fwkit::{Package, VerifyOptions};
@@ -16,6 +27,11 @@
 //! # Ok::<(), fwkit::Error>(())
 //! ```
 //!
+//! A package can also be read from any `Read + Seek` source
+//! ([`Package::from_reader`]) or positional-read source
+//! ([`Package::from_source`]); [`Package::open_with`] decides how every file
+//! an operation reads is opened ([`Open`]).
+//!
 //! The library never prints. A failed check is an outcome in a [`Report`];
 //! `Err` only means the package could not be read or recognised.
 //!
@@ -23,8 +39,9 @@
 //!
 //! Everything in a package is untrusted: header text is parsed as literal
 //! assignments and never evaluated, embedded scripts are never run, and
-//! extraction goes through one module ([`extract`](crate::unpack)) that refuses
-//! unsafe names, links that leave the target and special files.
+//! extraction ([`Package::unpack`]) goes through one module that refuses
+//! unsafe names, links that leave the target and special files, and places
+//! the tree only after every check passed.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -52,13 +69,14 @@ mod pass;
 pub mod sign;
 mod verify;
 
-pub use detect::{detect, Encoding};
+pub use detect::{detect, Encoding, HEAD_LEN};
 pub use error::{Error, Result, Setting};
 pub use input::{FileSystem, Open, ReadAt, Seekable};
 pub use model::{
     Algorithm, ByteRange, Check, CheckKind, DellPackage, FormatKind, HpComponent, HpDevice,
     HpImage, HpeFwpkg, Layer, Limits, LvfsRelease, MakeselfInfo, Member, MemberKind, MemberName,
     NameError, Nested, NetappSp, Outcome, PeInfo, PeSection, Progress, Report, VendorInfo, Verdict,
+    MAX_NAME_LEN,
 };
 pub use package::{Package, UnpackOptions, MAX_RECURSIVE};
 pub use verify::{fwkit_manifest, hex, parse_sha256, VerifyOptions};

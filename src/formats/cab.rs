@@ -180,7 +180,11 @@ fn folder_order(spec: &CabSpec) -> Vec<Vec<usize>> {
 fn late_metadata(order: &[Vec<usize>], plans: &[Plan]) -> bool {
     let mut seen_other = false;
     let mut late = false;
-    for (_, metadata) in order.iter().flatten().filter_map(|&i| plans.get(i)?.as_ref()) {
+    for (_, metadata) in order
+        .iter()
+        .flatten()
+        .filter_map(|&i| plans.get(i)?.as_ref())
+    {
         late |= *metadata && seen_other;
         seen_other |= !*metadata;
     }

@@ -8,7 +8,7 @@ mod name;
 mod vendor;
 
 pub use format::FormatKind;
-pub use name::{MemberName, NameError};
+pub use name::{MemberName, NameError, MAX_NAME_LEN};
 pub use vendor::{
     DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, LvfsRelease, MakeselfInfo, NetappSp,
     PeInfo, PeSection, VendorInfo,

@@ -42,7 +42,7 @@ pub enum NameError {
     /// Not valid UTF-8.
     #[error("name is not UTF-8")]
     NotUtf8,
-    /// Longer than [`MAX_NAME_LEN`].
+    /// Longer than [`MAX_NAME_LEN`](crate::MAX_NAME_LEN).
     #[error("name longer than {MAX_NAME_LEN} bytes")]
     TooLong,
     /// A control character (newline, escape…) that would garble reports.
