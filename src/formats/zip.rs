@@ -174,7 +174,7 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
     check.algorithm = Some(Algorithm::StreamCheck);
     if listing.failures.is_empty() {
         check.detail = Some(format!(
-            "CRC-32 and size of {} member(s) verified",
+            "CRC-32 and length of {} member(s) verified against the central directory, whose entries the local headers match (name, sizes, CRC-32, method, flags)",
             listing.files.len()
         ));
     } else {

@@ -79,7 +79,7 @@ pub(crate) fn missing_member_digests(
 }
 
 /// Check every manifest entry against the members; returns the checks and
-/// the members some passed entry covers.
+/// the members some entry checked (passed or failed).
 pub(crate) fn manifest_checks(
     manifests: &[manifest::Manifest],
     members: &[Member],
@@ -156,7 +156,6 @@ pub(crate) fn manifest_checks(
                 Some(member) => match member.digests.get(&entry.algorithm) {
                     Some(value) => {
                         check.outcome = if *value == entry.digest {
-                            covered.insert(path.clone());
                             Outcome::Passed
                         } else {
                             Outcome::Failed
@@ -165,6 +164,11 @@ pub(crate) fn manifest_checks(
                     }
                     None => check.detail = Some("the member's digest was not computed".to_owned()),
                 },
+            }
+            // Checked, passed or failed: a failure is reported once, by this
+            // check, not again as "covered by nothing".
+            if check.outcome != Outcome::NotRun {
+                covered.insert(path.clone());
             }
             checks.push(check);
         }
@@ -189,7 +193,8 @@ pub(crate) fn manifest_checks(
     (checks, covered)
 }
 
-/// Every file member must be covered by some passed integrity check: a
+/// Every file member must be covered by some integrity check that ran (passed or
+/// failed: a failure is reported once, by that check): a
 /// digest over its stream's bytes, its stream's own check, or a manifest.
 /// A plain tar with no manifest covers nothing.
 pub(crate) fn member_coverage(
@@ -203,9 +208,10 @@ pub(crate) fn member_coverage(
         let Some(&(start, end)) = streams.get(index) else {
             return false;
         };
+        // Checked, passed or failed: one failure gives one reason.
         checks.iter().any(|c| {
             is_integrity(c)
-                && c.outcome == Outcome::Passed
+                && matches!(c.outcome, Outcome::Passed | Outcome::Failed)
                 && c.range.is_some_and(|(a, b)| {
                     // A digest over the stream's bytes, or the stream's own check
                     // (a zip's starts at its first local header, inside the range).

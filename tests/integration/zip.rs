@@ -566,6 +566,53 @@ fn member_larger_than_its_declared_size() {
     refused_unpack(tmp.path(), &pkg, &out, 1);
 }
 
+/// Info-ZIP zip with one member's uncompressed size raised by 4,096 in both
+/// its local header and the central directory, CRC-32 left intact: the
+/// inflated length is not the declared one, so the zip's stream check fails,
+/// once, with the member and both lengths named, and no second "covered by
+/// nothing" failure for members the stream check did read (findings 1, 2).
+#[test]
+fn declared_size_larger_than_the_content_fails_once() {
+    if !require_tool("zip") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let mut tree = Tree::new();
+    tree.insert("good.bin".into(), (prng(7, 5000), 0o644));
+    tree.insert("evil.bin".into(), (prng(8, 3000), 0o644));
+    let pkg = made_by(tmp.path(), &tree, "zip", &["-qr", "../pkg.zip", "."]);
+    let mut data = fs::read(&pkg).unwrap();
+    let entry = zip_entries(&data)
+        .into_iter()
+        .find(|e| e.name == "evil.bin")
+        .expect("evil.bin in the zip");
+    let local = entry.local_offset as usize;
+    let size = u32::from_le_bytes(data[local + 22..local + 26].try_into().unwrap());
+    assert_eq!(size, 3000, "local header's uncompressed size");
+    data[local + 22..local + 26].copy_from_slice(&(size + 4096).to_le_bytes());
+    let name_at = data
+        .windows(4 + 42 + 8)
+        .position(|w| w.starts_with(b"PK\x01\x02") && &w[46..] == b"evil.bin")
+        .expect("central entry of evil.bin");
+    assert_eq!(&data[name_at + 24..name_at + 28], &3000u32.to_le_bytes());
+    data[name_at + 24..name_at + 28].copy_from_slice(&(3000u32 + 4096).to_le_bytes());
+    fs::write(&pkg, &data).unwrap();
+
+    let doc = verify_json(tmp.path(), &pkg, 1);
+    let failed: Vec<&Value> = crate::util::checks(&doc)
+        .iter()
+        .filter(|c| c["outcome"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "one failure, one reason: {failed:#?}");
+    let detail = failed[0]["detail"].as_str().unwrap_or("");
+    assert_eq!(failed[0]["kind"], "stream", "{detail}");
+    assert!(
+        detail.contains("evil.bin") && detail.contains("3000") && detail.contains("7096"),
+        "{detail}"
+    );
+    refused_unpack(tmp.path(), &pkg, &tmp.path().join("out"), 1);
+}
+
 /// A file named `.fwpkg` must carry `payload.json`: the name only ever makes
 /// fwkit stricter (format detection stays by content).
 #[test]
