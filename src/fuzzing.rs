@@ -141,7 +141,8 @@ pub fn layout(kind: FormatKind, data: &[u8]) -> io::Result<usize> {
 /// safe member name. Returns the number of entries and bad lines.
 pub fn manifest(name: &str, data: &[u8]) -> Option<usize> {
     let source = MemberName::parse(name.as_bytes()).ok()?;
-    let manifest = crate::verify::manifest::parse(&source, data)?;
+    let max = crate::model::DEFAULT_MAX_MANIFEST;
+    let manifest = crate::verify::manifest::parse(&source, data, max)?;
     Some(
         manifest
             .entries
@@ -178,6 +179,7 @@ pub fn fuzz_limits() -> Limits {
         max_size: 64 << 20,
         max_entries: 10_000,
         max_depth: 64,
+        max_manifest: 4 << 20,
     }
 }
 

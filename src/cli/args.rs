@@ -134,6 +134,10 @@ pub struct LimitArgs {
     /// Most path components in a member name.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_depth: usize,
+    /// Most bytes of one checksum manifest (SHA256SUMS…); a larger one fails
+    /// as a whole. 64M holds about 700,000 SHA-256 lines.
+    #[arg(long, value_name = "SIZE", default_value = "64M")]
+    pub max_manifest: String,
 }
 
 #[derive(Debug, Args)]

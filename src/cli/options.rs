@@ -69,6 +69,7 @@ fn limits(args: &LimitArgs) -> Result<Limits> {
         max_size: parse_size(&args.max_size).context("--max-size")?,
         max_entries: args.max_entries,
         max_depth: args.max_depth,
+        max_manifest: parse_size(&args.max_manifest).context("--max-manifest")?,
     })
 }
 

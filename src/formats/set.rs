@@ -149,13 +149,13 @@ fn list(
     }
 }
 
-/// One byte past the manifest cap: the parser then sees an oversized one.
-const MANIFEST_READ: u64 = manifest::MAX_MANIFEST as u64 + 1;
-
 /// Read the set's manifests (top-level manifest files, plus the caller's)
 /// and its signature files into the walk, before any other file is read.
 /// Returns whether some manifest describes the set.
 fn read_manifests(sp: &SetPass<'_>, files: &[Admitted], walk: &mut Walk) -> Result<bool> {
+    let max = sp.options.limits.max_manifest;
+    // One byte past the limit: the parser then sees an oversized manifest.
+    let read = max.saturating_add(1);
     let mut described = false;
     for admitted in files {
         let name = &admitted.name;
@@ -165,13 +165,13 @@ fn read_manifests(sp: &SetPass<'_>, files: &[Admitted], walk: &mut Walk) -> Resu
         if !(is_manifest || signature && size <= 64 << 10) {
             continue;
         }
-        let bytes = read_capped(sp.opener, &name.to_path(&sp.spec.root), MANIFEST_READ)?;
-        described |= is_manifest && manifest::parse(name, &bytes).is_some();
+        let bytes = read_capped(sp.opener, &name.to_path(&sp.spec.root), read)?;
+        described |= is_manifest && manifest::parse(name, &bytes, max).is_some();
         walk.learn(name, &bytes);
         walk.keep(name.clone(), bytes);
     }
     for file in &sp.spec.external {
-        let bytes = read_capped(sp.opener, file, MANIFEST_READ)?;
+        let bytes = read_capped(sp.opener, file, read)?;
         // Listed paths of an outside manifest are relative to the set's root.
         let file_name = file
             .file_name()
@@ -183,7 +183,7 @@ fn read_manifests(sp: &SetPass<'_>, files: &[Admitted], walk: &mut Walk) -> Resu
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
             )
         })?;
-        if manifest::parse(&name, &bytes).is_none() {
+        if manifest::parse(&name, &bytes, max).is_none() {
             return Err(Error::NotAManifest { path: file.clone() });
         }
         described = true;

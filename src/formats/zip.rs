@@ -306,7 +306,7 @@ fn learn_manifests(archive: &mut Archive, files: &[(Admitted, usize)], walk: &mu
     for (admitted, index) in files {
         let size = walk.members().get(admitted.index).map_or(0, |m| m.size);
         if crate::verify::manifest::manifest_kind(&admitted.name).is_none()
-            || size > crate::verify::manifest::MAX_MANIFEST as u64
+            || size > walk.policy().max_manifest()
         {
             continue;
         }

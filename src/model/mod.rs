@@ -294,6 +294,9 @@ pub struct Nested {
     pub report: Box<Report>,
 }
 
+/// The default [`Limits::max_manifest`].
+pub const DEFAULT_MAX_MANIFEST: u64 = 64 << 20;
+
 /// Resource limits for reading a package.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -303,6 +306,9 @@ pub struct Limits {
     pub max_entries: u64,
     /// Path components in a member name (default 64).
     pub max_depth: usize,
+    /// Bytes of one checksum manifest (default 64 MiB: a `SHA256SUMS` of
+    /// about 700,000 entries). A larger manifest fails as a whole.
+    pub max_manifest: u64,
 }
 
 impl Default for Limits {
@@ -311,6 +317,7 @@ impl Default for Limits {
             max_size: 16 << 30,
             max_entries: 250_000,
             max_depth: 64,
+            max_manifest: DEFAULT_MAX_MANIFEST,
         }
     }
 }

@@ -27,10 +27,6 @@ use std::io::Read;
 /// Largest vendor metadata member kept for parsing (XML, JSON).
 pub(crate) const MAX_METADATA: u64 = 1 << 20;
 
-/// Most bytes of one member kept for parsing; anything longer is cut here and
-/// refused by its parser as too large.
-const MAX_KEPT: usize = manifest::MAX_MANIFEST + 1;
-
 /// Which members' content, beyond manifests and signatures, the walk keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Capture {
@@ -78,6 +74,9 @@ pub(crate) struct Content {
 pub(crate) struct Policy {
     capture: Capture,
     algos: Vec<Algorithm>,
+    /// The manifest size limit: one byte more of a member is kept, so a
+    /// larger manifest is refused by its parser as too large.
+    max_manifest: u64,
 }
 
 impl Policy {
@@ -109,6 +108,7 @@ impl Policy {
     ) -> Result<Content, Stop> {
         let mut hashers: Vec<Hasher> = self.algos.iter().map(|a| Hasher::new(*a)).collect();
         let mut kept = self.keeps(name, size).then(Vec::new);
+        let max_kept = usize::try_from(self.max_manifest.saturating_add(1)).unwrap_or(usize::MAX);
         let mut len = 0u64;
         loop {
             let n = reader
@@ -127,7 +127,7 @@ impl Policy {
                 hasher.update(data);
             }
             if let Some(kept) = &mut kept {
-                let room = MAX_KEPT.saturating_sub(kept.len());
+                let room = max_kept.saturating_sub(kept.len());
                 kept.extend_from_slice(data.get(..room).unwrap_or(data));
             }
             if let Some(out) = &mut out {
@@ -156,6 +156,11 @@ impl Policy {
         policy
     }
 
+    /// The manifest size limit.
+    pub(crate) fn max_manifest(&self) -> u64 {
+        self.max_manifest
+    }
+
     /// Hash every later file with `algos` too.
     pub(crate) fn want(&mut self, algos: impl IntoIterator<Item = Algorithm>) {
         for a in algos {
@@ -168,7 +173,7 @@ impl Policy {
     /// Hash every later file with the algorithms `bytes` (a manifest named
     /// `name`) lists, too.
     pub(crate) fn learn(&mut self, name: &MemberName, bytes: &[u8]) {
-        if let Some(manifest) = manifest::parse(name, bytes) {
+        if let Some(manifest) = manifest::parse(name, bytes, self.max_manifest) {
             self.want(manifest.entries.iter().map(|e| e.algorithm));
         }
     }
@@ -217,7 +222,11 @@ impl Walk {
             members: Vec::new(),
             captured: Vec::new(),
             warnings: Vec::new(),
-            policy: Policy { capture, algos },
+            policy: Policy {
+                capture,
+                algos,
+                max_manifest: options.limits.max_manifest,
+            },
             stopped: false,
         }
     }

@@ -9,8 +9,9 @@
 use crate::model::{Algorithm, MemberName};
 use std::collections::HashSet;
 
-/// Largest manifest fwkit reads.
-pub(crate) const MAX_MANIFEST: usize = 4 << 20;
+/// The default manifest size limit, as `usize`; also the most bytes of the
+/// FWKIT-MANIFEST `fwkit resign` reads.
+pub(crate) const MAX_MANIFEST: usize = crate::model::DEFAULT_MAX_MANIFEST as usize;
 
 /// One listed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +100,9 @@ fn is_hex(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Parse a manifest member. `None` when the name is not a manifest name.
-pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
+/// Parse a manifest member of at most `max` bytes. `None` when the name is
+/// not a manifest name.
+pub(crate) fn parse(source: &MemberName, bytes: &[u8], max: u64) -> Option<Manifest> {
     let named = manifest_kind(source)?;
     let mut manifest = Manifest {
         source: source.clone(),
@@ -108,10 +110,13 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8]) -> Option<Manifest> {
         bad_lines: Vec::new(),
         complete: false,
     };
-    if bytes.len() > MAX_MANIFEST {
-        manifest
-            .bad_lines
-            .push((0, format!("more than {MAX_MANIFEST} bytes, the most a manifest may hold; not read, so nothing it lists is checked")));
+    if bytes.len() as u64 > max {
+        manifest.bad_lines.push((
+            0,
+            format!(
+                "more than {max} bytes, the manifest size limit (raise it with --max-manifest); not read, so nothing it lists is checked"
+            ),
+        ));
         return Some(manifest);
     }
     if source.as_str() == super::fwkit_manifest::MANIFEST_NAME {
@@ -287,7 +292,7 @@ mod tests {
         let text = format!(
             "{sha}  a.bin\n{sha} *sub/b.bin\nSHA256 (c d.bin) = {sha}\n\\{sha}  back\\\\slash\nnot a line\n"
         );
-        let m = parse(&name("fw/SHA256SUMS"), text.as_bytes()).unwrap();
+        let m = parse(&name("fw/SHA256SUMS"), text.as_bytes(), MAX_MANIFEST as u64).unwrap();
         let paths: Vec<_> = m.entries.iter().map(|e| e.path.clone()).collect();
         assert_eq!(paths[0], Ok(name("fw/a.bin")));
         assert_eq!(paths[1], Ok(name("fw/sub/b.bin")));
@@ -298,19 +303,25 @@ mod tests {
 
     #[test]
     fn every_manifest_kind_is_capped_in_size() {
-        let big = vec![b'#'; MAX_MANIFEST + 1];
+        let big = vec![b'#'; 4097];
         for manifest_name in ["SHA256SUMS", "fw.bin.md5", "FWKIT-MANIFEST"] {
-            let m = parse(&name(manifest_name), &big).unwrap();
+            let m = parse(&name(manifest_name), &big, 4096).unwrap();
             assert!(m.entries.is_empty() && !m.complete, "{manifest_name}");
             assert_eq!(m.bad_lines.len(), 1, "{manifest_name}");
-            assert!(m.bad_lines[0].1.starts_with("more than 4194304 bytes"));
+            assert!(m.bad_lines[0].1.starts_with("more than 4096 bytes"));
+            assert!(m.bad_lines[0].1.contains("--max-manifest"));
         }
     }
 
     #[test]
     fn bare_digest_covers_the_stem() {
         let md5 = "0123456789abcdef0123456789ABCDEF";
-        let m = parse(&name("SP_FW_1.0.bin.md5"), md5.as_bytes()).unwrap();
+        let m = parse(
+            &name("SP_FW_1.0.bin.md5"),
+            md5.as_bytes(),
+            MAX_MANIFEST as u64,
+        )
+        .unwrap();
         assert_eq!(m.entries[0].path, Ok(name("SP_FW_1.0.bin")));
         assert_eq!(m.entries[0].algorithm, Algorithm::Md5);
         assert_eq!(m.entries[0].digest, md5.to_ascii_lowercase());
@@ -322,19 +333,22 @@ mod tests {
         let m = parse(
             &name("SHA256SUMS"),
             format!("{sha}  ../../etc/passwd\n").as_bytes(),
+            MAX_MANIFEST as u64,
         )
         .unwrap();
         assert!(m.entries[0].path.is_err());
         let m = parse(
             &name("SHA256SUMS"),
             format!("{}  x\n", "c".repeat(32)).as_bytes(),
+            MAX_MANIFEST as u64,
         )
         .unwrap();
         assert!(m.entries.is_empty(), "an md5 in SHA256SUMS is a bad line");
-        assert!(parse(&name("README"), b"x").is_none());
+        assert!(parse(&name("README"), b"x", MAX_MANIFEST as u64).is_none());
         let m = parse(
             &name("CHECKSUM"),
             format!("{}  x\n", "d".repeat(40)).as_bytes(),
+            MAX_MANIFEST as u64,
         )
         .unwrap();
         assert_eq!(m.entries[0].algorithm, Algorithm::Sha1);

@@ -48,11 +48,11 @@ pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
     }
 }
 
-/// Manifests among the captured members.
-pub(crate) fn manifests(captured: &[(MemberName, Vec<u8>)]) -> Vec<manifest::Manifest> {
+/// Manifests among the captured members, each at most `max` bytes.
+pub(crate) fn manifests(captured: &[(MemberName, Vec<u8>)], max: u64) -> Vec<manifest::Manifest> {
     captured
         .iter()
-        .filter_map(|(name, bytes)| manifest::parse(name, bytes))
+        .filter_map(|(name, bytes)| manifest::parse(name, bytes, max))
         .collect()
 }
 
