@@ -28,6 +28,9 @@ use crate::verify::signature::{self, Carried, Detached, Evidence, MAX_SIGNATURE_
 use crate::verify::{self, VerifyOptions};
 use std::io::BufReader;
 
+/// Most bytes of member content hashed with SHA-256 before a manifest asks.
+const SPECULATIVE_SHA256: u64 = 256 << 20;
+
 impl Package {
     pub(super) fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
         let layout = &self.layout;
@@ -115,6 +118,14 @@ impl Package {
         options: &'a VerifyOptions,
         member_algos: &'a [Algorithm],
     ) -> Pass<'a> {
+        // A package that declares no digest of its own has only a manifest
+        // inside for integrity: members are hashed with SHA-256 in the first
+        // pass, so a SHA256SUMS after them costs no second read. Bounded:
+        // SHA-256 runs at about 1.5 GB/s here, a quarter of a gzip decode.
+        let speculate_sha256 = match self.layout.digests.is_empty() && member_algos.is_empty() {
+            true => SPECULATIVE_SHA256,
+            false => 0,
+        };
         Pass {
             input,
             streams: self.layout.streams(),
@@ -122,6 +133,7 @@ impl Package {
             options,
             capture: self.layout.capture,
             member_algos,
+            speculate_sha256,
         }
     }
 

@@ -209,6 +209,8 @@ pub(crate) struct Walk {
     policy: Policy,
     /// A limit stopped the walk: later streams are not read.
     pub stopped: bool,
+    /// Bytes of content still to hash with SHA-256 before a manifest asks.
+    speculative: u64,
 }
 
 impl Walk {
@@ -228,6 +230,7 @@ impl Walk {
                 max_manifest: options.limits.max_manifest,
             },
             stopped: false,
+            speculative: 0,
         }
     }
 
@@ -315,8 +318,29 @@ impl Walk {
         let out = sink
             .create_file(&admitted.name, mode, mtime)
             .map_err(Stop::Fatal)?;
-        let content = self.policy.read(reader, &admitted.name, size, buf, out)?;
+        let content = match self.speculate(size) {
+            Some(policy) => policy.read(reader, &admitted.name, size, buf, out)?,
+            None => self.policy.read(reader, &admitted.name, size, buf, out)?,
+        };
         self.record(admitted, content).map_err(Stop::Content)
+    }
+
+    /// Hash members with SHA-256 before any manifest asked for it, while
+    /// `budget` bytes of content last: a `SHA256SUMS` that comes after the
+    /// members it lists (a sorted `tar -czf` of a directory) then needs no
+    /// second read of the payload.
+    pub(crate) fn speculate_sha256(&mut self, budget: u64) {
+        self.speculative = budget;
+    }
+
+    /// The policy to read a member of `size` bytes with, when it differs
+    /// from the walk's: SHA-256 added while the speculative budget lasts.
+    fn speculate(&mut self, size: u64) -> Option<Policy> {
+        if self.policy.algos.contains(&Algorithm::Sha256) || self.speculative < size {
+            return None;
+        }
+        self.speculative = self.speculative.saturating_sub(size);
+        Some(self.policy.with([Algorithm::Sha256]))
     }
 
     /// How file content is read, for worker threads.

@@ -82,6 +82,9 @@ pub(crate) struct Pass<'a> {
     pub options: &'a VerifyOptions,
     pub capture: Capture,
     pub member_algos: &'a [Algorithm],
+    /// Bytes of member content to hash with SHA-256 before any manifest
+    /// asks for it (see [`Walk::speculate_sha256`]).
+    pub speculate_sha256: u64,
 }
 
 /// Run the pass: the digests over byte ranges, every stream decoded and
@@ -126,6 +129,7 @@ pub(crate) fn run(pass: &Pass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> {
         let progress = pass.options.progress.clone();
         let mut blocks = FileBlocks::new(file, start, inline, senders, progress);
         let mut walk = Walk::new(pass.options, pass.capture, pass.member_algos);
+        walk.speculate_sha256(pass.speculate_sha256);
         let mut stream_checks = Vec::new();
         for (index, spec) in pass.streams.iter().enumerate() {
             if walk.stopped {
@@ -171,6 +175,7 @@ pub(crate) fn range_digests(pass: &Pass<'_>) -> Result<Vec<Check>> {
     let only = Pass {
         streams: &[],
         member_algos: &[],
+        speculate_sha256: 0,
         ..*pass
     };
     Ok(run(&only, &mut Discard)?.checks)

@@ -473,20 +473,37 @@ fn unlisted_members_are_reported() {
     );
 }
 
-/// The manifest is the last member: a tar is read a second time to hash
-/// the members listed before it (and says so); a zip reads manifests first.
+/// The manifest is the last member (as a sorted `tar -czf` of a directory
+/// puts it): a tar, which declares no digest of its own, hashes its members
+/// with SHA-256 in the first pass, so a SHA256SUMS after them needs no
+/// second read; an MD5SUMS after them does (and the report says so); a zip
+/// reads manifests first.
 #[test]
 fn manifest_after_its_members() {
     let tmp = TempDir::new().unwrap();
     let Some(src) = with_sha256sums(&tmp) else {
         return;
     };
+    // The same tree with an MD5SUMS beside it, in a copy of its own.
+    let md5_src = tmp.path().join("md5-src");
+    tool(
+        tmp.path(),
+        "cp",
+        &[os("-r"), src.as_os_str(), md5_src.as_os_str()],
+    );
+    let md5sums = tool(&md5_src, "md5sum", &FILES.map(os));
+    fs::write(md5_src.join("MD5SUMS"), md5sums).unwrap();
     let mut last = FILES.to_vec();
     last.push("SHA256SUMS");
+    let mut md5_last = FILES.to_vec();
+    md5_last.push("MD5SUMS");
     for container in CONTAINERS.iter().filter(|c| c.available()) {
         let second_read = |doc: &Value| warnings(doc).contains("read a second time");
         let pkg = container.pack(&src, &last);
         let doc = verified(tmp.path(), &pkg, &src, 3, container.name);
+        assert!(!second_read(&doc), "{}: {}", container.name, warnings(&doc));
+        let pkg = container.pack(&md5_src, &md5_last);
+        let doc = verify_json(tmp.path(), &pkg, 0);
         assert_eq!(
             second_read(&doc),
             container.name != ZIP.name,
