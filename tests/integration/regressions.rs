@@ -3,17 +3,11 @@
 //! Inputs are small and written here byte by byte; see `fuzz/README.md` for
 //! the campaigns.
 
-use crate::robust::{fwkit_capped, gzip, tar_header};
+use crate::robust::{fwkit_capped, gzip};
+use crate::util::Tar;
 use fwkit::{Package, VerifyOptions};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-
-/// `data` padded with zeros to a whole number of 512-byte tar blocks.
-fn blocks(data: &[u8]) -> Vec<u8> {
-    let mut out = data.to_vec();
-    out.resize(data.len().div_ceil(512) * 512, 0);
-    out
-}
 
 /// Found by review while fuzzing: the symlink-chain check joined and parsed
 /// the whole walked path once per component of a link target, so a target of
@@ -26,22 +20,14 @@ fn blocks(data: &[u8]) -> Vec<u8> {
 fn symlink_target_of_many_components_is_checked_in_linear_time() {
     let tmp = TempDir::new().unwrap();
     for (name, wrap) in [("many.tar", false), ("many.tar.gz", true)] {
-        let mut target = b"a/".repeat(40_000);
-        target.push(0);
-        let mut tar = tar_header(b"././@LongLink", b'K', target.len() as u64).to_vec();
-        tar.extend(blocks(&target));
-        let mut link = tar_header(b"link", b'2', 0);
-        link[157] = b'x'; // replaced by the long link
-        let sum: u32 = {
-            link[148..156].copy_from_slice(b"        ");
-            link.iter().map(|&b| u32::from(b)).sum()
-        };
-        link[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        tar.extend_from_slice(&link);
-        // A chain through it must still be seen: `q -> .`, `p -> q/..`.
-        tar.extend(symlink(b"q", b"."));
-        tar.extend(symlink(b"p", b"q/.."));
-        tar.extend_from_slice(&[0u8; 1024]);
+        let target = b"a/".repeat(40_000);
+        let mut tar = Tar::new();
+        tar.gnu_long_link(&target)
+            .symlink("link", "x") // `x` is replaced by the long link
+            // A chain through it must still be seen: `q -> .`, `p -> q/..`.
+            .symlink("q", ".")
+            .symlink("p", "q/..");
+        let tar = tar.finish();
         let bytes = if wrap { gzip(&tar) } else { tar };
         let path = tmp.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -64,15 +50,6 @@ fn symlink_target_of_many_components_is_checked_in_linear_time() {
         );
         assert!(!report.verdict.is_verified());
     }
-}
-
-fn symlink(name: &[u8], target: &[u8]) -> [u8; 512] {
-    let mut h = tar_header(name, b'2', 0);
-    h[157..157 + target.len()].copy_from_slice(target);
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
 }
 
 /// Found by review while fuzzing: the `tar` crate reads a GNU long-name
@@ -98,8 +75,8 @@ fn gnu_long_name_claiming_gigabytes_is_not_read_into_memory() {
         let path = tmp.path().join(format!("claim-{}.tar", typeflag as char));
         let mut file = std::fs::File::create(&path).unwrap();
         let claim = 2u64 << 30;
-        std::io::Write::write_all(&mut file, &tar_header(b"././@LongLink", typeflag, claim))
-            .unwrap();
+        let header = Tar::new().claim(b"././@LongLink", typeflag, claim).bytes();
+        std::io::Write::write_all(&mut file, &header).unwrap();
         // Zeros to the claimed end, then the end-of-archive blocks: sparse.
         file.set_len(512 + claim + 1024).unwrap();
         drop(file);
@@ -136,7 +113,7 @@ fn drive_prefix_behind_dot_slash_is_refused() {
     }
     // Through a package: the member is listed, refused, and nothing is placed.
     let tmp = TempDir::new().unwrap();
-    let mut tar = crate::util::Tar::new();
+    let mut tar = Tar::new();
     tar.file("./C:x", 0o644, b"x\n");
     let path = tmp.path().join("drive.tar.gz");
     std::fs::write(&path, gzip(&tar.finish())).unwrap();

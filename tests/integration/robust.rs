@@ -628,30 +628,6 @@ fn damaged_signature_files_fail_cleanly() {
 // ---------------------------------------------------------------------------
 // Resource bounds.
 
-/// One ustar header for `name` of `typeflag` claiming `size` bytes: octal
-/// when it fits in 11 digits, else GNU base-256.
-pub(crate) fn tar_header(name: &[u8], typeflag: u8, size: u64) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name);
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    if size < 8u64.pow(11) {
-        h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    } else {
-        h[124] = 0x80;
-        h[128..136].copy_from_slice(&size.to_be_bytes());
-    }
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typeflag;
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
-}
-
 pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(data).unwrap();
@@ -721,7 +697,7 @@ pub(crate) fn fwkit_capped(path: &Path, args: &[&str]) -> Option<(i32, String, D
 #[test]
 fn tar_header_claiming_2_pow_60_bytes_fails_fast() {
     let tmp = TempDir::new().unwrap();
-    let mut tar = tar_header(b"huge.bin", b'0', 1 << 60).to_vec();
+    let mut tar = Tar::new().claim(b"huge.bin", b'0', 1 << 60).bytes();
     tar.extend_from_slice(&[0u8; 4096]);
     for (name, bytes) in [("huge.tar", tar.clone()), ("huge.tar.gz", gzip(&tar))] {
         let path = tmp.path().join(name);
@@ -746,7 +722,7 @@ fn tar_header_claiming_2_pow_60_bytes_fails_fast() {
 fn gzip_bomb_member_stops_at_max_size() {
     // A 1 GiB member of zeros, about 1 MiB of gzip: refused from its header.
     let tmp = TempDir::new().unwrap();
-    let mut bomb = gzip(&tar_header(b"zeros.bin", b'0', 1 << 30));
+    let mut bomb = gzip(&Tar::new().claim(b"zeros.bin", b'0', 1 << 30).bytes());
     bomb.extend(gzip_zeros(1024));
     bomb.extend(gzip(&[0u8; 1024]));
     assert!(bomb.len() < 2 << 20, "the bomb is {} bytes", bomb.len());
