@@ -4,7 +4,7 @@
 //! the campaigns.
 
 use crate::robust::{fwkit_capped, gzip};
-use crate::util::Tar;
+use crate::util::{makeself_archive, Makeself, Tar};
 use fwkit::{Package, VerifyOptions};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
@@ -230,20 +230,16 @@ fn verify_with_test_key(
 /// signed tree as a tarball, which runs nothing, still verifies.
 #[test]
 fn signed_manifest_inside_a_foreign_stub_does_not_cover_the_package() {
-    if !crate::util::require_tool("makeself") || !crate::util::require_tool("tar") {
-        return;
-    }
     let tmp = TempDir::new().unwrap();
     let tree = signed_manifest_tree(tmp.path());
-    let run = tmp.path().join("signed.run");
-    let args: Vec<&std::ffi::OsStr> = vec![
-        "--quiet".as_ref(),
-        tree.as_os_str(),
-        run.as_os_str(),
-        "signed manifest".as_ref(),
-        "true".as_ref(),
-    ];
-    crate::util::tool(tmp.path(), "makeself", &args);
+    let how = Makeself {
+        label: "signed manifest",
+        startup: "true",
+        ..Makeself::default()
+    };
+    let Some(run) = makeself_archive(&tree, &tmp.path().join("signed.run"), how) else {
+        return;
+    };
     let doc = verify_with_test_key(tmp.path(), &run, 1);
     let reasons = doc["verdict"]["reasons"].to_string();
     assert!(reasons.contains("self-extracting stub"), "{reasons}");

@@ -567,6 +567,61 @@ impl Tar {
 }
 
 // ---------------------------------------------------------------------------
+// makeself archives, built by Debian's `makeself`
+
+/// How [`makeself_archive`] asks `makeself` for an archive.
+#[derive(Clone, Copy)]
+pub struct Makeself<'a> {
+    /// Options before SRC (`--xz`, `--sha256`, `--nomd5`…). The tools an
+    /// option makes makeself run are required along with its defaults.
+    pub opts: &'a [&'a str],
+    /// The archive's label.
+    pub label: &'a str,
+    /// The startup script named in the header (the tests never run it).
+    pub startup: &'a str,
+}
+
+impl Default for Makeself<'_> {
+    fn default() -> Self {
+        Makeself {
+            opts: &[],
+            label: "fwkit test archive",
+            startup: "./setup.sh",
+        }
+    }
+}
+
+/// Build `out` from the staged directory `src` with
+/// `makeself --quiet OPTS… SRC OUT LABEL STARTUP`, run in `out`'s directory,
+/// and return `out`. `None` (after a visible `SKIP:`, see [`require_tool`])
+/// when makeself or a tool it would run is missing; panics if makeself fails.
+pub fn makeself_archive(src: &Path, out: &Path, how: Makeself<'_>) -> Option<PathBuf> {
+    let mut tools = vec!["makeself", "tar", "gzip", "md5sum", "cksum"];
+    tools.extend(how.opts.iter().filter_map(|opt| match *opt {
+        "--bzip2" => Some("bzip2"),
+        "--xz" => Some("xz"),
+        "--zstd" => Some("zstd"),
+        "--lz4" => Some("lz4"),
+        "--sha256" => Some("sha256sum"),
+        "--base64" => Some("base64"),
+        _ => None,
+    }));
+    if !tools.iter().all(|t| require_tool(t)) {
+        return None;
+    }
+    let mut args: Vec<&OsStr> = vec![os("--quiet")];
+    args.extend(how.opts.iter().map(|o| os(o)));
+    args.extend([
+        src.as_os_str(),
+        out.as_os_str(),
+        os(how.label),
+        os(how.startup),
+    ]);
+    tool(out.parent().expect("out has a parent"), "makeself", &args);
+    Some(out.to_owned())
+}
+
+// ---------------------------------------------------------------------------
 // Shell stubs (layouts from formats/hpe-scexe.md and formats/dell-dup.md)
 
 /// An HP-style `.scexe`: our own stub with `_SKIP=N` (N = the 1-based line
