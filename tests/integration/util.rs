@@ -745,6 +745,18 @@ impl RawZip {
     /// A central directory entry naming `name`, describing `data` (stored,
     /// mode 0644), whose local header is at `offset`.
     pub fn central(&mut self, name: &[u8], data: &[u8], offset: u32) -> &mut RawZip {
+        self.central_with_mode(name, data, offset, 0o100644)
+    }
+
+    /// A central directory entry like [`RawZip::central`] with the Unix
+    /// `mode` (file type included) in its external attributes.
+    fn central_with_mode(
+        &mut self,
+        name: &[u8],
+        data: &[u8],
+        offset: u32,
+        mode: u32,
+    ) -> &mut RawZip {
         let c = &mut self.central;
         c.extend_from_slice(b"PK\x01\x02");
         c.extend_from_slice(&0x031eu16.to_le_bytes()); // made by: Unix, 3.0
@@ -758,7 +770,7 @@ impl RawZip {
         c.extend_from_slice(&(data.len() as u32).to_le_bytes());
         c.extend_from_slice(&(name.len() as u16).to_le_bytes());
         c.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
-        c.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
+        c.extend_from_slice(&(mode << 16).to_le_bytes());
         c.extend_from_slice(&offset.to_le_bytes());
         c.extend_from_slice(name);
         self.count += 1;
@@ -769,6 +781,19 @@ impl RawZip {
     pub fn file(&mut self, name: &[u8], data: &[u8]) -> &mut RawZip {
         let at = self.local(name, data);
         self.central(name, data, at)
+    }
+
+    /// A directory member (`name` ends in `/`), mode 0755.
+    pub fn dir(&mut self, name: &[u8]) -> &mut RawZip {
+        let at = self.local(name, b"");
+        self.central_with_mode(name, b"", at, 0o40755)
+    }
+
+    /// A symlink member as Info-ZIP's `zip -y` stores one: the target is the
+    /// data, the Unix mode says symlink.
+    pub fn symlink(&mut self, name: &[u8], target: &[u8]) -> &mut RawZip {
+        let at = self.local(name, target);
+        self.central_with_mode(name, target, at, 0o120777)
     }
 
     /// The archive: members, central directory, end record.
