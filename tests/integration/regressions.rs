@@ -1,5 +1,7 @@
-//! Regression tests for what the hardening work of issue 5 found (fuzzing
-//! and review), each named after the finding; every one is fixed.
+//! Regression tests for what the hardening work of issue 5 (fuzzing and
+//! review) and the layering review found, each named after the finding.
+//! Every one is fixed but `signed_zip_with_dot_slash_names_verifies`, which
+//! fails until its library fix lands.
 //! Inputs are small and written here byte by byte; see `fuzz/README.md` for
 //! the campaigns.
 
@@ -289,4 +291,56 @@ fn unlisted_member_named_like_a_signature_is_not_covered() {
     let doc = verify_with_test_key(tmp.path(), &extra, 1);
     let reasons = doc["verdict"]["reasons"].to_string();
     assert!(reasons.contains("cover only part"), "{reasons}");
+}
+
+/// Every entry of a zip renamed to `./NAME`, all else kept (Python's
+/// `zipfile`; `ZipInfo` keeps the name as given): `sys.argv[1]` to `[2]`.
+const DOT_SLASH_ZIP: &str = r#"
+import sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], "w") as out:
+    for info in src.infolist():
+        dot = zipfile.ZipInfo("./" + info.filename, info.date_time)
+        dot.external_attr = info.external_attr
+        dot.compress_type = info.compress_type
+        out.writestr(dot, src.read(info))
+"#;
+
+/// Found by review of the layers (issue "one-way layers"): a zip made by
+/// `fwkit pack --format zip --sign` and rewritten so that every entry is
+/// stored as `./NAME` holds the same tree, and each member's digest still
+/// passes, but the signed manifest's coverage is decided on the names as
+/// stored, so `verify` says "valid signatures cover only part of the
+/// package". Fails until the library compares cleaned member paths.
+#[test]
+fn signed_zip_with_dot_slash_names_verifies() {
+    if !crate::util::require_tool("python3") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    crate::util::write_file(&dir.join("src/fw.bin"), &crate::util::prng(11, 5000), 0o644);
+    crate::util::write_file(&dir.join("src/sub/readme.txt"), b"read me\n", 0o644);
+    let fwkit = |args: &[&str]| crate::util::fwkit(dir, args);
+    fwkit(&["keygen", "-o", "k", "--no-password"]).expect(0);
+    let pack = ["pack", "src", "-o", "x.zip", "--format", "zip"];
+    fwkit(&[&pack[..], &["--sign", "k.key"]].concat()).expect(0);
+    fwkit(&["verify", "x.zip", "--key", "k.pub"]).expect(0);
+
+    let args = [std::ffi::OsStr::new("x.zip"), "dot.zip".as_ref()];
+    crate::util::python3(dir, DOT_SLASH_ZIP, &args);
+    std::fs::rename(dir.join("dot.zip"), dir.join("x.zip")).unwrap();
+    let entries = crate::util::zip_entries(&std::fs::read(dir.join("x.zip")).unwrap());
+    assert!(entries.len() >= 5, "{entries:?}");
+    assert!(
+        entries.iter().all(|e| e.name.starts_with("./")),
+        "{entries:?}"
+    );
+
+    let run = fwkit(&["verify", "x.zip", "--key", "k.pub"]);
+    assert_eq!(
+        run.code, 0,
+        "a signed zip with `./` names does not verify:\n{}",
+        run.stdout
+    );
 }
