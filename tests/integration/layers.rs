@@ -1,17 +1,21 @@
 //! One model under every container (issue "one-way layers"): the same tree
 //! reads as the same members whatever holds it.
 //!
+//! Every command reads a package through one open file: `strace` counts the
+//! opens of the package's path.
+//!
 //! Fixtures are made at test time: GNU tar and gzip, Info-ZIP `zip`, GNOME's
 //! `gcab` and Debian's `makeself` (`util::makeself_archive`), plus a tar and
 //! a zip written by hand (`util::Tar`, `util::RawZip`) for the name
 //! spellings no tool writes.
 
 use crate::util::{
-    fwkit, makeself_archive, materialise, member_paths, os, prng, require_tool, tool, write_file,
-    Makeself, RawZip, Tar,
+    fwkit, makeself_archive, materialise, member_paths, os, prng, require_tool, samples, tool,
+    write_file, Makeself, RawZip, Tar, FWKIT,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
+use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
@@ -143,5 +147,86 @@ fn every_container_reports_the_same_member_paths() {
         differ.is_empty(),
         "file members differ from {want:?}:\n{}",
         differ.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// One open of the package per command
+
+/// Successful `open`/`openat`/`openat2` calls of exactly `path` in an
+/// `strace -f` log, counting a call split into `<unfinished ...>` and
+/// `<... resumed>` lines once, by its result. Opens of `PATH.minisig` and
+/// the like name another path and do not count.
+fn successful_opens(log: &str, path: &Path) -> usize {
+    let quoted = format!("\"{}\"", path.display());
+    let succeeded = |line: &str| {
+        line.rsplit_once(" = ")
+            .is_some_and(|(_, r)| !r.starts_with('-'))
+    };
+    let is_open = |line: &str| {
+        ["open(", "openat(", "openat2("]
+            .iter()
+            .any(|c| line.contains(c))
+    };
+    let mut pending = HashSet::new();
+    let mut count = 0;
+    for line in log.lines() {
+        let pid = line.split_whitespace().next().unwrap_or_default();
+        if is_open(line) && line.contains(&quoted) {
+            if line.ends_with("<unfinished ...>") {
+                pending.insert(pid.to_owned());
+            } else if succeeded(line) {
+                count += 1;
+            }
+        } else if line.contains(" resumed>") && pending.remove(pid) && succeeded(line) {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// `inspect`, `verify` and `unpack` each open the package once: one pass
+/// over one open file, whatever the container (a signed scexe with its key,
+/// a signed zip, a tar.gz, a gcab cabinet; the committed samples). Traced
+/// with `strace -f -e trace=open,openat,openat2`.
+#[test]
+fn one_open_of_the_package_per_command() {
+    if !require_tool("strace") {
+        return;
+    }
+    let key = samples().join("keys/fwkit-test.pub");
+    let packages = [
+        ("signed scexe", "signed/expander-2.10.scexe", true),
+        ("signed zip", "signed/expander-2.10.zip", true),
+        ("tar.gz", "tar/puf-update.tar.gz", false),
+        ("cab made by gcab", "cab/fwkit-sample-1.2.3.cab", false),
+    ];
+    let tmp = TempDir::new().unwrap();
+    let mut wrong = Vec::new();
+    for (what, sample, signed) in packages {
+        let pkg = samples().join(sample);
+        for command in ["inspect", "verify", "unpack"] {
+            let log = tmp.path().join("strace.log");
+            let out = tmp.path().join(format!("{what} unpacked"));
+            let mut args: Vec<&OsStr> = vec![os("-f"), os("-qq"), os("-e")];
+            args.extend([os("trace=open,openat,openat2"), os("-o"), log.as_os_str()]);
+            args.extend([os(FWKIT), os(command), pkg.as_os_str()]);
+            if signed {
+                args.extend([os("--key"), key.as_os_str()]);
+            }
+            if command == "unpack" {
+                args.extend([os("-o"), out.as_os_str()]);
+            }
+            tool(tmp.path(), "strace", &args);
+            let opens = successful_opens(&fs::read_to_string(&log).expect("strace log"), &pkg);
+            if opens != 1 {
+                wrong.push(format!("{what}: `fwkit {command}` opened it {opens} times"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "every command must open the package once:\n{}",
+        wrong.join("\n")
     );
 }
