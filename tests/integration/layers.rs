@@ -550,7 +550,7 @@ fn imports_run_down_the_layers() {
 }
 
 /// The source reader sees through comments and literals, and finds each
-/// `crate::` path, grouped or not.
+/// `crate::` path, grouped or not, and each function's extent.
 #[test]
 fn source_reader_reads_code_only() {
     let text = r##"use crate::{a::X, b, c::{d, e}};
@@ -572,4 +572,132 @@ fn declared();
     let want = [(1, "a"), (1, "b"), (1, "c"), (9, "g")];
     let want: Vec<(usize, String)> = want.iter().map(|&(l, n)| (l, n.to_owned())).collect();
     assert_eq!(names, want, "{code}");
+    let fns = functions(&code);
+    assert_eq!(
+        fns,
+        [(4, "f".to_owned(), 7), (11, "h".to_owned(), 1)],
+        "{code}"
+    );
+}
+
+/// Lines a file may have, and lines a function may span.
+const MAX_FILE_LINES: usize = 600;
+const MAX_FN_LINES: usize = 80;
+
+/// The line (0-based) where `code`'s test module starts, when the file ends
+/// with one: `#[cfg(test)]` then `mod tests {`, whose closing brace is the
+/// last code of the file.
+fn trailing_test_module(code: &str) -> Option<usize> {
+    let lines: Vec<&str> = code.lines().collect();
+    let cfg = lines.iter().rposition(|l| l.trim() == "#[cfg(test)]")?;
+    let module = (cfg + 1..lines.len()).find(|&i| !lines[i].trim_start().starts_with("#["))?;
+    let item = lines[module].trim_start();
+    let item = ["pub(crate) ", "pub(super) ", "pub "]
+        .iter()
+        .find_map(|v| item.strip_prefix(v))
+        .unwrap_or(item);
+    let opens = item.strip_prefix("mod tests")?;
+    if opens.trim() != "{" {
+        return None;
+    }
+    let start: usize = lines[..module].iter().map(|l| l.len() + 1).sum();
+    let close = matching_brace(code, start + lines[module].find('{')?)?;
+    code[close + 1..].trim().is_empty().then_some(cfg)
+}
+
+/// The byte index of the `}` matching the `{` at `open`.
+fn matching_brace(code: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, ch) in code[open..].char_indices() {
+        match ch {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every function with a body in `code`: (first line, name, lines from the
+/// `fn` line to its closing brace), lines 1-based.
+fn functions(code: &str) -> Vec<(usize, String, usize)> {
+    let line_at = |i: usize| code[..i].matches('\n').count() + 1;
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in code.split_inclusive('\n') {
+        let mut rest = line.trim_start();
+        let qualifiers = ["pub(crate) ", "pub(super) ", "pub(self) ", "pub ", "const "];
+        let qualifiers = [
+            &qualifiers[..],
+            &["async ", "unsafe ", "extern \"\" ", "default "],
+        ];
+        while let Some(q) = qualifiers
+            .concat()
+            .into_iter()
+            .find(|q| rest.starts_with(q))
+        {
+            rest = &rest[q.len()..];
+        }
+        if let Some(after) = rest.strip_prefix("fn ") {
+            let name: String = after.chars().take_while(|&ch| is_ident(ch)).collect();
+            let at = offset + (line.len() - rest.len());
+            let body = code[at..].find(['{', ';']).map(|i| at + i);
+            if let Some(open) = body.filter(|&i| code[i..].starts_with('{')) {
+                let close = matching_brace(code, open).unwrap_or(code.len() - 1);
+                out.push((line_at(at), name, line_at(close) - line_at(at) + 1));
+            }
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// src/ stays in pieces a reader can hold: no file over 600 lines and no
+/// function over 80 (from its `fn` line to its closing brace), and no
+/// `too_many_arguments` allowed anywhere. Test code is not counted against
+/// a file: neither a `#[cfg(test)] mod tests { … }` block that ends the file
+/// nor a `tests.rs` file such a module lives in (`#[cfg(test)] mod tests;`);
+/// the function limit holds everywhere. Read as text, comments and literals
+/// ignored; functions are matched brace to brace.
+#[test]
+fn source_files_and_functions_stay_small() {
+    let mut offences = Vec::new();
+    for (rel, text) in sources() {
+        let code = code_only(&text);
+        let file = format!("src/{}", rel.display());
+        let is_test_file = rel.file_name().is_some_and(|n| n == "tests.rs");
+        let counted = match trailing_test_module(&code) {
+            _ if is_test_file => 0,
+            Some(tests) => tests,
+            None => text.lines().count(),
+        };
+        if counted > MAX_FILE_LINES {
+            offences.push(format!(
+                "{file}: {counted} lines (at most {MAX_FILE_LINES})"
+            ));
+        }
+        for (line, name, lines) in functions(&code) {
+            if lines > MAX_FN_LINES {
+                offences.push(format!(
+                    "{file}:{line}: fn {name} spans {lines} lines (at most {MAX_FN_LINES})"
+                ));
+            }
+        }
+        for (i, line) in code.lines().enumerate() {
+            if line.contains("too_many_arguments") {
+                offences.push(format!("{file}:{}: allows too_many_arguments", i + 1));
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "src/ has grown past its limits ({}):\n{}",
+        offences.len(),
+        offences.join("\n")
+    );
 }
