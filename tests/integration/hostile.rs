@@ -1,15 +1,25 @@
-//! Hostile payloads, built header by header in the test: names that escape,
-//! links that leave the tree, special files, duplicates. Nothing may be
-//! written anywhere, and `verify` must say which member is refused.
+//! Hostile packages: names that escape, links that leave the tree, special
+//! files, duplicates. One table of cases (`hostile/cases.rs`) runs against
+//! one builder per container (`hostile/containers.rs`): tar, tar.gz, scexe,
+//! zip, makeself, cab and a directory set, each carrying the cases it can
+//! hold. Nothing may be written anywhere, and `verify` must say which member
+//! is refused.
 
 use crate::util::{
     assert_check, assert_no_staging, assert_not_unpacked, checks_with, dell_bin, fwkit,
-    gzip_stored, listing, os, refused_members, samples, scexe, tree_files, verify_json, write_file,
-    Tar,
+    gzip_stored, listing, os, refused_members, require_tool, samples, scexe, tree_files,
+    verify_json, write_file, Tar,
 };
+use cases::{cases, victim, Case, HARMLESS, HARMLESS_NAME};
+use containers::{Container, CAB, MAKESELF, SCEXE, SET, TAR, TAR_GZ, ZIP};
+use serde_json::Value;
 use std::fs;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
+
+mod cases;
+mod containers;
 
 /// A temp root with an `outside/` directory and a `secret` file for hostile
 /// members to aim at, and a `work/` directory where packages and DIR live.
@@ -35,293 +45,156 @@ impl Arena {
     }
 }
 
-/// How a refusal shows in `verify --json`, naming the member as stored.
-#[derive(Clone, Copy)]
-enum Shows<'a> {
-    /// The member's `problem` is set.
-    Member(&'a str),
-    /// A failed safety check covers the member (link chains are judged after the walk).
-    SafetyCheck(&'a str),
+// ---------------------------------------------------------------------------
+// The table, run against each container
+
+/// Run every case `container` can carry, each in a fresh arena; list every
+/// case that failed, and fail if the container carried fewer than 5.
+fn run_table(container: &Container) {
+    if !container.tools.iter().all(|t| require_tool(t)) {
+        return;
+    }
+    let (mut carried, mut failed) = (Vec::new(), Vec::new());
+    for i in 0..cases(Path::new("/")).len() {
+        let arena = Arena::new();
+        let case = cases(arena.root()).swap_remove(i);
+        let Some(pkg) = (container.build)(&arena.work(), &case) else {
+            continue;
+        };
+        carried.push(case.what);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            refused_everywhere(&arena, container, &case, &pkg);
+        }));
+        if result.is_err() {
+            failed.push(case.what);
+        }
+    }
+    eprintln!(
+        "{}: {} cases carried: {carried:?}",
+        container.name,
+        carried.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "{}: cases not refused as they must be (see above): {failed:?}",
+        container.name
+    );
+    assert!(
+        carried.len() >= 5,
+        "{} carried only {carried:?}",
+        container.name
+    );
 }
 
-/// Wrap `tar` as an `.scexe` and as a plain `.tar.gz`; for each, `verify`
-/// exits 1 and names the problem, `unpack` (with and without `--no-verify`)
-/// exits 1 and nothing appears anywhere under the arena.
-fn refused(arena: &Arena, tar: &Tar, shows: Shows<'_>) {
-    let archive = tar.finish();
-    let work = arena.work();
-    let packages = [
-        ("hostile.scexe", scexe(&gzip_stored(&archive))),
-        ("hostile.tar.gz", gzip_stored(&archive)),
-    ];
-    for (name, bytes) in &packages {
-        write_file(&work.join(name), bytes, 0o644);
-    }
+/// `verify` exits 1 and names the member and its problem; `inspect` marks
+/// it; `unpack`, with and without `--no-verify`, exits 1 and nothing
+/// appears anywhere under the arena (nor in /tmp).
+fn refused_everywhere(arena: &Arena, container: &Container, case: &Case, pkg: &Path) {
+    let (work, name, what) = (arena.work(), container.name, case.what);
     let before = listing(arena.root());
-    for (name, _) in &packages {
-        let pkg = work.join(name);
-        let doc = verify_json(&work, &pkg, 1);
-        assert_eq!(doc["verified"], false);
-        match shows {
-            Shows::Member(member) => {
-                let refused = refused_members(&doc);
-                assert!(
-                    refused.iter().any(|m| m["name"] == member),
-                    "{name}: {member:?} has no problem in {:#}",
-                    doc["members"]
-                );
-                assert_check(&doc, "safety", None, "failed");
-            }
-            Shows::SafetyCheck(member) => {
-                let failed = checks_with(&doc, "safety", None, "failed");
-                let covers = format!("member {member}");
-                assert!(
-                    failed.iter().any(|c| c["covers"] == covers.as_str()),
-                    "{name}: no failed check of {covers}: {failed:#?}"
-                );
-            }
-        }
-        for extra in [None, Some("--no-verify")] {
-            let out = work.join("out");
-            let mut args = vec![os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()];
-            args.extend(extra.map(os));
-            fwkit(&work, args).expect(1);
-            assert_not_unpacked(&out);
-            assert_eq!(
-                listing(arena.root()),
-                before,
-                "{name} {extra:?}: something was created"
-            );
-        }
+    let doc = verify_json(&work, pkg, 1);
+    assert_eq!(doc["verified"], false, "{name}, {what}");
+    let stored_as = |m: &Value, want: &str| m["name"] == want || m["name"] == format!("./{want}");
+    let refused = refused_members(&doc);
+    let member = refused
+        .iter()
+        .find(|m| stored_as(m, &case.refused))
+        .unwrap_or_else(|| {
+            panic!(
+                "{name}, {what}: {:?} is not refused in {:#}",
+                case.refused, doc["members"]
+            )
+        });
+    let problem = member["problem"].as_str().unwrap_or_default();
+    assert!(
+        case.problem.iter().any(|p| problem.contains(p)),
+        "{name}, {what}: problem {problem:?}, expected one of {:?}",
+        case.problem
+    );
+    if case.bad_name {
+        assert!(member["path"].is_null(), "{name}, {what}: {member:#}");
     }
-    for path in listing(arena.root()) {
-        let file = Path::new(&path)
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+    assert!(
+        !refused.iter().any(|m| stored_as(m, HARMLESS_NAME)),
+        "{name}, {what}: the harmless member is refused"
+    );
+    assert_check(&doc, "safety", None, "failed");
+    if case.own_check {
+        let covers = format!("member {}", case.refused);
+        let failed = checks_with(&doc, "safety", None, "failed");
         assert!(
-            !file.starts_with("evil") && file != "x",
-            "{path} was created"
+            failed.iter().any(|c| c["covers"] == covers.as_str()),
+            "{name}, {what}: no failed check of {covers}: {failed:#?}"
         );
     }
-}
-
-/// A tar with one harmless file before the hostile entries.
-fn tar_with(build: impl FnOnce(&mut Tar)) -> Tar {
-    let mut tar = Tar::new();
-    tar.file("ok.txt", 0o644, b"harmless\n");
-    build(&mut tar);
-    tar
-}
-
-#[test]
-fn parent_dir_name() {
-    let arena = Arena::new();
-    let tar = tar_with(|t| {
-        t.file("../evil", 0o644, b"escaped\n");
-    });
-    refused(&arena, &tar, Shows::Member("../evil"));
-    // Also as an uncompressed tar.
-    let pkg = arena.work().join("plain.tar");
-    write_file(&pkg, &tar.finish(), 0o644);
-    let doc = verify_json(&arena.work(), &pkg, 1);
-    let refused = refused_members(&doc);
-    assert_eq!(refused.len(), 1);
-    assert_eq!(refused[0]["name"], "../evil");
-    assert!(refused[0]["path"].is_null());
-    let text = fwkit(&arena.work(), [os("inspect"), pkg.as_os_str()])
+    if container.stream_check {
+        assert_check(&doc, "stream", Some("stream-check"), "passed");
+    }
+    let text = fwkit(&work, [os("inspect"), pkg.as_os_str()])
         .expect(0)
         .stdout
         .clone();
     assert!(
-        text.lines()
-            .any(|l| l.contains("../evil") && l.contains("REFUSED")),
-        "{text}"
+        text.contains("REFUSED"),
+        "{name}, {what}: inspect says\n{text}"
     );
-}
-
-/// A fresh arena, a tar built by `build` (given the arena root) behind a
-/// harmless file, refused with `member` named. Returns the arena for more checks.
-fn refuses(member: &str, build: impl FnOnce(&mut Tar, &Path)) -> Arena {
-    let arena = Arena::new();
-    let tar = tar_with(|t| build(t, arena.root()));
-    refused(&arena, &tar, Shows::Member(member));
-    arena
-}
-
-#[test]
-fn absolute_name() {
-    let arena = Arena::new();
-    let name = format!("{}/abs/evil", arena.root().display());
-    let tar = tar_with(|t| {
-        t.file(&name, 0o644, b"escaped\n");
-    });
-    refused(&arena, &tar, Shows::Member(&name));
-    assert!(!arena.root().join("abs").exists());
-}
-
-#[test]
-fn dotdot_after_a_directory() {
-    refuses("a/../../evil", |t, _| {
-        t.dir("a/", 0o755).file("a/../../evil", 0o644, b"escaped\n");
-    });
-}
-
-#[test]
-fn backslash_separators() {
-    refuses("a\\..\\evil", |t, _| {
-        t.file("a\\..\\evil", 0o644, b"escaped\n");
-    });
-}
-
-#[test]
-fn drive_prefix() {
-    refuses("C:evil", |t, _| {
-        t.file("C:evil", 0o644, b"escaped\n");
-    });
-}
-
-#[test]
-fn control_character_in_name() {
-    refuses("evil\nverdict: verified", |t, _| {
-        t.file("evil\nverdict: verified", 0o644, b"fake report line\n");
-    });
-}
-
-#[test]
-fn symlink_to_an_absolute_directory_then_a_file_through_it() {
-    let arena = refuses("link", |t, root| {
-        let target = root.join("outside");
-        t.symlink("link", target.to_str().unwrap());
-        t.file("link/x", 0o644, b"through the link\n");
-    });
-    assert_eq!(listing(&arena.root().join("outside")), vec!["keep.txt"]);
-}
-
-#[test]
-fn symlink_to_tmp_then_a_file_through_it() {
-    let victim = format!("fwkit-hostile-{}-x", std::process::id());
-    refuses("link", |t, _| {
-        t.symlink("link", "/tmp");
-        t.file(&format!("link/{victim}"), 0o644, b"through the link\n");
-    });
-    let victim = Path::new("/tmp").join(victim);
+    for extra in [None, Some("--no-verify")] {
+        let out = work.join("out");
+        let mut args = vec![os("unpack"), pkg.as_os_str(), os("-o"), out.as_os_str()];
+        args.extend(extra.map(os));
+        fwkit(&work, args).expect(1);
+        assert_not_unpacked(&out);
+        assert_eq!(
+            listing(arena.root()),
+            before,
+            "{name}, {what}, {extra:?}: something was created"
+        );
+    }
+    let victim = Path::new("/tmp").join(victim());
     assert!(!victim.exists(), "{} was created", victim.display());
 }
 
 #[test]
-fn symlink_climbing_out() {
-    refuses("up", |t, _| {
-        t.symlink("up", "../..")
-            .file("up/evil", 0o644, b"escaped\n");
-    });
+fn table_tar() {
+    run_table(&TAR);
 }
 
 #[test]
-fn symlink_inside_the_tree_is_not_written_through() {
-    refuses("s/evil", |t, _| {
-        t.dir("sub/", 0o755).symlink("s", "sub");
-        t.file("s/evil", 0o644, b"through the link\n");
-    });
-}
-
-/// `q -> .` then `p -> q/..`: each target looks contained on its own, but
-/// `p` resolves to the parent of the target directory.
-fn link_chain() -> Tar {
-    tar_with(|t| {
-        t.symlink("q", ".").symlink("p", "q/..");
-    })
+fn table_tar_gz() {
+    run_table(&TAR_GZ);
 }
 
 #[test]
-fn symlink_chain_climbing_out() {
-    refused(&Arena::new(), &link_chain(), Shows::SafetyCheck("p"));
+fn table_scexe() {
+    run_table(&SCEXE);
 }
 
 #[test]
-fn symlink_chain_marks_the_member() {
-    refused(&Arena::new(), &link_chain(), Shows::Member("p"));
+fn table_zip() {
+    run_table(&ZIP);
 }
 
 #[test]
-fn hard_link_to_etc_passwd() {
-    refuses("passwd", |t, _| {
-        t.hardlink("passwd", "/etc/passwd");
-    });
+fn table_makeself() {
+    run_table(&MAKESELF);
 }
 
 #[test]
-fn hard_link_outside() {
-    refuses("evil-link", |t, _| {
-        t.hardlink("evil-link", "../outside");
-    });
-    refuses("evil-link", |t, _| {
-        t.hardlink("evil-link", "../../secret");
-    });
-    refuses("evil-link", |t, root| {
-        t.hardlink("evil-link", root.join("secret").to_str().unwrap());
-    });
+fn table_cab() {
+    run_table(&CAB);
 }
 
 #[test]
-fn hard_link_to_a_member_that_is_not_there() {
-    refuses("evil-link", |t, _| {
-        t.hardlink("evil-link", "missing.bin");
-    });
+fn table_directory_set() {
+    run_table(&SET);
 }
 
-#[test]
-fn duplicate_names() {
-    refuses("dup.bin", |t, _| {
-        t.file("dup.bin", 0o644, b"first\n");
-        t.file("dup.bin", 0o644, b"second\n");
-    });
-}
-
-#[test]
-fn file_then_a_child_of_it() {
-    refuses("f/evil", |t, _| {
-        t.file("f", 0o644, b"file\n")
-            .file("f/evil", 0o644, b"child\n");
-    });
-}
-
-#[test]
-fn fifo() {
-    refuses("evil-fifo", |t, _| {
-        t.entry(b'6', b"evil-fifo", b"", 0o644, b"");
-    });
-}
-
-#[test]
-fn character_and_block_devices() {
-    refuses("evil-tty", |t, _| {
-        t.entry(b'3', b"evil-tty", b"", 0o666, b"");
-    });
-    refuses("evil-sda", |t, _| {
-        t.entry(b'4', b"evil-sda", b"", 0o660, b"");
-    });
-}
-
-#[test]
-fn nul_in_a_gnu_long_name() {
-    refuses("evil\0.txt", |t, _| {
-        t.gnu_long_name(b"evil\0.txt");
-        t.file("placeholder", 0o644, b"nul\n");
-    });
-}
-
-#[test]
-fn nul_and_dotdot_in_a_pax_path() {
-    refuses("evil\0.txt", |t, _| {
-        t.pax("path", b"evil\0.txt");
-        t.file("placeholder", 0o644, b"nul\n");
-    });
-    refuses("../evil-pax", |t, _| {
-        t.pax("path", b"../evil-pax");
-        t.file("harmless-name", 0o644, b"escaped\n");
-    });
+/// A tar with one harmless file before the entries `build` adds.
+fn tar_with(build: impl FnOnce(&mut Tar)) -> Tar {
+    let mut tar = Tar::new();
+    tar.file("ok.txt", 0o644, HARMLESS);
+    build(&mut tar);
+    tar
 }
 
 // ---------------------------------------------------------------------------

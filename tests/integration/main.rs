@@ -61,3 +61,9 @@ mod robust;
 // and `sha256sum`, foreign self-extractors from Debian's `makeself`.
 mod nested;
 mod pack;
+
+// The layers under every container (`layers`, issue "one-way layers"): the
+// same tree read as the same members from every container, one open of a
+// package per command (traced with `strace`), and the shape of src/:
+// imports that run down the layers, files and functions that stay small.
+mod layers;

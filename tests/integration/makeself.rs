@@ -3,12 +3,11 @@
 
 use crate::util::{
     after_lines, assert_check, assert_no_staging, assert_same_tree, checks, checks_with, find,
-    fwkit, materialise, member_paths, os, prng, refused_unpack, require_tool, tool, uncovered,
-    verify_json, write_file,
+    fwkit, makeself_archive, materialise, member_paths, os, prng, refused_unpack, tool, uncovered,
+    verify_json, write_file, Makeself,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -63,28 +62,18 @@ fn appended_tree() -> Tree {
     ])
 }
 
-/// makeself and what it runs for a default archive (gzip, MD5, cksum).
-fn have_makeself() -> bool {
-    ["makeself", "tar", "gzip", "md5sum", "cksum"]
-        .iter()
-        .all(|t| require_tool(t))
-}
-
-/// Build `dir/out.run` from `tree` with `makeself --quiet OPTS SRC OUT LABEL ./setup.sh`.
-fn makeself(dir: &Path, opts: &[&str], tree: &Tree, label: &str) -> PathBuf {
+/// `dir/out.run` made by makeself (`util::makeself_archive`) from `tree`
+/// written to `dir/src`, with `OPTS` and `./setup.sh` as its startup script;
+/// `None` when a tool is missing.
+fn makeself(dir: &Path, opts: &[&str], tree: &Tree, label: &str) -> Option<PathBuf> {
     let src = dir.join("src");
     materialise(&src, tree);
-    let out = dir.join("out.run");
-    let mut args: Vec<&OsStr> = vec![os("--quiet")];
-    args.extend(opts.iter().map(|o| os(o)));
-    args.extend([
-        src.as_os_str(),
-        out.as_os_str(),
-        os(label),
-        os("./setup.sh"),
-    ]);
-    tool(dir, "makeself", &args);
-    out
+    let how = Makeself {
+        opts,
+        label,
+        ..Makeself::default()
+    };
+    makeself_archive(&src, &dir.join("out.run"), how)
 }
 
 /// The payload offset from the stub's own `skip="N"` line: the byte after the Nth newline.
@@ -109,8 +98,8 @@ enum Sums {
 }
 
 struct Case {
+    /// makeself's options; `util::makeself_archive` requires the tools they need.
     opts: &'static [&'static str],
-    tools: &'static [&'static str],
     sums: Sums,
     /// The payload is compressed with a format that carries its own check.
     stream_check: bool,
@@ -119,20 +108,18 @@ struct Case {
 
 const GOOD: Case = Case {
     opts: &[],
-    tools: &[],
     sums: Sums::Md5Cksum,
     stream_check: true,
     append: false,
 };
 
 fn good_case(case: Case) {
-    if !have_makeself() || !case.tools.iter().all(|t| require_tool(t)) {
-        return;
-    }
     let tmp = TempDir::new().expect("tempdir");
     let dir = tmp.path();
     let mut expected = source_tree();
-    let pkg = makeself(dir, case.opts, &expected, "fwkit test archive");
+    let Some(pkg) = makeself(dir, case.opts, &expected, "fwkit test archive") else {
+        return;
+    };
     if case.append {
         let more = appended_tree();
         let src2 = dir.join("src2");
@@ -341,7 +328,6 @@ fn gzip_default() {
 fn bzip2() {
     good_case(Case {
         opts: &["--bzip2"],
-        tools: &["bzip2"],
         ..GOOD
     });
 }
@@ -350,7 +336,6 @@ fn bzip2() {
 fn xz() {
     good_case(Case {
         opts: &["--xz"],
-        tools: &["xz"],
         ..GOOD
     });
 }
@@ -359,7 +344,6 @@ fn xz() {
 fn zstd() {
     good_case(Case {
         opts: &["--zstd"],
-        tools: &["zstd"],
         ..GOOD
     });
 }
@@ -368,7 +352,6 @@ fn zstd() {
 fn lz4() {
     good_case(Case {
         opts: &["--lz4"],
-        tools: &["lz4"],
         ..GOOD
     });
 }
@@ -386,7 +369,6 @@ fn nocomp() {
 fn sha256() {
     good_case(Case {
         opts: &["--sha256"],
-        tools: &["sha256sum"],
         sums: Sums::Sha256,
         ..GOOD
     });

@@ -24,7 +24,7 @@
 //! bombs and huge headers are written byte by byte or compressed with
 //! `flate2` in the test.
 
-use crate::util::{require_tool, samples, tool, write_file, Tar};
+use crate::util::{makeself_archive, require_tool, samples, tool, write_file, Makeself, Tar};
 use fwkit::{Limits, Package, Report, UnpackOptions, VerifyOptions};
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
@@ -362,16 +362,13 @@ fn small_tree(root: &Path) -> PathBuf {
 
 #[test]
 fn damaged_makeself_fixture() {
-    damaged_tool_fixture("makeself fixture", &["makeself"], |tree, tmp| {
-        let pkg = tmp.join("fixture.run");
-        let (tree, out) = (tree.to_str().unwrap(), pkg.to_str().unwrap());
-        let label = "fwkit robustness fixture";
-        run_in(
-            tmp,
-            "makeself",
-            &["--quiet", "--sha256", tree, out, label, "./setup.sh"],
-        );
-        pkg
+    damaged_tool_fixture("makeself fixture", &[], |tree, tmp| {
+        let how = Makeself {
+            opts: &["--sha256"],
+            label: "fwkit robustness fixture",
+            ..Makeself::default()
+        };
+        makeself_archive(tree, &tmp.join("fixture.run"), how)
     });
 }
 
@@ -380,7 +377,7 @@ fn damaged_zip_fixture() {
     damaged_tool_fixture("zip fixture", &["zip"], |tree, tmp| {
         let pkg = tmp.join("fixture.zip");
         run_in(tree, "zip", &["-q", "-X", "-r", pkg.to_str().unwrap(), "."]);
-        pkg
+        Some(pkg)
     });
 }
 
@@ -394,20 +391,26 @@ fn damaged_tar_gz_fixture() {
             "tar",
             &["--format=ustar", "-czf", out, "-C", tree, "."],
         );
-        pkg
+        Some(pkg)
     });
 }
 
 /// Build a package from [`small_tree`] with a real tool, then damage it.
-/// `make` runs in the tree and names the package it wrote (relative to the
-/// temp dir); `tools` must all be on PATH.
-fn damaged_tool_fixture(label: &str, tools: &[&str], make: impl FnOnce(&Path, &Path) -> PathBuf) {
+/// `make` is given the tree and the temp dir and returns the package it
+/// wrote, or `None` when it skips; `tools` must all be on PATH.
+fn damaged_tool_fixture(
+    label: &str,
+    tools: &[&str],
+    make: impl FnOnce(&Path, &Path) -> Option<PathBuf>,
+) {
     if !tools.iter().all(|t| require_tool(t)) {
         return;
     }
     let tmp = TempDir::new().unwrap();
     let tree = small_tree(tmp.path());
-    let pkg = make(&tree, tmp.path());
+    let Some(pkg) = make(&tree, tmp.path()) else {
+        return;
+    };
     damage_all(label, &std::fs::read(pkg).unwrap());
 }
 
@@ -450,21 +453,19 @@ fn damaged_pe_with_appended_zip_fixture() {
         let report = package.verify(&VerifyOptions::default()).unwrap();
         assert!(report.verdict.is_verified(), "{:?}", report.checks);
         assert!(report.layers.iter().any(|l| l.kind == "zip archive"));
-        pkg
+        Some(pkg)
     });
 }
 
 #[test]
 fn damaged_makeself_xz_fixture() {
-    damaged_tool_fixture("makeself --xz fixture", &["makeself", "xz"], |tree, tmp| {
-        let pkg = tmp.join("fixture-xz.run");
-        let (tree, out) = (tree.to_str().unwrap(), pkg.to_str().unwrap());
-        run_in(
-            tmp,
-            "makeself",
-            &["--quiet", "--xz", tree, out, "xz fixture", "./setup.sh"],
-        );
-        pkg
+    damaged_tool_fixture("makeself --xz fixture", &[], |tree, tmp| {
+        let how = Makeself {
+            opts: &["--xz"],
+            label: "xz fixture",
+            ..Makeself::default()
+        };
+        makeself_archive(tree, &tmp.join("fixture-xz.run"), how)
     });
 }
 
@@ -479,7 +480,7 @@ fn damaged_tar_xz_and_zstd_fixtures() {
                 "tar",
                 &["--format=gnu", flag, "-cf", out, "-C", tree, "."],
             );
-            pkg
+            Some(pkg)
         });
     }
 }
@@ -501,7 +502,7 @@ fn damaged_gcab_fixture() {
                 "sub/readme.txt",
             ],
         );
-        pkg
+        Some(pkg)
     });
 }
 
@@ -514,7 +515,7 @@ fn damaged_7z_zip_fixture() {
             "7z",
             &["a", "-bd", "-tzip", pkg.to_str().unwrap(), "."],
         );
-        pkg
+        Some(pkg)
     });
 }
 
@@ -628,30 +629,6 @@ fn damaged_signature_files_fail_cleanly() {
 // ---------------------------------------------------------------------------
 // Resource bounds.
 
-/// One ustar header for `name` of `typeflag` claiming `size` bytes: octal
-/// when it fits in 11 digits, else GNU base-256.
-pub(crate) fn tar_header(name: &[u8], typeflag: u8, size: u64) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name);
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    if size < 8u64.pow(11) {
-        h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    } else {
-        h[124] = 0x80;
-        h[128..136].copy_from_slice(&size.to_be_bytes());
-    }
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typeflag;
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
-}
-
 pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(data).unwrap();
@@ -721,7 +698,7 @@ pub(crate) fn fwkit_capped(path: &Path, args: &[&str]) -> Option<(i32, String, D
 #[test]
 fn tar_header_claiming_2_pow_60_bytes_fails_fast() {
     let tmp = TempDir::new().unwrap();
-    let mut tar = tar_header(b"huge.bin", b'0', 1 << 60).to_vec();
+    let mut tar = Tar::new().claim(b"huge.bin", b'0', 1 << 60).bytes();
     tar.extend_from_slice(&[0u8; 4096]);
     for (name, bytes) in [("huge.tar", tar.clone()), ("huge.tar.gz", gzip(&tar))] {
         let path = tmp.path().join(name);
@@ -746,7 +723,7 @@ fn tar_header_claiming_2_pow_60_bytes_fails_fast() {
 fn gzip_bomb_member_stops_at_max_size() {
     // A 1 GiB member of zeros, about 1 MiB of gzip: refused from its header.
     let tmp = TempDir::new().unwrap();
-    let mut bomb = gzip(&tar_header(b"zeros.bin", b'0', 1 << 30));
+    let mut bomb = gzip(&Tar::new().claim(b"zeros.bin", b'0', 1 << 30).bytes());
     bomb.extend(gzip_zeros(1024));
     bomb.extend(gzip(&[0u8; 1024]));
     assert!(bomb.len() < 2 << 20, "the bomb is {} bytes", bomb.len());

@@ -432,8 +432,9 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 // ---------------------------------------------------------------------------
 // Tar, written header by header
 
-/// A tar archive written by hand: every header field is ours to set, so
-/// names the `tar` crate's builder refuses (`..`, absolute, NUL) are possible.
+/// A tar archive written by hand, the only tar writer of the tests: every
+/// header field is ours to set, so names the `tar` crate's builder refuses
+/// (`..`, absolute, NUL) and sizes no archive could hold are possible.
 #[derive(Default)]
 pub struct Tar {
     buf: Vec<u8>,
@@ -444,15 +445,10 @@ impl Tar {
         Tar::default()
     }
 
-    /// One raw ustar entry.
-    pub fn entry(
-        &mut self,
-        typeflag: u8,
-        name: &[u8],
-        link: &[u8],
-        mode: u32,
-        data: &[u8],
-    ) -> &mut Tar {
+    /// One ustar header: `name` of `typeflag`, link target `link`,
+    /// permission bits `mode`, claiming `size` bytes (octal when it fits in
+    /// 11 digits, else GNU base-256), with its checksum.
+    fn header(name: &[u8], typeflag: u8, link: &[u8], mode: u32, size: u64) -> [u8; 512] {
         assert!(
             name.len() <= 100 && link.len() <= 100,
             "names longer than 100 bytes need a long-name entry"
@@ -465,7 +461,9 @@ impl Tar {
         put(100..108, format!("{mode:07o}\0"));
         put(108..116, "0000000\0".to_owned());
         put(116..124, "0000000\0".to_owned());
-        put(124..136, format!("{:011o}\0", data.len()));
+        if size < 8u64.pow(11) {
+            put(124..136, format!("{size:011o}\0"));
+        }
         put(136..148, format!("{:011o}\0", 1_700_000_000u64));
         put(257..263, "ustar\0".to_owned());
         put(263..265, "00".to_owned());
@@ -473,15 +471,40 @@ impl Tar {
         put(297..301, "root".to_owned());
         put(329..337, "0000000\0".to_owned());
         put(337..345, "0000000\0".to_owned());
+        if size >= 8u64.pow(11) {
+            h[124] = 0x80;
+            h[128..136].copy_from_slice(&size.to_be_bytes());
+        }
         h[156] = typeflag;
         h[157..157 + link.len()].copy_from_slice(link);
         h[148..156].copy_from_slice(b"        ");
         let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
         h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        self.buf.extend_from_slice(&h);
+        h
+    }
+
+    /// One raw ustar entry.
+    pub fn entry(
+        &mut self,
+        typeflag: u8,
+        name: &[u8],
+        link: &[u8],
+        mode: u32,
+        data: &[u8],
+    ) -> &mut Tar {
+        let header = Tar::header(name, typeflag, link, mode, data.len() as u64);
+        self.buf.extend_from_slice(&header);
         self.buf.extend_from_slice(data);
         let pad = (512 - data.len() % 512) % 512;
         self.buf.extend(std::iter::repeat_n(0u8, pad));
+        self
+    }
+
+    /// A lone header (mode 0644) claiming `size` bytes that do not follow:
+    /// for sizes no test could write out.
+    pub fn claim(&mut self, name: &[u8], typeflag: u8, size: u64) -> &mut Tar {
+        let header = Tar::header(name, typeflag, b"", 0o644, size);
+        self.buf.extend_from_slice(&header);
         self
     }
 
@@ -508,6 +531,13 @@ impl Tar {
         self.entry(b'L', b"././@LongLink", b"", 0o644, &data)
     }
 
+    /// A GNU long-link entry: the next entry's link target is `target` (any bytes).
+    pub fn gnu_long_link(&mut self, target: &[u8]) -> &mut Tar {
+        let mut data = target.to_vec();
+        data.push(0);
+        self.entry(b'K', b"././@LongLink", b"", 0o644, &data)
+    }
+
     /// A pax extended header with one record for the next entry.
     pub fn pax(&mut self, key: &str, value: &[u8]) -> &mut Tar {
         let record = |len: usize| {
@@ -523,12 +553,72 @@ impl Tar {
         self.entry(b'x', b"PaxHeader/next", b"", 0o644, &record(len))
     }
 
+    /// The entries so far, without the end-of-archive blocks.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.buf.clone()
+    }
+
     /// The archive with its two end-of-archive blocks.
     pub fn finish(&self) -> Vec<u8> {
         let mut out = self.buf.clone();
         out.extend(std::iter::repeat_n(0u8, 1024));
         out
     }
+}
+
+// ---------------------------------------------------------------------------
+// makeself archives, built by Debian's `makeself`
+
+/// How [`makeself_archive`] asks `makeself` for an archive.
+#[derive(Clone, Copy)]
+pub struct Makeself<'a> {
+    /// Options before SRC (`--xz`, `--sha256`, `--nomd5`…). The tools an
+    /// option makes makeself run are required along with its defaults.
+    pub opts: &'a [&'a str],
+    /// The archive's label.
+    pub label: &'a str,
+    /// The startup script named in the header (the tests never run it).
+    pub startup: &'a str,
+}
+
+impl Default for Makeself<'_> {
+    fn default() -> Self {
+        Makeself {
+            opts: &[],
+            label: "fwkit test archive",
+            startup: "./setup.sh",
+        }
+    }
+}
+
+/// Build `out` from the staged directory `src` with
+/// `makeself --quiet OPTS… SRC OUT LABEL STARTUP`, run in `out`'s directory,
+/// and return `out`. `None` (after a visible `SKIP:`, see [`require_tool`])
+/// when makeself or a tool it would run is missing; panics if makeself fails.
+pub fn makeself_archive(src: &Path, out: &Path, how: Makeself<'_>) -> Option<PathBuf> {
+    let mut tools = vec!["makeself", "tar", "gzip", "md5sum", "cksum"];
+    tools.extend(how.opts.iter().filter_map(|opt| match *opt {
+        "--bzip2" => Some("bzip2"),
+        "--xz" => Some("xz"),
+        "--zstd" => Some("zstd"),
+        "--lz4" => Some("lz4"),
+        "--sha256" => Some("sha256sum"),
+        "--base64" => Some("base64"),
+        _ => None,
+    }));
+    if !tools.iter().all(|t| require_tool(t)) {
+        return None;
+    }
+    let mut args: Vec<&OsStr> = vec![os("--quiet")];
+    args.extend(how.opts.iter().map(|o| os(o)));
+    args.extend([
+        src.as_os_str(),
+        out.as_os_str(),
+        os(how.label),
+        os(how.startup),
+    ]);
+    tool(out.parent().expect("out has a parent"), "makeself", &args);
+    Some(out.to_owned())
 }
 
 // ---------------------------------------------------------------------------
@@ -655,6 +745,18 @@ impl RawZip {
     /// A central directory entry naming `name`, describing `data` (stored,
     /// mode 0644), whose local header is at `offset`.
     pub fn central(&mut self, name: &[u8], data: &[u8], offset: u32) -> &mut RawZip {
+        self.central_with_mode(name, data, offset, 0o100644)
+    }
+
+    /// A central directory entry like [`RawZip::central`] with the Unix
+    /// `mode` (file type included) in its external attributes.
+    fn central_with_mode(
+        &mut self,
+        name: &[u8],
+        data: &[u8],
+        offset: u32,
+        mode: u32,
+    ) -> &mut RawZip {
         let c = &mut self.central;
         c.extend_from_slice(b"PK\x01\x02");
         c.extend_from_slice(&0x031eu16.to_le_bytes()); // made by: Unix, 3.0
@@ -668,7 +770,7 @@ impl RawZip {
         c.extend_from_slice(&(data.len() as u32).to_le_bytes());
         c.extend_from_slice(&(name.len() as u16).to_le_bytes());
         c.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
-        c.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
+        c.extend_from_slice(&(mode << 16).to_le_bytes());
         c.extend_from_slice(&offset.to_le_bytes());
         c.extend_from_slice(name);
         self.count += 1;
@@ -679,6 +781,19 @@ impl RawZip {
     pub fn file(&mut self, name: &[u8], data: &[u8]) -> &mut RawZip {
         let at = self.local(name, data);
         self.central(name, data, at)
+    }
+
+    /// A directory member (`name` ends in `/`), mode 0755.
+    pub fn dir(&mut self, name: &[u8]) -> &mut RawZip {
+        let at = self.local(name, b"");
+        self.central_with_mode(name, b"", at, 0o40755)
+    }
+
+    /// A symlink member as Info-ZIP's `zip -y` stores one: the target is the
+    /// data, the Unix mode says symlink.
+    pub fn symlink(&mut self, name: &[u8], target: &[u8]) -> &mut RawZip {
+        let at = self.local(name, target);
+        self.central_with_mode(name, target, at, 0o120777)
     }
 
     /// The archive: members, central directory, end record.

@@ -1,14 +1,15 @@
-//! Hostile zips, written byte by byte by `util::RawZip` (names that escape,
-//! duplicates, overlapping and inconsistent headers, damage, truncation) and
-//! Info-ZIP symlinks: refused, with nothing written anywhere. The only zips
-//! that may unpack are those whose content is exactly what was packed.
+//! Hostile zips, written byte by byte by `util::RawZip` (duplicates,
+//! overlapping and inconsistent headers, damage, truncation) and Info-ZIP
+//! symlinks: refused, with nothing written anywhere. The only zips that may
+//! unpack are those whose content is exactly what was packed. Names that
+//! escape and links that leave the tree are in the table of `hostile.rs`.
 
 use super::{made_by, source_tree};
 use crate::hostile::Arena;
 use crate::util::{
     assert_check, assert_not_unpacked, checks_with, find, fwkit, listing, member_paths, os, prng,
-    refused_members, refused_unpack, require_tool, tool, tree_files, verify_json, write_file,
-    zip_entries, zip_local_entry, RawZip,
+    refused_unpack, require_tool, tool, tree_files, verify_json, write_file, zip_entries,
+    zip_local_entry, RawZip,
 };
 use serde_json::Value;
 use std::fs;
@@ -108,19 +109,6 @@ fn with_member(name: &[u8]) -> Vec<u8> {
         .finish()
 }
 
-fn refused_member(arena: &Arena, name: &str, why: &str) {
-    let doc = refused(arena, &with_member(name.as_bytes()), why);
-    let refused = refused_members(&doc);
-    assert!(
-        refused
-            .iter()
-            .any(|m| m["name"] == name && m["path"].is_null()),
-        "{name:?} not refused in {:#}",
-        doc["members"]
-    );
-    assert_check(&doc, "safety", None, "failed");
-}
-
 #[test]
 fn hand_written_zip_is_accepted() {
     // The writer used by the hostile tests makes valid zips.
@@ -135,34 +123,9 @@ fn hand_written_zip_is_accepted() {
     assert_eq!(member_paths(&doc), ["ok.txt", "sub/b.bin"]);
 }
 
-#[test]
-fn parent_dir_name() {
-    refused_member(&Arena::new(), "../evil", "'..'");
-}
-
-#[test]
-fn dotdot_after_a_directory() {
-    refused_member(&Arena::new(), "a/../../evil", "'..'");
-}
-
-#[test]
-fn absolute_name() {
-    let arena = Arena::new();
-    let name = format!("{}/outside/evil", arena.root().display());
-    refused_member(&arena, &name, "absolute");
-    assert_eq!(listing(&arena.root().join("outside")), ["keep.txt"]);
-}
-
-#[test]
-fn backslash_separators() {
-    refused_member(&Arena::new(), "a\\..\\evil", "backslash");
-}
-
-#[test]
-fn drive_prefix() {
-    refused_member(&Arena::new(), "C:evil", "drive prefix");
-}
-
+/// Unlike a tar or a cabinet, a zip with two entries of one name is refused
+/// as a whole, before any member is listed (so it is not in the table of
+/// `hostile.rs`).
 #[test]
 fn duplicate_names() {
     let zip = RawZip::new()
@@ -441,21 +404,6 @@ fn symlink_inside_the_tree_is_kept() {
     );
 }
 
-#[test]
-fn symlink_leaving_the_tree() {
-    if !require_tool("zip") {
-        return;
-    }
-    let arena = Arena::new();
-    let target = arena.root().join("outside");
-    let pkg = zip_with_symlink(&arena.work(), target.to_str().unwrap(), false);
-    let zip = fs::read(&pkg).unwrap();
-    fs::remove_dir_all(arena.work().join("src")).unwrap();
-    fs::remove_file(&pkg).unwrap();
-    let doc = refused(&arena, &zip, "unsafe member link");
-    assert!(refused_members(&doc).iter().any(|m| m["name"] == "link"));
-}
-
 /// A stored symlink whose target bytes fail their CRC.
 fn corrupt_symlink_zip(arena: &Arena) -> Vec<u8> {
     let pkg = zip_with_symlink(&arena.work(), "ok.txt", true);
@@ -495,19 +443,6 @@ fn corrupt_symlink_target_is_reported_as_a_crc_failure() {
     assert!(why.contains("checksum") || why.contains("crc"), "{why}");
 }
 
-/// Give the central entry named `name` the Unix mode `mode` (file type
-/// included) in its external attributes.
-fn set_unix_mode(zip: &mut [u8], name: &[u8], mode: u32) {
-    let at = (0..zip.len() - 46)
-        .find(|&i| {
-            zip[i..i + 4] == *b"PK\x01\x02"
-                && usize::from(u16::from_le_bytes([zip[i + 28], zip[i + 29]])) == name.len()
-                && zip[i + 46..].starts_with(name)
-        })
-        .expect("central entry");
-    zip[at + 38..at + 42].copy_from_slice(&(mode << 16).to_le_bytes());
-}
-
 /// A symlink member whose stored target is 4,194 bytes, longer than any
 /// target Linux accepts, damaged (or not) past its 4,096th byte.
 fn long_symlink_zip(damaged: bool) -> Vec<u8> {
@@ -515,9 +450,8 @@ fn long_symlink_zip(damaged: bool) -> Vec<u8> {
     target.extend_from_slice(&[b'b'; 100]);
     let mut zip = RawZip::new()
         .file(b"ok.txt", b"harmless\n")
-        .file(b"link", &target)
+        .symlink(b"link", &target)
         .finish();
-    set_unix_mode(&mut zip, b"link", 0o120777);
     if damaged {
         let at = find(&zip, &target).unwrap() + 4144;
         zip[at] ^= 0x01;
