@@ -1,6 +1,7 @@
 //! Every checksum and safety decision. Formats report what a file claims;
 //! this module decides whether the claims hold and what the verdict is.
 
+mod claims;
 pub(crate) mod digest;
 pub mod fwkit_manifest;
 pub(crate) mod manifest;
@@ -8,6 +9,7 @@ mod options;
 pub(crate) mod safety;
 pub(crate) mod signature;
 
+pub(crate) use claims::manifest_checks;
 pub use options::VerifyOptions;
 
 pub(crate) use digest::parse_blake2b512;
@@ -76,121 +78,6 @@ pub(crate) fn missing_member_digests(
         }
     }
     missing
-}
-
-/// Check every manifest entry against the members; returns the checks and
-/// the members some entry checked (passed or failed).
-pub(crate) fn manifest_checks(
-    manifests: &[manifest::Manifest],
-    members: &[Member],
-) -> (
-    Vec<Check>,
-    std::collections::HashSet<crate::model::MemberName>,
-) {
-    let mut checks = Vec::new();
-    let mut covered = std::collections::HashSet::new();
-    let by_path: std::collections::HashMap<&crate::model::MemberName, &Member> = members
-        .iter()
-        .filter_map(|m| m.path.as_ref().map(|p| (p, m)))
-        .collect();
-    for m in manifests {
-        covered.insert(m.source.clone());
-        for (line, text) in &m.bad_lines {
-            // Line 0: the manifest as a whole could not be read.
-            checks.push(match line {
-                0 => Check::failed(
-                    CheckKind::Structure,
-                    format!("manifest {}", m.source),
-                    text.clone(),
-                ),
-                _ => Check::failed(
-                    CheckKind::Structure,
-                    format!("manifest {} line {line}", m.source),
-                    format!("unreadable line '{text}'"),
-                ),
-            });
-        }
-        for entry in &m.entries {
-            let covers = |name: &dyn std::fmt::Display| {
-                format!("member {name} (listed in {} line {})", m.source, entry.line)
-            };
-            let path = match &entry.path {
-                Ok(path) => path,
-                Err(listed) => {
-                    checks.push(Check::failed(
-                        CheckKind::Safety,
-                        covers(listed),
-                        "the listed path leaves the package",
-                    ));
-                    continue;
-                }
-            };
-            let mut check = Check::new(CheckKind::Digest, covers(path), Outcome::NotRun);
-            check.algorithm = Some(entry.algorithm);
-            check.expected = Some(entry.digest.clone());
-            match by_path.get(path).copied() {
-                None => {
-                    check.outcome = Outcome::Failed;
-                    check.detail = Some("listed but missing: the set is incomplete".to_owned());
-                }
-                Some(member) if member.kind != crate::model::MemberKind::File => {
-                    check.outcome = Outcome::Failed;
-                    check.detail = Some("listed but not a regular file".to_owned());
-                }
-                Some(member) if entry.size.is_some_and(|s| s != member.size) => {
-                    check.outcome = Outcome::Failed;
-                    check.detail = Some(format!(
-                        "size {} but the manifest says {}",
-                        member.size,
-                        entry.size.unwrap_or(0)
-                    ));
-                }
-                Some(member) if entry.mode.is_some_and(|m| m != member.mode & 0o777) => {
-                    check.outcome = Outcome::Failed;
-                    check.detail = Some(format!(
-                        "mode {:04o} but the manifest says {:04o}",
-                        member.mode & 0o777,
-                        entry.mode.unwrap_or(0)
-                    ));
-                }
-                Some(member) => match member.digests.get(&entry.algorithm) {
-                    Some(value) => {
-                        check.outcome = if *value == entry.digest {
-                            Outcome::Passed
-                        } else {
-                            Outcome::Failed
-                        };
-                        check.computed = Some(value.clone());
-                    }
-                    None => check.detail = Some("the member's digest was not computed".to_owned()),
-                },
-            }
-            // Checked, passed or failed: a failure is reported once, by this
-            // check, not again as "covered by nothing".
-            if check.outcome != Outcome::NotRun {
-                covered.insert(path.clone());
-            }
-            checks.push(check);
-        }
-        if m.complete {
-            // A fwkit manifest lists every file: anything else is an extra member.
-            let listed = m.listed();
-            for member in members {
-                let Some(path) = &member.path else { continue };
-                if member.kind == crate::model::MemberKind::File
-                    && !listed.contains(path)
-                    && !m.is_own_file(path)
-                {
-                    checks.push(Check::failed(
-                        CheckKind::Digest,
-                        format!("member {path}"),
-                        format!("not listed in {}: an extra member", m.source),
-                    ));
-                }
-            }
-        }
-    }
-    (checks, covered)
 }
 
 /// Every file member must be covered by some integrity check that ran (passed or

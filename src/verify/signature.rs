@@ -136,16 +136,36 @@ pub(crate) fn checks<R: Read>(
     options: &VerifyOptions,
     pass: Evidence,
 ) -> Vec<Check> {
-    let Evidence { stub_ok, prehash } = pass;
-    let Carried {
-        captured,
-        manifests,
-        members,
-        detached,
-    } = carried;
     let keys = &options.keys;
-    let mut found: Vec<Found> = Vec::new();
-    for (name, bytes) in captured {
+    let mut found = member_signatures(&carried, keys, pass.stub_ok);
+    for file in carried.detached {
+        let covers = format!("whole file (detached {})", file.name);
+        let (data, len) = file.data;
+        let signed = match pass.prehash {
+            Some(hash) => Signed::Prehashed(hash, data),
+            None => Signed::Data(data),
+        };
+        let check = check_one(&file.text, &covers, keys, signed).with_range((0, len));
+        found.push(Found {
+            covers,
+            whole: true,
+            check,
+        });
+    }
+    let mut out: Vec<Check> = found.iter().map(|f| f.check.clone()).collect();
+    out.extend(policy(&found, options, pass.stub_ok));
+    out
+}
+
+/// Signatures carried as members: `X.minisig` or `X.sig` beside a kept
+/// member `X`.
+fn member_signatures<R>(
+    carried: &Carried<'_, R>,
+    keys: &[PublicKey],
+    stub_ok: Option<bool>,
+) -> Vec<Found> {
+    let mut found = Vec::new();
+    for (name, bytes) in carried.captured {
         let name = name.as_str();
         let Some(target) = name
             .strip_suffix(".minisig")
@@ -154,7 +174,8 @@ pub(crate) fn checks<R: Read>(
             continue;
         };
         let covers = format!("member {target} (signature {name})");
-        let Some((_, data)) = captured.iter().find(|(n, _)| n.as_str() == target) else {
+        let kept = carried.captured.iter().find(|(n, _)| n.as_str() == target);
+        let Some((_, data)) = kept else {
             let mut check = Check::new(CheckKind::Signature, covers.clone(), Outcome::Info);
             check.detail = Some(format!(
                 "signature of {target}, which fwkit does not keep; not checked"
@@ -169,10 +190,11 @@ pub(crate) fn checks<R: Read>(
         // A self-extractor's stub runs code: a manifest signature covers the
         // whole package only when the stub is proven to be fwkit's own.
         let whole = stub_ok != Some(false)
-            && manifests
+            && carried
+                .manifests
                 .iter()
                 .find(|m| m.source.as_str() == target)
-                .is_some_and(|m| lists_everything(m, members));
+                .is_some_and(|m| lists_everything(m, carried.members));
         let check = check_one(bytes, &covers, keys, Signed::Data(&data[..]));
         found.push(Found {
             covers,
@@ -180,58 +202,48 @@ pub(crate) fn checks<R: Read>(
             check,
         });
     }
-    for file in detached {
-        let covers = format!("whole file (detached {})", file.name);
-        let (data, len) = file.data;
-        let signed = match prehash {
-            Some(hash) => Signed::Prehashed(hash, data),
-            None => Signed::Data(data),
-        };
-        let check = check_one(&file.text, &covers, keys, signed).with_range((0, len));
-        found.push(Found {
-            covers,
-            whole: true,
-            check,
-        });
-    }
-    let mut out: Vec<Check> = found.iter().map(|f| f.check.clone()).collect();
+    found
+}
+
+/// The policy: with keys, a valid signature by one of them must cover the
+/// whole package; without, `require_signature` makes that a failure too.
+fn policy(found: &[Found], options: &VerifyOptions, stub_ok: Option<bool>) -> Option<Check> {
     let satisfied = found
         .iter()
         .any(|f| f.whole && f.check.outcome == Outcome::Passed);
-    if !keys.is_empty() && !satisfied {
-        let partial: Vec<&str> = found
-            .iter()
-            .filter(|f| f.check.outcome == Outcome::Passed)
-            .map(|f| f.covers.as_str())
-            .collect();
-        let detail = if found.is_empty() {
-            "no signature found (looked for *.minisig/*.sig members and a detached PKG.minisig/PKG.sig)".to_owned()
-        } else if partial.is_empty() {
-            "no valid signature by the given key(s)".to_owned()
-        } else {
-            let stub = if stub_ok == Some(false) {
-                " (the self-extracting stub, which runs code, is covered by none: only a detached signature of the whole file, or a FWKIT-MANIFEST signature with fwkit's own stub, covers it)"
-            } else {
-                ""
-            };
-            format!(
-                "valid signatures cover only part of the package ({}){stub}; a signature must cover a manifest listing every member, or the whole file",
-                partial.join(", ")
-            )
+    if options.keys.is_empty() {
+        let detail = match found.is_empty() {
+            true => "a signature is required (--require-signature) and none was found",
+            false => "a signature is required (--require-signature) but no --key/--keyring was given to check it",
         };
-        out.push(Check::failed(CheckKind::Signature, "package", detail));
-    } else if keys.is_empty() && options.require_signature {
-        out.push(Check::failed(
-            CheckKind::Signature,
-            "package",
-            if found.is_empty() {
-                "a signature is required (--require-signature) and none was found"
-            } else {
-                "a signature is required (--require-signature) but no --key/--keyring was given to check it"
-            },
-        ));
+        return options
+            .require_signature
+            .then(|| Check::failed(CheckKind::Signature, "package", detail));
     }
-    out
+    if satisfied {
+        return None;
+    }
+    let partial: Vec<&str> = found
+        .iter()
+        .filter(|f| f.check.outcome == Outcome::Passed)
+        .map(|f| f.covers.as_str())
+        .collect();
+    let detail = if found.is_empty() {
+        "no signature found (looked for *.minisig/*.sig members and a detached PKG.minisig/PKG.sig)"
+            .to_owned()
+    } else if partial.is_empty() {
+        "no valid signature by the given key(s)".to_owned()
+    } else {
+        let stub = match stub_ok {
+            Some(false) => " (the self-extracting stub, which runs code, is covered by none: only a detached signature of the whole file, or a FWKIT-MANIFEST signature with fwkit's own stub, covers it)",
+            _ => "",
+        };
+        format!(
+            "valid signatures cover only part of the package ({}){stub}; a signature must cover a manifest listing every member, or the whole file",
+            partial.join(", ")
+        )
+    };
+    Some(Check::failed(CheckKind::Signature, "package", detail))
 }
 
 /// What the pass established that the signature policy needs.
