@@ -256,7 +256,7 @@ fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> 
         }
     }
     let mut head = Encoder::new(codec, Vec::new()).map_err(io_err(package))?;
-    tar_entries(&items, mtime, false, &mut head)?;
+    tar_entries(&items, mtime, &mut head)?;
     let mut payload = head.finish().map_err(io_err(package))?;
     payload.extend_from_slice(&rest);
     let bytes = if offset == 0 {
