@@ -242,7 +242,7 @@ pub fn secret_key(path: &Path) -> Result<SecretKey> {
     match SecretKey::parse(&text, None) {
         Ok(key) => Ok(key),
         Err(SignError::PasswordRequired) => {
-            let password = password(&format!("Passphrase for {}: ", path.display()), false)?;
+            let password = password(&format!("Passphrase for {}: ", path.display()), Ask::Once)?;
             Ok(SecretKey::parse(&text, Some(&password))
                 .with_context(|| format!("secret key {}", path.display()))?)
         }
@@ -255,11 +255,23 @@ pub fn keygen_password(args: &KeygenArgs) -> Result<Option<String>> {
     if args.no_password {
         return Ok(None);
     }
-    Ok(Some(password("Passphrase for the new secret key: ", true)?))
+    Ok(Some(password(
+        "Passphrase for the new secret key: ",
+        Ask::Twice,
+    )?))
+}
+
+/// How often a terminal prompt asks for a passphrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// Once: the passphrase of an existing key.
+    Once,
+    /// Twice, both answers the same: a new key's passphrase.
+    Twice,
 }
 
 /// The passphrase for a secret key: FWKIT_PASSWORD, else a terminal prompt.
-fn password(prompt: &str, confirm: bool) -> Result<String> {
+fn password(prompt: &str, ask: Ask) -> Result<String> {
     if let Ok(p) = std::env::var("FWKIT_PASSWORD") {
         return Ok(p);
     }
@@ -267,7 +279,7 @@ fn password(prompt: &str, confirm: bool) -> Result<String> {
         bail!("no passphrase: set FWKIT_PASSWORD or run on a terminal (or use --no-password)");
     }
     let first = rpassword::prompt_password(prompt).context("reading the passphrase")?;
-    if confirm {
+    if ask == Ask::Twice {
         let again = rpassword::prompt_password("Again: ").context("reading the passphrase")?;
         if again != first {
             bail!("the passphrases differ");
