@@ -86,9 +86,9 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Resign(args) => (resign(&args)?, options::action_mode(&args.show)),
         Command::Completions(args) => (
             Done::Completions(args.shell),
-            render::Mode::Text { verbose: false },
+            render::Mode::Text(render::Detail::Summary),
         ),
-        Command::Manpage => (Done::Manpage, render::Mode::Text { verbose: false }),
+        Command::Manpage => (Done::Manpage, render::Mode::Text(render::Detail::Summary)),
     };
     match render::show(&done, mode) {
         // The answer stands when the reader went away (`fwkit verify x | head -1`).

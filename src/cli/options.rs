@@ -5,7 +5,7 @@ use super::args::{
     ActionOutput, Common, InspectArgs, KeygenArgs, LimitArgs, PackArgs, ReportOutput, SignArgs,
     UnpackArgs, VerifyArgs,
 };
-use super::render::Mode;
+use super::render::{Detail, Mode};
 use anyhow::{bail, Context, Result};
 use fwkit::pack::{FwpkgDevice, PackFormat, PackOptions};
 use fwkit::sign::{SecretKey, SignError, SignOptions};
@@ -21,9 +21,11 @@ pub fn report_mode(output: &ReportOutput) -> Mode {
     } else if output.json {
         Mode::Json
     } else {
-        Mode::Text {
-            verbose: output.verbose,
-        }
+        Mode::Text(if output.verbose {
+            Detail::Full
+        } else {
+            Detail::Summary
+        })
     }
 }
 
@@ -34,7 +36,7 @@ pub fn action_mode(output: &ActionOutput) -> Mode {
     } else if output.json {
         Mode::Json
     } else {
-        Mode::Text { verbose: false }
+        Mode::Text(Detail::Summary)
     }
 }
 

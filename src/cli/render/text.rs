@@ -7,7 +7,7 @@
 //! everything, one line per check; `--json` is always complete.
 
 use super::vendor::vendor;
-use super::Reading;
+use super::{Detail, Reading};
 use fwkit::{Check, MemberKind, Outcome, Report, Verdict};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -24,7 +24,7 @@ pub fn report(
     out: &mut impl Write,
     report: &Report,
     reading: Reading,
-    verbose: bool,
+    detail: Detail,
 ) -> io::Result<()> {
     writeln!(
         out,
@@ -45,10 +45,10 @@ pub fn report(
         for info in &report.vendor {
             vendor(out, info)?;
         }
-        members(out, report, verbose)?;
+        members(out, report, detail)?;
     }
     writeln!(out, "checks:")?;
-    if verbose {
+    if detail == Detail::Full {
         for check in &report.checks {
             check_line(out, check, &check.summary())?;
         }
@@ -56,7 +56,7 @@ pub fn report(
         passed_checks(out, &report.checks)?;
         failed_checks(out, &report.checks)?;
     }
-    let shown = limit(verbose, SHOWN);
+    let shown = limit(detail, SHOWN);
     for (start, end) in report.uncovered.iter().take(shown) {
         writeln!(
             out,
@@ -70,7 +70,7 @@ pub fn report(
         shown,
         "uncovered ranges",
     )?;
-    verdict(out, report, verbose)?;
+    verdict(out, report, detail)?;
     for nested in &report.nested {
         writeln!(out)?;
         writeln!(
@@ -79,7 +79,7 @@ pub fn report(
             nested.member, nested.unpacked_as
         )?;
         let mut inner = Vec::new();
-        self::report(&mut inner, &nested.report, reading, verbose)?;
+        self::report(&mut inner, &nested.report, reading, detail)?;
         for line in String::from_utf8_lossy(&inner).lines() {
             writeln!(out, "  | {line}")?;
         }
@@ -100,11 +100,11 @@ pub fn report(
 
 /// `warning: …` lines for stderr: at most [`SHOWN`], and a warning that ends
 /// in a list of names (`3000 member(s) not listed in any manifest: a, b, …`)
-/// cut to [`SHOWN`] names, unless `verbose`.
-pub fn warnings(out: &mut impl Write, report: &Report, verbose: bool) -> io::Result<()> {
-    let shown = limit(verbose, SHOWN);
+/// cut to [`SHOWN`] names, unless the detail is [`Detail::Full`].
+pub fn warnings(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<()> {
+    let shown = limit(detail, SHOWN);
     for warning in report.warnings.iter().take(shown) {
-        let warning = if verbose {
+        let warning = if detail == Detail::Full {
             Cow::Borrowed(warning.as_str())
         } else {
             cut_list(warning)
@@ -115,8 +115,8 @@ pub fn warnings(out: &mut impl Write, report: &Report, verbose: bool) -> io::Res
 }
 
 /// How many lines to show of something bounded.
-fn limit(verbose: bool, bound: usize) -> usize {
-    if verbose {
+fn limit(detail: Detail, bound: usize) -> usize {
+    if detail == Detail::Full {
         usize::MAX
     } else {
         bound
@@ -141,9 +141,9 @@ fn more(
     }
 }
 
-fn members(out: &mut impl Write, report: &Report, verbose: bool) -> io::Result<()> {
+fn members(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<()> {
     writeln!(out, "members ({}):", thousands(report.members.len()))?;
-    let shown = limit(verbose, SHOWN_MEMBERS);
+    let shown = limit(detail, SHOWN_MEMBERS);
     for m in report.members.iter().take(shown) {
         let kind = match &m.kind {
             MemberKind::File => "file".to_owned(),
@@ -290,14 +290,14 @@ fn failed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
     Ok(())
 }
 
-/// The verdict. Unless `verbose`, reasons that repeat a failed check listed
+/// The verdict. Unless the detail is [`Detail::Full`], reasons that repeat a failed check listed
 /// above are left out, and the others are bounded.
-fn verdict(out: &mut impl Write, report: &Report, verbose: bool) -> io::Result<()> {
+fn verdict(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<()> {
     let reasons = match &report.verdict {
         Verdict::Verified => return writeln!(out, "verdict: verified"),
         Verdict::NotVerified { reasons } => reasons,
     };
-    if verbose {
+    if detail == Detail::Full {
         writeln!(out, "verdict: NOT VERIFIED")?;
         for reason in reasons {
             writeln!(out, "  - {reason}")?;
