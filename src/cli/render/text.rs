@@ -174,31 +174,63 @@ fn check_line(out: &mut impl Write, check: &Check, text: &str) -> io::Result<()>
     writeln!(out, "  {:<8} {:<10} {text}", outcome(check), kind(check))
 }
 
+/// Passed checks of one [`GroupKey`], shown as one line.
+struct Group<'a> {
+    first: &'a Check,
+    /// Where the members they cover are listed, when they cover members.
+    source: Option<String>,
+    count: usize,
+}
+
+/// What the checks of one group share.
+#[derive(PartialEq, Eq, Hash)]
+struct GroupKey {
+    kind: String,
+    algorithm: Option<&'static str>,
+    outcome: &'static str,
+    /// `members SOURCE`, or the whole summary of a check that covers
+    /// something else.
+    subject: String,
+}
+
 /// Passed and informational checks, one line per group: the checks of one
 /// kind, algorithm and outcome that cover members listed in the same place
 /// (`sha256 of 3,000 members (listed in SHA256SUMS)`), or that read the same.
 /// At most [`SHOWN`] lines per kind.
 fn passed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
-    struct Group<'a> {
-        first: &'a Check,
-        source: Option<String>,
-        count: usize,
+    let mut lines_per_kind: HashMap<String, usize> = HashMap::new();
+    let mut hidden: Vec<(String, usize)> = Vec::new();
+    for group in &groups(checks) {
+        let kind = kind(group.first);
+        let lines = lines_per_kind.entry(kind.clone()).or_default();
+        if *lines >= SHOWN {
+            match hidden.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, n)) => *n += group.count,
+                None => hidden.push((kind, group.count)),
+            }
+            continue;
+        }
+        *lines += 1;
+        check_line(out, group.first, &group_text(group))?;
     }
-    /// What the checks of one group share.
-    #[derive(PartialEq, Eq, Hash)]
-    struct Key {
-        kind: String,
-        algorithm: Option<&'static str>,
-        outcome: &'static str,
-        /// `members SOURCE`, or the whole summary of a check that covers
-        /// something else.
-        subject: String,
+    for (kind, n) in hidden {
+        writeln!(
+            out,
+            "  … and {} more {kind} checks ({SEE_ALL})",
+            thousands(n)
+        )?;
     }
+    Ok(())
+}
+
+/// The passed and informational checks in groups, in the order each group
+/// first appears.
+fn groups(checks: &[Check]) -> Vec<Group<'_>> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
     for check in checks.iter().filter(|c| !c.outcome.is_failure()) {
         let source = member_source(&check.covers);
-        let key = Key {
+        let key = GroupKey {
             kind: kind(check),
             algorithm: check.algorithm.map(|a| a.name()),
             outcome: outcome(check),
@@ -219,47 +251,29 @@ fn passed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
             }
         }
     }
-    let mut lines_per_kind: HashMap<String, usize> = HashMap::new();
-    let mut hidden: Vec<(String, usize)> = Vec::new();
-    for group in &groups {
-        let kind = kind(group.first);
-        let lines = lines_per_kind.entry(kind.clone()).or_default();
-        if *lines >= SHOWN {
-            match hidden.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, n)) => *n += group.count,
-                None => hidden.push((kind, group.count)),
-            }
-            continue;
+    groups
+}
+
+/// A group's line: its one check's summary, or how many members (or times).
+fn group_text(group: &Group) -> String {
+    match (&group.source, group.count) {
+        (_, 1) => group.first.summary(),
+        (Some(source), count) => {
+            let algorithm = group
+                .first
+                .algorithm
+                .filter(|a| *a != fwkit::Algorithm::StreamCheck)
+                .map(|a| format!("{} of ", a.name()))
+                .unwrap_or_default();
+            let source = if source.is_empty() {
+                String::new()
+            } else {
+                format!(" ({source})")
+            };
+            format!("{algorithm}{} members{source}", thousands(count))
         }
-        *lines += 1;
-        let text = match (&group.source, group.count) {
-            (_, 1) => group.first.summary(),
-            (Some(source), count) => {
-                let algorithm = group
-                    .first
-                    .algorithm
-                    .filter(|a| *a != fwkit::Algorithm::StreamCheck)
-                    .map(|a| format!("{} of ", a.name()))
-                    .unwrap_or_default();
-                let source = if source.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({source})")
-                };
-                format!("{algorithm}{} members{source}", thousands(count))
-            }
-            (None, count) => format!("{} ({} times)", group.first.summary(), thousands(count)),
-        };
-        check_line(out, group.first, &text)?;
+        (None, count) => format!("{} ({} times)", group.first.summary(), thousands(count)),
     }
-    for (kind, n) in hidden {
-        writeln!(
-            out,
-            "  … and {} more {kind} checks ({SEE_ALL})",
-            thousands(n)
-        )?;
-    }
-    Ok(())
 }
 
 /// Failed checks and checks that could not run, one line each, at most
