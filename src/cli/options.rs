@@ -77,7 +77,10 @@ fn limits(args: &LimitArgs) -> Result<Limits> {
 /// `inspect`: members are hashed (SHA-256 for the listing); with
 /// `--recursive`, the unpack that opens nested packages without verifying.
 pub fn inspect_options(args: &InspectArgs) -> Result<(VerifyOptions, Option<UnpackOptions>)> {
-    let verify = verify_options(&args.common, None, true)?;
+    let verify = VerifyOptions {
+        hash_members: true,
+        ..verify_options(&args.common, None)?
+    };
     let unpack = match args.recursive {
         Some(depth) if depth > 0 => Some(UnpackOptions {
             verify: verify.clone(),
@@ -90,22 +93,20 @@ pub fn inspect_options(args: &InspectArgs) -> Result<(VerifyOptions, Option<Unpa
 }
 
 pub fn verify_command_options(args: &VerifyArgs) -> Result<VerifyOptions> {
-    verify_options(&args.common, args.sha256.as_deref(), false)
+    verify_options(&args.common, args.sha256.as_deref())
 }
 
 pub fn unpack_options(args: &UnpackArgs) -> Result<UnpackOptions> {
     Ok(UnpackOptions {
-        verify: verify_options(&args.common, args.sha256.as_deref(), false)?,
+        verify: verify_options(&args.common, args.sha256.as_deref())?,
         no_verify: args.no_verify,
         recursive: args.recursive.unwrap_or(0),
     })
 }
 
-fn verify_options(
-    common: &Common,
-    sha256: Option<&str>,
-    hash_members: bool,
-) -> Result<VerifyOptions> {
+/// The verify options the common flags and `--sha256` ask for, without
+/// `hash_members` (only `inspect` sets it).
+fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions> {
     let sha256 = match sha256 {
         Some(text) => Some(
             fwkit::parse_sha256(text)
@@ -127,7 +128,7 @@ fn verify_options(
         sha256,
         limits: limits(&common.limits)?,
         progress,
-        hash_members,
+        hash_members: false,
         keys: load_keys(&common.key, common.keyring.as_deref())?,
         require_signature: common.require_signature,
     })
