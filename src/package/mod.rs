@@ -215,7 +215,7 @@ impl Package {
         if options.recursive > 0 && report.checks.iter().all(|c| !c.outcome.is_failure()) {
             nested::unpack(self, staging.root(), &mut report, options)?;
         }
-        if place(&report, options.no_verify) {
+        if place(&report, options) {
             report.unpacked = Some(staging.commit()?);
         }
         Ok(report)
@@ -225,7 +225,7 @@ impl Package {
 /// Is the staged tree placed? Never when a member is unsafe or a limit or
 /// structure check failed; with failed integrity checks only on `no_verify`;
 /// otherwise (verified, or nothing failed but there is no integrity data) yes.
-fn place(report: &Report, no_verify: bool) -> bool {
+fn place(report: &Report, options: &UnpackOptions) -> bool {
     let unsafe_content = report.checks.iter().any(|c| {
         c.outcome.is_failure()
             && matches!(
@@ -234,5 +234,5 @@ fn place(report: &Report, no_verify: bool) -> bool {
             )
     }) || report.members.iter().any(|m| m.problem.is_some());
     let integrity_failed = report.checks.iter().any(|c| c.outcome.is_failure());
-    !unsafe_content && (!integrity_failed || no_verify)
+    !unsafe_content && (!integrity_failed || options.no_verify)
 }
