@@ -231,6 +231,15 @@ impl Handoff {
             Some(Seen::Dir) => format!("{name} is a directory, not a file"),
             Some(Seen::Link) => format!("{name} is a link, not a file"),
             Some(Seen::File) => format!("{name} was not read to its end"),
+            // A directory known only as the parent of other members.
+            None if self.report.members.iter().any(|m| {
+                m.path
+                    .as_ref()
+                    .is_some_and(|p| p.ancestors().any(|a| &a == name))
+            }) =>
+            {
+                format!("{name} is a directory, not a file")
+            }
             None => format!("{name} is not a member of {}", self.report.path.display()),
         })
     }

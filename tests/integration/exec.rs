@@ -13,7 +13,7 @@
 mod files;
 
 use crate::util::{
-    fwkit, makeself_archive, prng, require_tool, sha256_hex, write_file, Makeself, Run,
+    fwkit, makeself_archive, os, prng, require_tool, sha256_hex, write_file, Makeself, Run,
 };
 use serde_json::Value;
 use std::fs;
@@ -394,4 +394,60 @@ fn one_handed(doc: &Value) -> &Value {
     let handed = doc["handed"].as_array().expect("handed");
     assert_eq!(handed.len(), 1, "{doc}");
     &handed[0]
+}
+
+#[test]
+fn vendor_layouts_and_cabinets_hand_their_members_too() {
+    if !["tar", "gzip", "gcab"].iter().all(|t| require_tool(t)) {
+        return;
+    }
+    let w = Work::new(64 << 10);
+    let src = w.path("src");
+    crate::util::tool(
+        &w.dir,
+        "tar",
+        &[
+            os("-czf"),
+            os("p.tgz"),
+            os("-C"),
+            src.as_os_str(),
+            os("rom.bin"),
+            os("payload"),
+        ],
+    );
+    let tgz = fs::read(w.path("p.tgz")).unwrap();
+    fs::write(w.path("hp.scexe"), crate::util::scexe(&tgz)).unwrap();
+    fs::write(
+        w.path("dell.BIN"),
+        crate::util::dell_bin("<SoftwareComponent/>", &tgz),
+    )
+    .unwrap();
+    crate::util::tool(
+        &src,
+        "gcab",
+        &[
+            os("-c"),
+            os("-n"),
+            w.path("p.cab").as_os_str(),
+            os("rom.bin"),
+        ],
+    );
+    let copier = w.copier(0);
+    for pkg in ["hp.scexe", "dell.BIN", "p.cab"] {
+        let _ = fs::remove_file(w.path("copy.bin"));
+        // No signature in these: the caller's whole-file SHA-256.
+        let sha = sha256_hex(&fs::read(w.path(pkg)).unwrap());
+        let run = w.exec(pkg, &["--sha256", &sha], &[&copier, "{rom.bin}"]);
+        run.expect(0);
+        assert!(w.copy() == w.image, "{pkg}: the flasher read other bytes");
+        if pkg != "p.cab" {
+            let run = w.exec(pkg, &["--sha256", &sha], &[&copier, "{payload}"]);
+            run.expect(REFUSED);
+            assert!(
+                run.stderr.contains("payload is a directory"),
+                "{pkg}: {}",
+                run.stderr
+            );
+        }
+    }
 }
