@@ -15,7 +15,8 @@ Examples:
   fwkit verify upgrade-set/ --manifest upgrade-set.sha256
 
 Exit status: 0 verified, 1 not verified (a check failed, unsafe content,
-or no integrity data), 2 usage error or unreadable/unrecognised input.";
+or no integrity data), 2 usage error or unreadable/unrecognised input.
+fwkit exec answers with FLASHER's status, or 124-127 (see fwkit exec --help).";
 
 /// Unpack, verify and pack firmware packages without ever executing them.
 #[derive(Debug, Parser)]

@@ -176,8 +176,8 @@ impl Handoff {
             .find(|c| c.outcome.is_failure())
             .map(|c| {
                 format!(
-                    "{:?} check of {} {}{}",
-                    c.kind,
+                    "{} check of {} {}{}",
+                    format!("{:?}", c.kind).to_lowercase(),
                     c.covers,
                     match c.outcome {
                         crate::model::Outcome::NotRun => "could not run",

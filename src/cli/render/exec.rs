@@ -157,6 +157,16 @@ pub fn outcome(shown: &Shown, ran: &Ran, cleanup: Option<&fwkit::Error>) -> i32 
             let _ = io::stdout().lock().write_all(lines.as_bytes());
         }
         Ran::DryRun(_) => {}
+        // -q: the status answers; only what went wrong is said.
+        _ if shown.quiet => to_stderr(
+            &lines
+                .lines()
+                .filter(|l| {
+                    !l.starts_with("fwkit: ") || l.contains("not run") || l.contains("cannot run")
+                })
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
+        ),
         _ => to_stderr(&lines),
     }
     code
