@@ -233,6 +233,37 @@ fn a_memfd_cannot_be_written_or_truncated() {
 }
 
 #[test]
+fn only_the_named_memfds_are_inherited() {
+    let w = Work::new(4 << 10);
+    w.pack("scexe", "p.scexe");
+    let list = w.script(
+        "fds.sh",
+        "for f in /proc/$$/fd/*; do echo \"$(readlink \"$f\")\"; done > fds.txt\n",
+    );
+    w.exec(
+        "p.scexe",
+        &["--key", "k.pub"],
+        &[&list, "{rom.bin}", "{payload/cfg.txt}"],
+    )
+    .expect(0);
+    let fds = fs::read_to_string(w.path("fds.txt")).unwrap();
+    let mut memfds: Vec<&str> = fds.lines().filter(|l| l.contains("memfd:")).collect();
+    memfds.sort();
+    assert_eq!(
+        memfds,
+        [
+            "/memfd:fwkit:payload/cfg.txt (deleted)",
+            "/memfd:fwkit:rom.bin (deleted)"
+        ],
+        "{fds}"
+    );
+    // Nothing fwkit opened for itself: the package, the key, the probe.
+    for own in ["p.scexe", "k.pub", "probe"] {
+        assert!(!fds.contains(own), "{own} was inherited:\n{fds}");
+    }
+}
+
+#[test]
 fn rewriting_the_package_on_disk_does_not_reach_the_flasher() {
     let w = Work::new(256 << 10);
     w.pack("scexe", "p.scexe");
