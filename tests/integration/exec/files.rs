@@ -92,6 +92,9 @@ fn the_directory_goes_when_the_flasher_is_killed() {
 
 #[test]
 fn sigterm_and_sigint_are_passed_on_and_waited_for() {
+    if !crate::util::require_tool("kill") {
+        return;
+    }
     let w = Work::new(4 << 10);
     w.pack("zip", "p.zip");
     let flasher = w.script(
