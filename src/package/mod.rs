@@ -222,6 +222,18 @@ impl Package {
     }
 }
 
+impl Package {
+    /// The one pass of `verify`, with member content written to `sink`
+    /// (`handoff`: the members a program is given).
+    pub(crate) fn run_into(
+        &self,
+        options: &VerifyOptions,
+        sink: &mut dyn crate::extract::Sink,
+    ) -> Result<Report> {
+        self.run(options, sink)
+    }
+}
+
 /// Is the staged tree placed? Never when a member is unsafe or a limit or
 /// structure check failed; with failed integrity checks only on `no_verify`;
 /// otherwise (verified, or nothing failed but there is no integrity data) yes.
