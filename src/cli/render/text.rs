@@ -456,7 +456,7 @@ pub fn safe(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut_list, member_source, thousands};
+    use super::{cut_list, member_source, safe, thousands};
 
     #[test]
     fn hostile_text_cannot_start_a_line_or_drive_the_terminal() {
