@@ -98,8 +98,12 @@ pub fn verified(handoff: &Handoff, shown: &mut Shown) {
         return;
     }
     let mut out = Vec::new();
-    let _ = text::report(&mut out, &handoff.report, Reading::Verify, shown.verbose);
-    let _ = text::warnings(&mut out, &handoff.report, shown.verbose);
+    let detail = match shown.verbose {
+        true => super::Detail::Full,
+        false => super::Detail::Summary,
+    };
+    let _ = text::report(&mut out, &handoff.report, Reading::Verify, detail);
+    let _ = text::warnings(&mut out, &handoff.report, detail);
     for note in &handoff.notes {
         let _ = writeln!(out, "note: {note}");
     }
@@ -107,7 +111,11 @@ pub fn verified(handoff: &Handoff, shown: &mut Shown) {
         let _ = writeln!(
             out,
             "handed {} ({} bytes, sha256 {}) as {} {}",
-            h.member, h.size, h.sha256, h.kind, h.handed_as
+            text::safe(&h.member),
+            h.size,
+            h.sha256,
+            h.kind,
+            h.handed_as
         );
     }
     to_stderr(&String::from_utf8_lossy(&out));
