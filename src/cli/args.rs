@@ -90,6 +90,13 @@ pub struct Common {
     /// Fail unless a signature is checked (needs --key or --keyring).
     #[arg(long)]
     pub require_signature: bool,
+    /// When a signer's certificates must be valid: now, signing-time or
+    /// YYYY-MM-DD (default: the verified time stamp's time, else now).
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    /// Accept SHA-1 digests and RSA keys under 2048 bits (reported).
+    #[arg(long)]
+    pub allow_legacy_crypto: bool,
 }
 
 /// How a report is shown (inspect, verify, unpack).

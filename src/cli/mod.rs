@@ -4,6 +4,7 @@
 pub mod args;
 mod options;
 mod render;
+mod trust_x509;
 
 use anyhow::{Context, Result};
 use args::{Cli, Command};

@@ -310,6 +310,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         for (algorithm, values) in &lists {
             if let Some(Some(expected)) = values.get(i) {
                 layout.digests.push(RangeDigest {
+                    skip: Vec::new(),
                     range: legacy_range.unwrap_or(range),
                     algorithm: *algorithm,
                     expected: expected.clone(),

@@ -9,6 +9,7 @@ use super::{zip, Layout};
 use crate::detect::FormatKind;
 use crate::input::Input;
 use crate::model::{Check, CheckKind, Layer, PeInfo, PeSection, VendorInfo};
+use crate::verify::authenticode::Table;
 use std::io;
 
 pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
@@ -107,20 +108,13 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         ),
         range: (0, image_end),
     });
+    let failed_before = layout.checks.len();
     if let Some(range) = certificate {
         layout.layers.push(Layer {
-            kind: "Authenticode certificate table (not checked)".to_owned(),
+            kind: "Authenticode certificate table".to_owned(),
             range,
         });
-        layout.checks.push(
-            crate::model::Check::new(
-                CheckKind::Signature,
-                "PE image",
-                crate::model::Outcome::Info,
-            )
-            .with_range(range)
-            .with_detail("Authenticode signature present, not checked"),
-        );
+        layout.authenticode = Some(authenticode_table(&header, source, range)?);
     }
     layout.vendor.push(VendorInfo::Pe(PeInfo {
         machine: goblin::pe::header::machine_to_str(coff.machine).to_owned(),
@@ -134,12 +128,113 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
             "PE overlay",
             "the PE carries no appended data: not a self-extracting package",
         ));
-        return Ok(layout);
+    } else {
+        layout.layers.push(Layer {
+            kind: "overlay".to_owned(),
+            range: (image_end, overlay_end),
+        });
+        let padding = match certificate {
+            Some(_) => alignment_padding(source, image_end, overlay_end)?,
+            None => 0,
+        };
+        zip::add_archive(
+            &mut layout,
+            source,
+            image_end,
+            overlay_end.saturating_sub(padding),
+        )?;
     }
-    layout.layers.push(Layer {
-        kind: "overlay".to_owned(),
-        range: (image_end, overlay_end),
-    });
-    zip::add_archive(&mut layout, source, image_end, overlay_end)?;
+    // A signed PE without a zip is a signed image: its Authenticode
+    // signature alone can verify it, when the caller gives anchors.
+    if let Some(table) = layout.authenticode.as_mut() {
+        let payload: Vec<Check> = layout.checks.drain(failed_before..).collect();
+        if payload.iter().any(|c| c.outcome.is_failure()) {
+            table.without_anchors.extend(payload);
+        } else {
+            layout.checks.extend(payload);
+        }
+    }
     Ok(layout)
+}
+
+/// Largest certificate table read (real ones are a few KiB).
+const MAX_CERTIFICATE_TABLE: u64 = 4 << 20;
+
+/// The certificate table's bytes and the two fields the Authenticode image
+/// digest leaves out: the optional header's checksum and the table's own
+/// data directory entry.
+fn authenticode_table(
+    header: &goblin::pe::header::Header,
+    source: &Input,
+    range: (u64, u64),
+) -> io::Result<Table> {
+    let optional = u64::from(header.dos_header.pe_pointer)
+        .saturating_add(4)
+        .saturating_add(goblin::pe::header::SIZEOF_COFF_HEADER as u64);
+    let pe32_plus = header
+        .optional_header
+        .is_some_and(|o| o.standard_fields.magic == goblin::pe::optional_header::MAGIC_64);
+    // Data directory 4 (certificate table), 8 bytes an entry.
+    let directories = optional.saturating_add(if pe32_plus { 112 } else { 96 });
+    let entry = directories.saturating_add(4 * 8);
+    let checksum = optional.saturating_add(64);
+    let size = range.1.saturating_sub(range.0);
+    let mut table = Table {
+        range,
+        bytes: Vec::new(),
+        skip: vec![
+            (checksum, checksum.saturating_add(4)),
+            (entry, entry.saturating_add(8)),
+        ],
+        without_anchors: vec![Check::new(
+            CheckKind::Signature,
+            "PE image",
+            crate::model::Outcome::Info,
+        )
+        .with_range(range)
+        .with_detail(
+            "Authenticode signature present, not checked (give --key with a trusted CA certificate to check it)",
+        )],
+    };
+    if size > MAX_CERTIFICATE_TABLE {
+        table.without_anchors.clear();
+        table.without_anchors.push(
+            Check::new(CheckKind::Signature, "PE image", crate::model::Outcome::NotRun)
+                .with_range(range)
+                .with_detail(format!(
+                    "the {size}-byte certificate table is larger than {MAX_CERTIFICATE_TABLE} bytes; not read"
+                )),
+        );
+        return Ok(table);
+    }
+    table.bytes = source.read_at(range.0, size)?;
+    Ok(table)
+}
+
+/// Zero bytes a signing tool put between an overlay zip's end record and
+/// the certificate table, which starts 8-byte aligned: the count (under 8)
+/// for which the bytes before them end a zip end record with no comment.
+fn alignment_padding(source: &Input, image_end: u64, overlay_end: u64) -> io::Result<u64> {
+    const EOCD: u64 = 22;
+    let window = overlay_end
+        .saturating_sub(image_end)
+        .min(EOCD.saturating_add(7));
+    let tail = source.read_at(overlay_end.saturating_sub(window), window)?;
+    for padding in 1..8usize {
+        let Some(end) = tail.len().checked_sub(padding) else {
+            break;
+        };
+        let zeros = tail.get(end..).is_some_and(|p| p.iter().all(|&b| b == 0));
+        let record = end
+            .checked_sub(22)
+            .and_then(|start| tail.get(start..end))
+            .is_some_and(|r| r.starts_with(b"PK\x05\x06") && r.ends_with(&[0, 0]));
+        if !zeros {
+            break;
+        }
+        if record {
+            return Ok(padding as u64);
+        }
+    }
+    Ok(0)
 }
