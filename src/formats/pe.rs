@@ -122,6 +122,19 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         overlay: (image_end, overlay_end),
         authenticode: certificate.is_some(),
     }));
+    payload(&mut layout, source, (image_end, overlay_end), failed_before)?;
+    Ok(layout)
+}
+
+/// The overlay's zip, if any. A signed PE without a zip is a signed image:
+/// its Authenticode signature alone can verify it when the caller gives
+/// anchors, so the missing payload fails only without them.
+fn payload(
+    layout: &mut Layout,
+    source: &Input,
+    (image_end, overlay_end): (u64, u64),
+    failed_before: usize,
+) -> io::Result<()> {
     if image_end >= overlay_end {
         layout.checks.push(Check::failed(
             CheckKind::Structure,
@@ -133,19 +146,17 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
             kind: "overlay".to_owned(),
             range: (image_end, overlay_end),
         });
-        let padding = match certificate {
+        let padding = match layout.authenticode {
             Some(_) => alignment_padding(source, image_end, overlay_end)?,
             None => 0,
         };
         zip::add_archive(
-            &mut layout,
+            layout,
             source,
             image_end,
             overlay_end.saturating_sub(padding),
         )?;
     }
-    // A signed PE without a zip is a signed image: its Authenticode
-    // signature alone can verify it, when the caller gives anchors.
     if let Some(table) = layout.authenticode.as_mut() {
         let payload: Vec<Check> = layout.checks.drain(failed_before..).collect();
         if payload.iter().any(|c| c.outcome.is_failure()) {
@@ -154,7 +165,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
             layout.checks.extend(payload);
         }
     }
-    Ok(layout)
+    Ok(())
 }
 
 /// Largest certificate table read (real ones are a few KiB).

@@ -319,10 +319,6 @@ fn signer_check(
     let anchors: Vec<x509_cert::Certificate> =
         options.anchors.iter().map(|a| a.cert.clone()).collect();
     let stamp = timestamp::stamp(signer, &certs, &anchors, legacy);
-    let (at, judged) = match judge_time(options.at, stamp.as_ref(), signed.claimed_time) {
-        Ok(t) => t,
-        Err(why) => return check.with_detail(why),
-    };
     let tbs = signed.cert.tbs_certificate();
     let mut facts = vec![
         format!("signer {}", x509::name(tbs.subject())),
@@ -333,9 +329,19 @@ fn signer_check(
             x509::digest_name(&signer.digest_alg.oid).unwrap_or("?")
         ),
         signing_time(stamp.as_ref(), signed.claimed_time),
-        format!("certificates judged at {} ({judged})", x509::date(at)),
-        "revocation not checked".to_owned(),
     ];
+    let (at, judged) = match judge_time(options.at, stamp.as_ref(), signed.claimed_time) {
+        Ok(t) => t,
+        Err(why) => {
+            facts.push(why);
+            return check.with_detail(facts.join("; "));
+        }
+    };
+    facts.push(format!(
+        "certificates judged at {} ({judged})",
+        x509::date(at)
+    ));
+    facts.push("revocation not checked".to_owned());
     let purpose = Purpose {
         eku: EKU_CODE_SIGNING,
         at,
