@@ -577,4 +577,5 @@ fn sha1_digest_needs_allow_legacy_crypto() {
     unpack(tmp.path(), &pkg, &legacy, 0);
 }
 
+mod options;
 mod real;
