@@ -158,12 +158,18 @@ fn payload(
         )?;
     }
     if let Some(table) = layout.authenticode.as_mut() {
+        // Only "there is no zip" moves: a zip that is there but broken
+        // still fails the package, anchors or not.
         let payload: Vec<Check> = layout.checks.drain(failed_before..).collect();
-        if payload.iter().any(|c| c.outcome.is_failure()) {
-            table.without_anchors.extend(payload);
-        } else {
-            layout.checks.extend(payload);
-        }
+        let (absent, kept): (Vec<Check>, Vec<Check>) = payload.into_iter().partition(|c| {
+            c.outcome.is_failure()
+                && c.detail.as_deref().is_some_and(|d| {
+                    d.contains("carries no appended data")
+                        || d.contains("no end-of-central-directory record")
+                })
+        });
+        table.without_anchors.extend(absent);
+        layout.checks.extend(kept);
     }
     Ok(())
 }
