@@ -221,6 +221,28 @@ hyperfine --style basic --warmup 1 --runs "$runs" --export-json unpack.json \
   -n "tar -xzf payload (unverified)" "mkdir out && tar -xzf payload.tar.gz -C out" >/dev/null
 rm -rf out
 
+# Authenticode: the 128 MiB zip appended to Debian's grubx64.efi like an HPE
+# cp*.exe, signed by osslsigncode with a throwaway CA; fwkit verify --key
+# against osslsigncode verify (both compute the image digest over the file).
+grub=/usr/lib/grub/x86_64-efi/monolithic/grubx64.efi
+if command -v osslsigncode >/dev/null && command -v openssl >/dev/null && [ -f "$grub" ]; then
+  if [ ! -f pkg-signed.exe ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+      -subj "/CN=bench CA" -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=bench signer" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=codeSigning\n' > leaf.ext
+    openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile leaf.ext -out leaf.pem 2>/dev/null
+    cat "$grub" pkg.zip > pkg-unsigned.exe
+    osslsigncode sign -certs leaf.pem -key leaf.key -h sha256 -in pkg-unsigned.exe -out pkg-signed.exe >/dev/null
+  fi
+  "$fwkit" verify pkg-signed.exe --key ca.pem >/dev/null || { echo "bench: fwkit does not verify the signed PE" >&2; exit 1; }
+  hyperfine --style basic --warmup 2 --runs "$runs" --export-json authenticode.json \
+    -n "fwkit verify --key (Authenticode)" "$fwkit verify pkg-signed.exe --key ca.pem" \
+    -n "osslsigncode verify" "osslsigncode verify -CAfile ca.pem -in pkg-signed.exe" >/dev/null
+fi
+
 peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -n 1; }
 rss_verify=$(peak "$fwkit" verify pkg.run)
 rm -rf out; rss_unpack=$(peak "$fwkit" unpack pkg.run -o out); rm -rf out
@@ -257,6 +279,11 @@ for name in z:
 z = load("zipunpack.json")
 for name in z:
     print(row(z, name, "fwkit unpack (zip)"))
+import os
+if os.path.exists("authenticode.json"):
+    a = load("authenticode.json")
+    for name in a:
+        print(row(a, name, "fwkit verify --key (Authenticode)"))
 print()
 print(f"peak RSS: fwkit verify {int(sys.argv[1])//1024} MiB, fwkit unpack {int(sys.argv[2])//1024} MiB"
       + (f", fwkit verify of a 1 GiB package {int(sys.argv[3])//1024} MiB" if sys.argv[3] else ""))

@@ -31,6 +31,6 @@ run() {
 }
 export -f run
 small_targets=(layout detect manifest jcat member_name shell_assignments fwkit_manifest
-               minisign_signature minisign_public_key minisign_secret_key)
+               minisign_signature minisign_public_key minisign_secret_key authenticode)
 printf '%s\n' "${small_targets[@]}" | xargs -P "$lanes" -I{} bash -c "run {} $small"
 [ "$big" -gt 0 ] && run verify_bytes "$big"

@@ -15,7 +15,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 out="${1:-$here/seeds}"
 rm -rf "$out"
-mkdir -p "$out"/{jcat,verify_bytes,layout,shell_assignments,detect,member_name,manifest,fwkit_manifest,minisign_signature,minisign_public_key,minisign_secret_key}
+mkdir -p "$out"/{authenticode,jcat,verify_bytes,layout,shell_assignments,detect,member_name,manifest,fwkit_manifest,minisign_signature,minisign_public_key,minisign_secret_key}
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -211,3 +211,17 @@ fi
 
 find "$out" -type f -size +100k -print -delete | sed 's/^/seeds: over 100 KiB, dropped: /' >&2
 for d in "$out"/*/; do printf '%-22s %3d seeds\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)"; done
+
+# --- authenticode: certificate tables of Debian's signed shim and GRUB --------
+# (two length bytes and an anchor certificate first: none, then the table).
+for pe in /usr/lib/shim/shimx64.efi.signed /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed; do
+  [ -f "$pe" ] || { echo "seeds: $pe missing, skipping its authenticode seed" >&2; continue; }
+  python3 - "$pe" "$out/authenticode/$(basename "$pe").table" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+opt = struct.unpack_from("<I", d, 0x3C)[0] + 24
+dirs = opt + (112 if struct.unpack_from("<H", d, opt)[0] == 0x20B else 96)
+at, size = struct.unpack_from("<II", d, dirs + 32)
+open(sys.argv[2], "wb").write(b"\0\0" + d[at:at + size])
+PY
+done

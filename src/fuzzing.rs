@@ -158,6 +158,36 @@ pub fn jcat(data: &[u8]) -> Option<usize> {
     formats::jcat::parse(data).ok().map(|file| file.items.len())
 }
 
+/// An Authenticode certificate table as a PE carries it: `WIN_CERTIFICATE`
+/// entries, CMS SignedData, SpcIndirectDataContent, signer infos, time
+/// stamps, certificate paths. The first two bytes (big-endian) give the
+/// length of a DER certificate that follows and is trusted as an anchor;
+/// the rest is the table. Returns the number of signature checks.
+pub fn authenticode(data: &[u8]) -> usize {
+    let (len, rest) = match data {
+        [a, b, rest @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), rest),
+        _ => return 0,
+    };
+    let (anchor, table) = rest.split_at(len.min(rest.len()));
+    let table = crate::verify::authenticode::Table {
+        range: (0, table.len() as u64),
+        bytes: table.to_vec(),
+        skip: Vec::new(),
+        without_anchors: Vec::new(),
+    };
+    let digests = crate::verify::authenticode::image_digests(&table, table.range.1);
+    let computed: Vec<_> = digests
+        .iter()
+        .map(|d| (d.algorithm, d.expected.clone()))
+        .collect();
+    let options = crate::VerifyOptions {
+        anchors: crate::Anchor::parse_all(anchor).unwrap_or_default(),
+        allow_legacy_crypto: true,
+        ..crate::VerifyOptions::default()
+    };
+    crate::verify::authenticode::checks(&table, &computed, &options).len()
+}
+
 /// A public key generated once per process: no input can carry a valid
 /// signature by it, so with it every signature member is parsed and checked.
 fn fuzz_key() -> Option<&'static crate::sign::PublicKey> {

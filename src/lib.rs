@@ -82,3 +82,4 @@ pub use model::{
 };
 pub use package::{Package, UnpackOptions, MAX_RECURSIVE};
 pub use verify::{fwkit_manifest, hex, parse_sha256, VerifyOptions};
+pub use verify::{x509::anchors_from, x509::Anchor, At};

@@ -84,16 +84,25 @@ pub struct Common {
     pub show: ReportOutput,
     #[command(flatten)]
     pub limits: LimitArgs,
-    /// A trusted public key (minisign or signify .pub, repeatable); a valid
-    /// signature by one of the keys must then cover the whole package.
+    /// A trusted public key (minisign or signify .pub) or X.509 certificate
+    /// (PEM or DER, for Authenticode), repeatable; a valid signature by one
+    /// of them must then cover the whole package.
     #[arg(long, value_name = "PUB")]
     pub key: Vec<PathBuf>,
-    /// A directory of trusted public keys (every *.pub in it).
+    /// A directory of trusted public keys (every *.pub in it) and X.509
+    /// certificates (every *.pem, *.crt, *.cer, *.der).
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
     /// Fail unless a signature is checked (needs --key or --keyring).
     #[arg(long)]
     pub require_signature: bool,
+    /// When a signer's certificates must be valid: now, signing-time or
+    /// YYYY-MM-DD (default: the verified time stamp's time, else now).
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+    /// Accept SHA-1 digests and RSA keys under 2048 bits (reported).
+    #[arg(long)]
+    pub allow_legacy_crypto: bool,
 }
 
 /// How a report is shown (inspect, verify, unpack).

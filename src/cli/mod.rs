@@ -6,6 +6,7 @@ pub mod args;
 mod exec;
 mod options;
 mod render;
+mod trust_x509;
 
 use anyhow::{Context, Result};
 use args::{Cli, Command};

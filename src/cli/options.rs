@@ -132,6 +132,13 @@ fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions
         hash_members: false,
         keys: load_keys(&common.key, common.keyring.as_deref())?,
         require_signature: common.require_signature,
+        anchors: super::trust_x509::load_anchors(&common.key, common.keyring.as_deref())?,
+        at: common
+            .at
+            .as_deref()
+            .map(super::trust_x509::parse_at)
+            .transpose()?,
+        allow_legacy_crypto: common.allow_legacy_crypto,
     })
 }
 
@@ -148,13 +155,14 @@ pub fn load_keys(
             .filter(|p| p.extension().is_some_and(|x| x == "pub"))
             .collect();
         found.sort();
-        if found.is_empty() {
+        if found.is_empty() && super::trust_x509::keyring_certificates(dir)?.is_empty() {
             bail!("--keyring {}: no *.pub files in it", dir.display());
         }
         paths.extend(found);
     }
     paths
         .iter()
+        .filter(|path| !super::trust_x509::is_certificate(path))
         .map(|path| {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read public key {}", path.display()))?;

@@ -387,6 +387,7 @@ fn add_chunks(
         for (algorithm, values) in &chunks.digests {
             if let Some(Some(expected)) = values.get(i) {
                 layout.digests.push(RangeDigest {
+                    skip: Vec::new(),
                     range: legacy_range.unwrap_or(range),
                     algorithm: *algorithm,
                     expected: expected.clone(),

@@ -48,6 +48,8 @@ pub(crate) struct Layout {
     pub vendor: Vec<VendorInfo>,
     pub capture: Capture,
     pub warnings: Vec<String>,
+    /// A PE's Authenticode certificate table.
+    pub authenticode: Option<crate::verify::authenticode::Table>,
 }
 
 impl Layout {
@@ -61,6 +63,7 @@ impl Layout {
             vendor: Vec::new(),
             capture: Capture::Metadata,
             warnings: Vec::new(),
+            authenticode: None,
         }
     }
 

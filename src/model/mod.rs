@@ -337,6 +337,9 @@ pub trait Progress: Send + Sync {
 #[derive(Debug, Clone)]
 pub(crate) struct RangeDigest {
     pub range: ByteRange,
+    /// Ranges inside `range` left out of the digest (sorted, disjoint):
+    /// one hash over several ranges, in file order.
+    pub skip: Vec<ByteRange>,
     pub algorithm: Algorithm,
     /// Normalised: lower-case hex, or decimal for cksum.
     pub expected: String,

@@ -25,7 +25,7 @@ use crate::pass::{self, Pass, ScanResult};
 use crate::sign;
 use crate::verify::manifest::Manifest;
 use crate::verify::signature::{self, Carried, Detached, Evidence, MAX_SIGNATURE_FILE};
-use crate::verify::{self, VerifyOptions};
+use crate::verify::{self, authenticode, VerifyOptions};
 use std::io::BufReader;
 
 /// Most bytes of member content hashed with SHA-256 before a manifest asks.
@@ -36,6 +36,11 @@ impl Package {
         let layout = &self.layout;
         let digests = self.range_digests(options);
         let mut checks = layout.checks.clone();
+        if let Some(table) = layout.authenticode.as_ref() {
+            if options.anchors.is_empty() {
+                checks.extend(table.without_anchors.iter().cloned());
+            }
+        }
         let mut report = Report {
             path: self.path.clone(),
             size: self.size,
@@ -73,9 +78,15 @@ impl Package {
         let detached = self.input.is_some()
             && !options.keys.is_empty()
             && sign::detached_path(&self.path, "minisig").is_file();
+        if let Some(table) = self.layout.authenticode.as_ref() {
+            if !options.anchors.is_empty() {
+                digests.extend(authenticode::image_digests(table, self.size));
+            }
+        }
         if detached {
             digests.push(RangeDigest {
                 range: (0, self.size),
+                skip: Vec::new(),
                 algorithm: Algorithm::Blake2b512,
                 expected: String::new(),
                 covers: "whole file (for its detached signature)".to_owned(),
@@ -222,6 +233,8 @@ impl Package {
             .first()
             .and_then(|c| c.computed.as_deref())
             .and_then(verify::parse_blake2b512);
+        let mut pass_checks = pass_checks;
+        let image_digests = authenticode::take_computed(&mut pass_checks);
         checks.extend(pass_checks);
         report.members = result.members;
         report.warnings.extend(result.warnings);
@@ -269,6 +282,10 @@ impl Package {
             manifests: &manifests,
             members: &report.members,
             detached: self.detached()?,
+            authenticode: match (&layout.authenticode, options.anchors.is_empty()) {
+                (Some(table), false) => authenticode::checks(table, &image_digests, options),
+                _ => Vec::new(),
+            },
         };
         let evidence = Evidence { stub_ok, prehash };
         checks.extend(signature::checks(carried, options, evidence));

@@ -57,8 +57,18 @@ impl<'a> RangeHashers<'a> {
         let block_end = block.end();
         for ((_, digest), hasher) in self.jobs.iter().zip(self.hashers.iter_mut()) {
             let (start, end) = digest.range;
-            let from = start.max(block.offset);
+            let mut from = start.max(block.offset);
             let to = end.min(block_end);
+            // The pieces of `from..to` outside the digest's holes.
+            for &(hole_start, hole_end) in &digest.skip {
+                if hole_end <= from || hole_start >= to {
+                    continue;
+                }
+                if from < hole_start {
+                    hasher.update(block.between(from, hole_start));
+                }
+                from = from.max(hole_end);
+            }
             if from < to {
                 hasher.update(block.between(from, to));
             }

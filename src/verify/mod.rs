@@ -1,16 +1,20 @@
 //! Every checksum and safety decision. Formats report what a file claims;
 //! this module decides whether the claims hold and what the verdict is.
 
+pub(crate) mod authenticode;
 mod claims;
+mod cms_signer;
 pub(crate) mod digest;
 pub mod fwkit_manifest;
 pub(crate) mod manifest;
 mod options;
 pub(crate) mod safety;
 pub(crate) mod signature;
+mod timestamp;
+pub mod x509;
 
 pub(crate) use claims::manifest_checks;
-pub use options::VerifyOptions;
+pub use options::{At, VerifyOptions};
 
 pub(crate) use digest::parse_blake2b512;
 pub use digest::{hex, parse_sha256};
@@ -43,6 +47,7 @@ pub(crate) fn digest_check(digest: &RangeDigest, computed: Option<String>) -> Ch
 pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
     RangeDigest {
         range: (0, len),
+        skip: Vec::new(),
         algorithm: Algorithm::Sha256,
         expected: hex(sha256),
         covers: "whole file (--sha256)".to_owned(),
@@ -133,6 +138,9 @@ fn is_integrity(check: &Check) -> bool {
     match check.kind {
         CheckKind::Digest | CheckKind::External => true,
         CheckKind::Stream => check.algorithm == Some(Algorithm::StreamCheck),
+        // An Authenticode signature carries the digest of the image it
+        // covers, computed in the pass.
+        CheckKind::Signature => check.algorithm.is_some() && check.computed.is_some(),
         _ => false,
     }
 }

@@ -21,6 +21,24 @@ pub struct VerifyOptions {
     pub keys: Vec<crate::sign::PublicKey>,
     /// Fail when no signature is checked, even without keys.
     pub require_signature: bool,
+    /// Trusted X.509 certificates (Authenticode signers chain to one).
+    pub anchors: Vec<crate::verify::x509::Anchor>,
+    /// When certificates are judged valid; `None`: at the verified time
+    /// stamp's time, else now.
+    pub at: Option<At>,
+    /// Accept SHA-1 digests and RSA keys under 2048 bits (reported).
+    pub allow_legacy_crypto: bool,
+}
+
+/// When a signer's certificates must be valid (`--at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    /// The time of verification.
+    Now,
+    /// The verified time stamp's time, else the signer's signingTime claim.
+    SigningTime,
+    /// Seconds since 1970.
+    Date(u64),
 }
 
 impl std::fmt::Debug for VerifyOptions {
@@ -39,6 +57,12 @@ impl std::fmt::Debug for VerifyOptions {
                     .collect::<Vec<_>>(),
             )
             .field("require_signature", &self.require_signature)
+            .field(
+                "anchors",
+                &self.anchors.iter().map(|a| a.subject()).collect::<Vec<_>>(),
+            )
+            .field("at", &self.at)
+            .field("allow_legacy_crypto", &self.allow_legacy_crypto)
             .finish()
     }
 }

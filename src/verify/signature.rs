@@ -38,6 +38,9 @@ pub(crate) struct Carried<'a, R> {
     pub manifests: &'a [Manifest],
     pub members: &'a [Member],
     pub detached: Vec<Detached<R>>,
+    /// Authenticode signatures, checked; the flag: passed and covers the
+    /// whole package.
+    pub authenticode: Vec<(Check, bool)>,
 }
 
 struct Found {
@@ -132,13 +135,13 @@ fn lists_everything(manifest: &Manifest, members: &[Member]) -> bool {
 
 /// Every signature check, and the policy's verdict on them.
 pub(crate) fn checks<R: Read>(
-    carried: Carried<'_, R>,
+    mut carried: Carried<'_, R>,
     options: &VerifyOptions,
     pass: Evidence,
 ) -> Vec<Check> {
     let keys = &options.keys;
     let mut found = member_signatures(&carried, keys, pass.stub_ok);
-    for file in carried.detached {
+    for file in std::mem::take(&mut carried.detached) {
         let covers = format!("whole file (detached {})", file.name);
         let (data, len) = file.data;
         let signed = match pass.prehash {
@@ -149,6 +152,13 @@ pub(crate) fn checks<R: Read>(
         found.push(Found {
             covers,
             whole: true,
+            check,
+        });
+    }
+    for (check, whole) in carried.authenticode {
+        found.push(Found {
+            covers: check.covers.clone(),
+            whole,
             check,
         });
     }
@@ -211,7 +221,7 @@ fn policy(found: &[Found], options: &VerifyOptions, stub_ok: Option<bool>) -> Op
     let satisfied = found
         .iter()
         .any(|f| f.whole && f.check.outcome == Outcome::Passed);
-    if options.keys.is_empty() {
+    if options.keys.is_empty() && options.anchors.is_empty() {
         let detail = match found.is_empty() {
             true => "a signature is required (--require-signature) and none was found",
             false => "a signature is required (--require-signature) but no --key/--keyring was given to check it",
@@ -229,7 +239,7 @@ fn policy(found: &[Found], options: &VerifyOptions, stub_ok: Option<bool>) -> Op
         .map(|f| f.covers.as_str())
         .collect();
     let detail = if found.is_empty() {
-        "no signature found (looked for *.minisig/*.sig members and a detached PKG.minisig/PKG.sig)"
+        "no signature found (looked for *.minisig/*.sig members, a detached PKG.minisig/PKG.sig and an Authenticode signature)"
             .to_owned()
     } else if partial.is_empty() {
         "no valid signature by the given key(s)".to_owned()

@@ -38,6 +38,12 @@ mod signing;
 // `shimx64.efi.signed` (shim-signed), read from /usr/lib and never committed.
 mod manifests;
 mod pe;
+
+// Authenticode (issue 11): a test PKI from `openssl ca`, PE+zip images signed
+// by `osslsigncode` with its built-in RFC 3161 stamps, `osslsigncode verify`
+// and `sbverify` (sbsigntool) as oracles; Debian's signed GRUB
+// (grub-efi-amd64-signed) and shim (shim-signed) as real-world chains.
+mod authenticode;
 mod zip;
 
 // fwkit's own self-extracting stub (`stub`): archives assembled from
