@@ -80,16 +80,22 @@ pub struct Common {
     pub show: ReportOutput,
     #[command(flatten)]
     pub limits: LimitArgs,
-    /// A trusted public key (minisign or signify .pub, repeatable); a valid
-    /// signature by one of the keys must then cover the whole package.
+    /// A trusted key (repeatable), detected by content: minisign or signify
+    /// .pub, OpenPGP public key or keyring (armored or binary), X.509
+    /// certificate (PEM or DER); a valid signature by one of the keys must
+    /// then cover the whole package.
     #[arg(long, value_name = "PUB")]
     pub key: Vec<PathBuf>,
-    /// A directory of trusted public keys (every *.pub in it).
+    /// A directory of trusted keys (every *.pub, *.asc, *.gpg, *.pgp, *.pem,
+    /// *.crt, *.cer, *.der in it, each detected by content).
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
     /// Fail unless a signature is checked (needs --key or --keyring).
     #[arg(long)]
     pub require_signature: bool,
+    /// Accept SHA-1, DSA and RSA-1024 OpenPGP signatures (reported as legacy).
+    #[arg(long)]
+    pub allow_legacy_crypto: bool,
 }
 
 /// How a report is shown (inspect, verify, unpack).

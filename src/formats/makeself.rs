@@ -312,6 +312,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
                 layout.digests.push(RangeDigest {
                     range: legacy_range.unwrap_or(range),
                     algorithm: *algorithm,
+                    suffix: Vec::new(),
                     expected: expected.clone(),
                     covers: if legacy_range.is_some() {
                         "stub line 6 to end of file (makeself 1.x)".to_owned()

@@ -126,6 +126,8 @@ pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &Input) -> io::Resul
         FormatKind::Cab => cab::layout(source),
         // Detection never yields a set: directories are opened by `formats::set`.
         FormatKind::Set => Ok(Layout::new(kind)),
+        // A bare image: no members, the whole file is what is checked.
+        FormatKind::Raw => Ok(Layout::new(kind)),
         FormatKind::Tar => {
             let mut layout = Layout::new(kind);
             layout.add_stream(source, (0, source.len()), "archive".to_owned())?;

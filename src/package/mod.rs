@@ -4,6 +4,7 @@
 
 mod nested;
 mod profiles;
+mod raw;
 mod run;
 
 use crate::detect::{detect, FormatKind, HEAD_LEN};
@@ -104,7 +105,7 @@ impl Package {
         let head = input
             .read_at(0, HEAD_LEN as u64)
             .map_err(|e| Error::read(&path, e))?;
-        let Some(kind) = detect(&head) else {
+        let Some(kind) = detect(&head).or_else(|| raw::signed_image(&path)) else {
             return Err(Error::Unrecognised {
                 head: verify::hex(head.get(..16).unwrap_or(&head)),
                 path,
@@ -201,6 +202,11 @@ impl Package {
     /// Member names, links and types are checked before anything is written;
     /// see the `extract` module. Safety checks are never skipped.
     pub fn unpack(&self, dest: impl AsRef<Path>, options: &UnpackOptions) -> Result<Report> {
+        if self.layout.format == FormatKind::Raw {
+            return Err(Error::RawNotUnpacked {
+                path: self.path.clone(),
+            });
+        }
         if options.recursive > MAX_RECURSIVE {
             return Err(Error::Invalid {
                 setting: Setting::Recursive,

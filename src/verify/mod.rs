@@ -5,6 +5,7 @@ mod claims;
 pub(crate) mod digest;
 pub mod fwkit_manifest;
 pub(crate) mod manifest;
+pub(crate) mod openpgp;
 mod options;
 pub(crate) mod safety;
 pub(crate) mod signature;
@@ -47,6 +48,7 @@ pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
         expected: hex(sha256),
         covers: "whole file (--sha256)".to_owned(),
         kind: CheckKind::External,
+        suffix: Vec::new(),
     }
 }
 
@@ -138,6 +140,9 @@ fn is_integrity(check: &Check) -> bool {
     match check.kind {
         CheckKind::Digest | CheckKind::External => true,
         CheckKind::Stream => check.algorithm == Some(Algorithm::StreamCheck),
+        // A signature that verified proves the bytes it covers are intact
+        // (a bare image has nothing else).
+        CheckKind::Signature => check.outcome == Outcome::Passed && check.range.is_some(),
         _ => false,
     }
 }

@@ -21,6 +21,19 @@ pub struct VerifyOptions {
     pub keys: Vec<crate::sign::PublicKey>,
     /// Fail when no signature is checked, even without keys.
     pub require_signature: bool,
+    /// Every trusted key and certificate (minisign/signify, OpenPGP,
+    /// X.509), detected by content. Its minisign keys are also in `keys`.
+    pub trust: crate::trust::TrustStore,
+    /// Accept SHA-1, DSA and RSA below 2048 bits in OpenPGP signatures
+    /// (reported as legacy); refused (not run) otherwise.
+    pub allow_legacy_crypto: bool,
+}
+
+impl VerifyOptions {
+    /// True when the caller trusts any key or certificate.
+    pub fn has_trust(&self) -> bool {
+        !self.keys.is_empty() || !self.trust.is_empty()
+    }
 }
 
 impl std::fmt::Debug for VerifyOptions {
@@ -39,6 +52,8 @@ impl std::fmt::Debug for VerifyOptions {
                     .collect::<Vec<_>>(),
             )
             .field("require_signature", &self.require_signature)
+            .field("trust", &self.trust.anchors.len())
+            .field("allow_legacy_crypto", &self.allow_legacy_crypto)
             .finish()
     }
 }
