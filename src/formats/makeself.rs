@@ -9,6 +9,8 @@ use crate::detect::{lines, text_prefix, FormatKind, MAKESELF_MARKER};
 use crate::input::Input;
 use crate::model::RangeDigest;
 use crate::model::{Algorithm, Check, CheckKind, Layer, MakeselfInfo, Outcome, VendorInfo};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use std::io;
 
 /// Largest stub fwkit reads looking for the payload offset.
@@ -326,13 +328,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         layout.add_stream(source, range, label)?;
         start = end;
     }
-    if info.signed {
-        layout.checks.push(
-            Check::new(CheckKind::Signature, "payload", Outcome::Info)
-                .with_range((offset, len))
-                .with_detail("gpg detached signature present, not checked"),
-        );
-    }
+    signature(&vars, (offset, len), &mut layout);
     if let Some(cmd) = &info.decrypt_cmd {
         layout.warnings.push(format!(
             "header declares decrypt_cmd '{cmd}'; fwkit never runs it"
@@ -340,6 +336,29 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     }
     layout.vendor.push(VendorInfo::Makeself(info));
     Ok(layout)
+}
+
+/// makeself 2.4.5 `--sign`: `gpg --detach-sig` of the compressed payload
+/// (every chunk, from the end of the stub to the end of the file), base64
+/// without line breaks, in `SIGNATURE="..."`; kept for the OpenPGP checks.
+fn signature(vars: &[Assignment], range: crate::model::ByteRange, layout: &mut Layout) {
+    let signature = shell::first(vars, "SIGNATURE").map(|a| a.value.clone());
+    match signature
+        .filter(|v| !v.is_empty())
+        .map(|v| BASE64.decode(v.trim()))
+    {
+        Some(Ok(bytes)) => layout.openpgp.push((
+            "payload (makeself SIGNATURE=, gpg detached signature)".to_owned(),
+            range,
+            bytes,
+        )),
+        Some(Err(e)) => layout.checks.push(
+            Check::new(CheckKind::Signature, "payload", Outcome::Info)
+                .with_range(range)
+                .with_detail(format!("SIGNATURE= is not base64 ({e}); not checked")),
+        ),
+        None => {}
+    }
 }
 
 /// A stub that also carries an HP-style `_SKIP=N` line must agree with itself.

@@ -48,6 +48,9 @@ pub(crate) struct Layout {
     pub vendor: Vec<VendorInfo>,
     pub capture: Capture,
     pub warnings: Vec<String>,
+    /// OpenPGP signatures the headers carry over a byte range (makeself's
+    /// `SIGNATURE=`): (what they cover, the range, the signature bytes).
+    pub openpgp: Vec<(String, ByteRange, Vec<u8>)>,
 }
 
 impl Layout {
@@ -61,6 +64,7 @@ impl Layout {
             vendor: Vec::new(),
             capture: Capture::Metadata,
             warnings: Vec::new(),
+            openpgp: Vec::new(),
         }
     }
 

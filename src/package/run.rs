@@ -37,7 +37,7 @@ impl Package {
         let layout = &self.layout;
         let openpgp = self.openpgp_files()?;
         let mut digests = self.range_digests(options);
-        digests.extend(verify::openpgp::range_digests(&openpgp, options, self.size));
+        digests.extend(verify::openpgp::range_digests(&openpgp, options));
         let mut checks = layout.checks.clone();
         let mut report = Report {
             path: self.path.clone(),
@@ -285,7 +285,6 @@ impl Package {
             prehash,
             openpgp,
             openpgp_digests,
-            len: self.size,
         };
         checks.extend(signature::checks(carried, options, evidence));
         Ok(())
@@ -378,7 +377,14 @@ impl Package {
             if extension == "sig" && !crate::trust::openpgp::is_signature(&text) {
                 continue;
             }
-            found.push(PgpFile::parse(path.display().to_string(), &text));
+            found.push(PgpFile::detached(
+                &path.display().to_string(),
+                &text,
+                self.size,
+            ));
+        }
+        for (covers, range, bytes) in &self.layout.openpgp {
+            found.push(PgpFile::embedded(covers, *range, bytes));
         }
         Ok(found)
     }

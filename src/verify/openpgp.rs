@@ -7,24 +7,43 @@
 //! [`crate::trust::openpgp`] whether a trusted key made the signature.
 
 use super::VerifyOptions;
-use crate::model::{Check, CheckKind, Outcome, RangeDigest};
+use crate::model::{ByteRange, Check, CheckKind, Outcome, RangeDigest};
 use crate::trust::openpgp::{self as pgp_trust, Outcome as PgpOutcome, Policy, REVOCATION_NOTE};
 
 /// The label of the range digests made for OpenPGP signatures.
 const LABEL: &str = "openpgp signature digest";
 
-/// A detached OpenPGP signature file, parsed.
+/// OpenPGP signatures over a byte range of the package: a detached file
+/// beside it (the whole file), or a makeself `SIGNATURE=` (the payload).
 pub(crate) struct PgpFile {
-    /// The file, for the report.
-    pub name: String,
-    /// Its signature packets, or why they could not be read.
+    /// What they cover, in words, for the report.
+    pub covers: String,
+    /// The bytes they cover.
+    pub range: ByteRange,
+    /// The range is the whole package (a detached file), not a part that
+    /// leaves code (a self-extractor's stub) unsigned.
+    pub whole: bool,
+    /// The signature packets, or why they could not be read.
     pub signatures: Result<Vec<pgp::packet::Signature>, String>,
 }
 
 impl PgpFile {
-    pub(crate) fn parse(name: String, bytes: &[u8]) -> PgpFile {
+    /// A detached signature file `name` over the whole package of `len` bytes.
+    pub(crate) fn detached(name: &str, bytes: &[u8], len: u64) -> PgpFile {
         PgpFile {
-            name,
+            covers: format!("whole file (detached OpenPGP signature {name})"),
+            range: (0, len),
+            whole: true,
+            signatures: pgp_trust::parse_signatures(bytes),
+        }
+    }
+
+    /// A signature the headers carry over `range`, part of the package.
+    pub(crate) fn embedded(covers: &str, range: ByteRange, bytes: &[u8]) -> PgpFile {
+        PgpFile {
+            covers: covers.to_owned(),
+            range,
+            whole: false,
             signatures: pgp_trust::parse_signatures(bytes),
         }
     }
@@ -40,11 +59,7 @@ fn label(file: usize, signature: usize) -> String {
 }
 
 /// The range digests the pass computes for the signatures of `files`.
-pub(crate) fn range_digests(
-    files: &[PgpFile],
-    options: &VerifyOptions,
-    len: u64,
-) -> Vec<RangeDigest> {
+pub(crate) fn range_digests(files: &[PgpFile], options: &VerifyOptions) -> Vec<RangeDigest> {
     if !has_keys(options) {
         return Vec::new();
     }
@@ -56,7 +71,7 @@ pub(crate) fn range_digests(
         for (s, signature) in signatures.iter().enumerate() {
             if let Ok(prepared) = pgp_trust::prepare(signature) {
                 out.push(RangeDigest {
-                    range: (0, len),
+                    range: file.range,
                     algorithm: prepared.algorithm,
                     expected: String::new(),
                     covers: label(f, s),
@@ -75,13 +90,13 @@ pub(crate) fn is_digest(check: &Check) -> bool {
     check.kind == CheckKind::Signature && check.covers.starts_with(LABEL)
 }
 
-/// One check per signature in `files`, given the pass's digests.
+/// One check per signature in `files`, given the pass's digests, each with
+/// whether it covers the whole package.
 pub(crate) fn checks(
     files: &[PgpFile],
     digests: &[Check],
     options: &VerifyOptions,
-    len: u64,
-) -> Vec<Check> {
+) -> Vec<(Check, bool)> {
     let keys = options.trust.openpgp();
     let policy = Policy {
         allow_legacy: options.allow_legacy_crypto,
@@ -89,7 +104,7 @@ pub(crate) fn checks(
     };
     let mut out = Vec::new();
     for (f, file) in files.iter().enumerate() {
-        let covers = format!("whole file (detached OpenPGP signature {})", file.name);
+        let covers = file.covers.clone();
         let signatures = match &file.signatures {
             Ok(s) => s,
             Err(why) => {
@@ -99,14 +114,14 @@ pub(crate) fn checks(
                 };
                 let mut check = Check::new(CheckKind::Signature, covers, outcome);
                 check.detail = Some(format!("malformed OpenPGP signature file: {why}"));
-                out.push(check.with_range((0, len)));
+                out.push((check.with_range(file.range), file.whole));
                 continue;
             }
         };
         for (s, signature) in signatures.iter().enumerate() {
             let issuer = pgp_trust::issuer(signature);
             let mut check = Check::new(CheckKind::Signature, covers.clone(), Outcome::Info)
-                .with_range((0, len));
+                .with_range(file.range);
             check.expected = Some(format!("issuer {}", issuer.id));
             let created = issuer.created.as_deref().unwrap_or("unknown");
             let about = format!("created {created} (signer's claim); {}", issuer.algorithms);
@@ -115,7 +130,7 @@ pub(crate) fn checks(
                     "OpenPGP signature by {} present, not checked (give --key with an OpenPGP public key); {about}",
                     issuer.id
                 ));
-                out.push(check);
+                out.push((check, file.whole));
                 continue;
             }
             let digest = digests
@@ -135,7 +150,7 @@ pub(crate) fn checks(
                 None => issuer.id.clone(),
             };
             apply(&mut check, outcome, &who, &about);
-            out.push(check);
+            out.push((check, file.whole));
         }
     }
     out

@@ -152,10 +152,10 @@ pub(crate) fn checks<R: Read>(
             check,
         });
     }
-    for check in super::openpgp::checks(&pass.openpgp, &pass.openpgp_digests, options, pass.len) {
+    for (check, whole) in super::openpgp::checks(&pass.openpgp, &pass.openpgp_digests, options) {
         found.push(Found {
             covers: check.covers.clone(),
-            whole: true,
+            whole,
             check,
         });
     }
@@ -263,6 +263,4 @@ pub(crate) struct Evidence {
     pub openpgp: Vec<super::openpgp::PgpFile>,
     /// The digests the pass computed for them.
     pub openpgp_digests: Vec<Check>,
-    /// The package file's length.
-    pub len: u64,
 }
