@@ -51,11 +51,7 @@ impl Key<'_> {
 /// self-signature, else the first such, else a placeholder.
 pub fn user_id(cert: &SignedPublicKey) -> String {
     let primary = &cert.primary_key;
-    let valid = |u: &&pgp::types::SignedUser| {
-        u.signatures
-            .iter()
-            .any(|s| s.verify_certification(primary, Tag::UserId, &u.id).is_ok())
-    };
+    let valid = |u: &&pgp::types::SignedUser| uid_binding(primary, u).is_some();
     let users: Vec<_> = cert.details.users.iter().filter(valid).collect();
     users
         .iter()
@@ -82,12 +78,13 @@ pub fn usable(
     {
         return Err(format!("the key is revoked{}", reason(sig)));
     }
-    let self_sig = newest(cert.details.users.iter().flat_map(|u| {
-        u.signatures
+    let self_sig = newest(
+        cert.details
+            .users
             .iter()
-            .filter(move |s| s.verify_certification(primary, Tag::UserId, &u.id).is_ok())
-    }))
-    .ok_or("the primary key has no user id with a valid self-signature")?;
+            .filter_map(|u| uid_binding(primary, u)),
+    )
+    .ok_or("the primary key has no user id with a valid, unrevoked self-signature")?;
     expired(
         "the primary key",
         primary.created_at(),
@@ -151,6 +148,17 @@ fn subkey_usable(
         binding.key_expiration_time(),
         now,
     )
+}
+
+/// The newest verifying self-certification of `user`, unless that newest
+/// one is a certification revocation (the user id was withdrawn).
+fn uid_binding<'a>(primary: &PublicKey, user: &'a pgp::types::SignedUser) -> Option<&'a Signature> {
+    let newest = newest(user.signatures.iter().filter(|s| {
+        s.is_certification()
+            && s.verify_certification(primary, Tag::UserId, &user.id)
+                .is_ok()
+    }))?;
+    (newest.typ() != Some(SignatureType::CertRevocation)).then_some(newest)
 }
 
 fn newest<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Option<&'a Signature> {
