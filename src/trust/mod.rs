@@ -24,6 +24,7 @@
 
 mod keys;
 pub mod openpgp;
+mod packets;
 
 use crate::sign::PublicKey;
 use base64::engine::general_purpose::STANDARD as BASE64;

@@ -103,6 +103,13 @@ pub fn parse_signatures(bytes: &[u8]) -> Result<Vec<Signature>, String> {
     if signatures.is_empty() {
         return Err("no signature packet in it".to_owned());
     }
+    let framed = super::packets::check_signature_file(bytes)?;
+    if framed != signatures.len() {
+        return Err(format!(
+            "{framed} signature packet(s) framed, {} parsed",
+            signatures.len()
+        ));
+    }
     Ok(signatures.into_iter().map(|s| s.signature).collect())
 }
 

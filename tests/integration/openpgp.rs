@@ -550,3 +550,44 @@ fn keys_are_detected_by_content_and_bad_ones_refused() {
     run.expect(2);
     assert!(run.stderr.contains("junk.pub"), "{}", run.stderr);
 }
+
+/// Every truncation and every one-bit flip of a real signature file, and
+/// every truncation of a real key: fwkit answers (exit 1 or 2, or 0 for a
+/// flip that leaves the signed content alone), never panics, and a damaged
+/// signature never verifies unless gpgv accepts it too.
+#[test]
+fn damaged_signatures_and_keys_never_panic_or_verify() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let Some(gpg) = Gpg::new(dir) else { return };
+    let fpr = gpg.key(dir, "Fuzz <fuzz@example.com>", "ed25519", &[]);
+    gpg.export(dir, &fpr, "k.gpg", &[]);
+    fs::write(dir.join("img.bin"), prng(11, 4096)).unwrap();
+    gpg.sign(dir, &fpr, "img.bin", "good.sig", &[]);
+    let good = fs::read(dir.join("good.sig")).unwrap();
+    let key = fs::read(dir.join("k.gpg")).unwrap();
+    let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+    for at in 0..good.len() {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x10;
+        cases.push(bytes);
+    }
+    for bytes in cases {
+        fs::write(dir.join("img.bin.sig"), &bytes).unwrap();
+        let run = fwkit(dir, ["verify", "img.bin", "--key", "k.gpg"]);
+        assert!(matches!(run.code, 0..=2), "{run:?}");
+        if run.code == 0 {
+            let (ok, _) = gpg.gpgv(dir, "k.gpg", "img.bin.sig", "img.bin");
+            assert!(
+                ok,
+                "fwkit accepted a damaged signature gpgv refuses: {bytes:02x?}"
+            );
+        }
+    }
+    fs::write(dir.join("img.bin.sig"), &good).unwrap();
+    for n in (0..key.len()).step_by(7) {
+        fs::write(dir.join("cut.gpg"), &key[..n]).unwrap();
+        let run = fwkit(dir, ["verify", "img.bin", "--key", "cut.gpg"]);
+        assert!(matches!(run.code, 1 | 2), "{run:?}");
+    }
+}
