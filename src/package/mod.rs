@@ -221,11 +221,22 @@ impl Package {
         if options.recursive > 0 && report.checks.iter().all(|c| !c.outcome.is_failure()) {
             nested::unpack(self, staging.root(), &mut report, options)?;
         }
-        if place(&report, options.no_verify) {
+        if place(&report, options.no_verify) && !signature_refused(&report, options) {
             report.unpacked = Some(staging.commit()?);
         }
         Ok(report)
     }
+}
+
+/// `--no-verify` never skips `--require-signature`: with it, a failed
+/// signature check (a bad signature, or the policy finding none that covers
+/// the package) keeps the tree from being placed.
+fn signature_refused(report: &Report, options: &UnpackOptions) -> bool {
+    options.verify.require_signature
+        && report
+            .checks
+            .iter()
+            .any(|c| c.kind == CheckKind::Signature && c.outcome.is_failure())
 }
 
 /// Is the staged tree placed? Never when a member is unsafe or a limit or

@@ -34,7 +34,6 @@ use crate::model::Algorithm;
 use chrono::{DateTime, Utc};
 use pgp::composed::{Deserializable, SignedPublicKey};
 use pgp::crypto::hash::HashAlgorithm;
-use pgp::crypto::public_key::PublicKeyAlgorithm;
 use pgp::packet::{Signature, SignatureType, SignatureVersion};
 use pgp::types::{KeyDetails, PublicParams};
 use std::io::Cursor;
@@ -343,9 +342,4 @@ fn legacy_reason(hash: HashAlgorithm, params: &PublicParams) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// The public-key algorithm's name, for reports.
-pub fn algorithm_name(alg: PublicKeyAlgorithm) -> String {
-    format!("{alg:?}")
 }

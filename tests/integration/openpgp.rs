@@ -289,6 +289,26 @@ fn an_untrusted_signer_is_reported_never_counted() {
         "the policy fails"
     );
     refused_unpack_with(dir, pkg, &["--key", "trusted.asc", "--require-signature"]);
+    // --no-verify never skips --require-signature.
+    refused_unpack_with(
+        dir,
+        pkg,
+        &["--key", "trusted.asc", "--require-signature", "--no-verify"],
+    );
+    // Without it, --no-verify places the tree despite the failed policy
+    // (and the report still names the failed check).
+    let args = [
+        "unpack",
+        pkg,
+        "-o",
+        "anyway",
+        "--key",
+        "trusted.asc",
+        "--no-verify",
+    ];
+    let run = fwkit(dir, args);
+    assert!(run.stdout.contains("no valid signature"), "{run:?}");
+    assert!(dir.join("anyway/payload/firmware.bin").is_file());
     // Without keys at all the signature is only reported.
     let doc = verify_with(dir, pkg, &[], 0);
     assert_eq!(signature_checks(&doc)[0]["outcome"], "info");
@@ -461,6 +481,7 @@ fn a_makeself_sign_archive() {
         .find(|c| c["covers"] == "package")
         .unwrap();
     assert!(policy["detail"].as_str().unwrap().contains("stub"));
+    refused_unpack_with(dir, "signed.run", &["--key", "maker.gpg"]);
 
     // gpgv over the same bytes agrees.
     let (start, end) = (
