@@ -3,9 +3,15 @@
 #
 #   bench/run.sh            # 128 MiB package (64 MiB random + 64 MiB mostly 0xFF, like a ROM)
 #   bench/run.sh --big      # also measure peak memory on a 1 GiB package
+#   bench/run.sh --many     # only the many-small-files rows: 50,000 files of 100 B - 4 KiB as
+#                           # a zip, two tar.gz layouts and a directory set, with targets
+#   bench/run.sh --all      # all of the above
 #
-# Needs: makeself, hyperfine, GNU tar, python3, /usr/bin/time (Debian: makeself hyperfine time).
-# Work files go to bench/work/ (ignored by git). Prints a Markdown table of
+# Needs: makeself, hyperfine, GNU tar, python3, /usr/bin/time (Debian: makeself hyperfine time);
+# --many needs zip, unzip, pigz, sha256sum, and strace for its syscall line (skipped without).
+# RUNS=N sets hyperfine's runs per command (default 10); FWKIT=/path/to/fwkit times that
+# binary instead of building this tree with cargo.
+# Work files go to bench/work/ (ignored by git, kept between runs). Prints a Markdown table of
 # times and ratios (peer time / fwkit time: above 1 means fwkit is faster).
 set -euo pipefail
 
@@ -13,15 +19,32 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 work="$here/work"
 runs="${RUNS:-10}"
-big=0
-[ "${1:-}" = "--big" ] && big=1
+pkg=1 big=0 many=0
+for arg in "$@"; do
+  case "$arg" in
+    --big) big=1 ;;
+    --many) many=1 ;;
+    --all) big=1 many=1 ;;
+    *) echo "usage: bench/run.sh [--big] [--many] [--all]" >&2; exit 2 ;;
+  esac
+done
+# --many alone runs only its own rows; with --big (or --all) the package rows as well.
+[ "$many" = 1 ] && [ "$big" = 0 ] && pkg=0
 
-for tool in makeself hyperfine tar python3 zip unzip 7z /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install makeself hyperfine zip unzip p7zip-full time)" >&2; exit 2; }
+tools="hyperfine tar python3"
+[ "$pkg" = 1 ] && tools="$tools makeself zip unzip 7z /usr/bin/time"
+[ "$many" = 1 ] && tools="$tools zip unzip pigz sha256sum"
+for tool in $tools; do
+  command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install makeself hyperfine zip unzip p7zip-full pigz time)" >&2; exit 2; }
 done
 
-(cd "$root" && cargo build --release --quiet)
-fwkit="$root/target/release/fwkit"
+if [ -n "${FWKIT:-}" ]; then
+  fwkit="$FWKIT"
+  [ -x "$fwkit" ] || { echo "bench: FWKIT=$fwkit is not an executable file" >&2; exit 2; }
+else
+  (cd "$root" && cargo build --release --quiet)
+  fwkit="$root/target/release/fwkit"
+fi
 
 # make_tree DIR MIB: MIB/2 of random bytes and MIB/2 of 0xFF with a little noise every 4 KiB.
 make_tree() {
@@ -52,8 +75,117 @@ payload_of() {
   tail -c +"$((offset + 1))" "$1" > "$2"
 }
 
+# make_many DIR: 50,000 files of 100 B to 4 KiB (seeded pseudo-random bytes, ~105 MB) in 100
+# directories 00..99, and SHA256SUMS at the top made by sha256sum. Digits sort before "S", so
+# tar --sort=name stores the manifest after every member.
+make_many() {
+  local dir="$1"
+  rm -rf "$dir"; mkdir -p "$dir"
+  python3 - "$dir" <<'EOF'
+import os, random, sys
+d = sys.argv[1]
+r = random.Random(20261207)
+for i in range(100):
+    os.mkdir(f"{d}/{i:02d}")
+for i in range(50000):
+    with open(f"{d}/{i % 100:02d}/f{i:05d}.bin", "wb") as f:
+        f.write(r.randbytes(r.randint(100, 4096)))
+EOF
+  (cd "$dir" && find . -type f | LC_ALL=C sort | sed 's|^\./||' | xargs -d '\n' sha256sum) > "$dir.sums"
+  mv "$dir.sums" "$dir/SHA256SUMS"
+}
+
+# bench_many: the many-small-files rows, each peer against fwkit with the target it should meet.
+bench_many() {
+  local recipe="many v1: 50000 files 100-4096 B, seed 20261207" f out members
+  if [ "$(cat many.stamp 2>/dev/null)" != "$recipe" ]; then
+    rm -f many.stamp many.zip many-sorted.tar.gz many-first.tar.gz
+    make_many many
+    (cd many && zip -q -r ../many.zip .)
+    # GNU tar + gzip. Sorted by name: ./SHA256SUMS comes after ./00 .. ./99, the common layout
+    # (a verifier streaming the tar meets the manifest only at the end). And manifest first.
+    (cd many && tar --sort=name -czf ../many-sorted.tar.gz .)
+    (cd many && tar --sort=name -czf ../many-first.tar.gz ./SHA256SUMS ./[0-9][0-9])
+    echo "$recipe" > many.stamp
+  fi
+  echo "many: $(($(wc -l < many/SHA256SUMS))) files, $(du -sb --apparent-size many | cut -f1) bytes;" \
+    "many.zip $(stat -c %s many.zip), many-sorted.tar.gz $(stat -c %s many-sorted.tar.gz)," \
+    "many-first.tar.gz $(stat -c %s many-first.tar.gz) bytes"
+  for f in many.zip many-sorted.tar.gz many-first.tar.gz many; do
+    out=$("$fwkit" verify "$f" 2>&1) || { echo "bench: fwkit does not verify $f:" >&2; echo "$out" | head -n 20 >&2; exit 1; }
+  done
+
+  hyperfine --style basic --warmup 1 --runs "$runs" --export-json many-zip.json \
+    -n "fwkit verify many.zip" "$fwkit verify many.zip" \
+    -n "unzip -tq many.zip" "unzip -tq many.zip" >/dev/null
+
+  for f in sorted first; do
+    hyperfine --style basic --warmup 1 --runs "$runs" --export-json "many-$f.json" \
+      -n "fwkit verify many-$f.tar.gz" "$fwkit verify many-$f.tar.gz" \
+      -n "pigz -dc many-$f.tar.gz > /dev/null" "pigz -dc many-$f.tar.gz > /dev/null" >/dev/null
+    hyperfine --style basic --warmup 1 --runs "$runs" --export-json "many-$f-x.json" \
+      --prepare "rm -rf out" \
+      -n "tar -xzf many-$f.tar.gz -C out" "mkdir out && tar -xzf many-$f.tar.gz -C out" >/dev/null
+    rm -rf out
+  done
+
+  hyperfine --style basic --warmup 1 --runs "$runs" --export-json many-set.json \
+    -n "fwkit verify many/ (directory set)" "$fwkit verify many" \
+    -n "cd many && sha256sum -c --quiet SHA256SUMS" "cd many && sha256sum -c --quiet SHA256SUMS" >/dev/null
+
+  local syscalls=""
+  if command -v strace >/dev/null; then
+    members=$(unzip -Z1 many.zip | grep -vc '/$')
+    if strace -c -f -e trace=read,pread64,lseek -o strace-zip.txt "$fwkit" verify many.zip >/dev/null 2>&1; then
+      syscalls="$members $(awk '$NF == "read" { r = $4 } $NF == "pread64" { p = $4 } $NF == "lseek" { l = $4 }
+        END { print r + 0, p + 0, l + 0 }' strace-zip.txt)"
+    fi
+  fi
+
+  python3 - "$syscalls" <<'EOF'
+import json, sys
+def load(name):
+    return {r["command"]: r for r in json.load(open(name))["results"]}
+# (results file, command, fwkit command it is compared with, target on peer/fwkit or None)
+fast2 = (lambda x: x >= 2.0, "≥2x")
+near = (lambda x: x >= 1 / 1.15, "≥0.87x, i.e. fwkit within 1.15x")
+faster = (lambda x: x > 1.0, ">1x")
+rows = [("many-zip.json", "fwkit verify many.zip", "fwkit verify many.zip", None),
+        ("many-zip.json", "unzip -tq many.zip", "fwkit verify many.zip", fast2)]
+for f, layout in (("sorted", "manifest last"), ("first", "manifest first")):
+    base = f"fwkit verify many-{f}.tar.gz"
+    rows += [(f"many-{f}.json", base, base, None),
+             (f"many-{f}.json", f"pigz -dc many-{f}.tar.gz > /dev/null", base, near),
+             (f"many-{f}-x.json", f"tar -xzf many-{f}.tar.gz -C out", base, None)]
+rows += [("many-set.json", "fwkit verify many/ (directory set)", "fwkit verify many/ (directory set)", None),
+         ("many-set.json", "cd many && sha256sum -c --quiet SHA256SUMS", "fwkit verify many/ (directory set)", faster)]
+bases = {"fwkit verify many.zip": "many-zip.json", "fwkit verify many-sorted.tar.gz": "many-sorted.json",
+         "fwkit verify many-first.tar.gz": "many-first.json", "fwkit verify many/ (directory set)": "many-set.json"}
+print()
+print("| command (50,000 small files) | mean time | ratio to fwkit |")
+print("|---|---|---|")
+for f, name, base, target in rows:
+    r = load(f)[name]
+    b = load(bases[base])[base]
+    ratio = r["mean"] / b["mean"]
+    note = "" if target is None else f" (target {target[1]}: {'met' if target[0](ratio) else 'NOT met'})"
+    label = name + (" (manifest last)" if name == "fwkit verify many-sorted.tar.gz" else
+                    " (manifest first)" if name == "fwkit verify many-first.tar.gz" else "")
+    print(f"| {label} | {r['mean']*1000:.0f} ms ± {r['stddev']*1000:.0f} | {ratio:.2f}x{note} |")
+if sys.argv[1]:
+    members, reads, preads, seeks = map(int, sys.argv[1].split())
+    print()
+    print(f"strace -c -f, fwkit verify many.zip ({members} file members): read {reads}, pread64 {preads},"
+          f" lseek {seeks} = {reads / members:.2f} / {preads / members:.2f} / {seeks / members:.2f} per member")
+EOF
+}
+
 mkdir -p "$work"
 cd "$work"
+if [ "$pkg" = 0 ]; then
+  bench_many
+  exit 0
+fi
 if [ ! -f pkg.run ]; then
   make_tree tree 128
   makeself --quiet tree pkg.run "fwkit benchmark" ./setup.sh >/dev/null
@@ -129,3 +261,7 @@ print()
 print(f"peak RSS: fwkit verify {int(sys.argv[1])//1024} MiB, fwkit unpack {int(sys.argv[2])//1024} MiB"
       + (f", fwkit verify of a 1 GiB package {int(sys.argv[3])//1024} MiB" if sys.argv[3] else ""))
 EOF
+
+if [ "$many" = 1 ]; then
+  bench_many
+fi

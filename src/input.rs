@@ -160,16 +160,27 @@ impl Input {
             input: self.clone(),
             pos: 0,
             end: end.min(self.len),
+            buf: Vec::new(),
+            buf_at: 0,
         }
     }
 }
 
-/// A read position in an [`Input`], bounded by an end offset.
+/// Bytes a cursor reads ahead for small reads (a zip's headers, members of
+/// a few KiB): one positional read serves many.
+const READ_AHEAD: usize = 128 << 10;
+
+/// A read position in an [`Input`], bounded by an end offset. Small reads
+/// are served from a read-ahead buffer; reads of a buffer's size or more go
+/// straight to the source.
 #[derive(Debug, Clone)]
 pub(crate) struct Cursor {
     input: Input,
     pos: u64,
     end: u64,
+    /// Bytes of the input from `buf_at` on.
+    buf: Vec<u8>,
+    buf_at: u64,
 }
 
 impl Cursor {
@@ -185,17 +196,49 @@ impl Cursor {
     }
 }
 
+impl Cursor {
+    /// The buffered bytes at the current position, if any.
+    fn buffered(&self) -> &[u8] {
+        match self.pos.checked_sub(self.buf_at).map(usize::try_from) {
+            Some(Ok(at)) => self.buf.get(at..).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// Read ahead from the current position: one positional read of up to
+    /// [`READ_AHEAD`] bytes (fewer at the end of the view, or when the
+    /// source returns a short read).
+    fn fill(&mut self) -> io::Result<()> {
+        let left = usize::try_from(self.end.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        self.buf.resize(READ_AHEAD.min(left), 0);
+        let n = self.input.source.read_at(&mut self.buf, self.pos)?;
+        self.buf.truncate(n);
+        self.buf_at = self.pos;
+        Ok(())
+    }
+}
+
 impl Read for Cursor {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = self.end.saturating_sub(self.pos);
-        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-        if n == 0 {
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        if want == 0 {
             return Ok(0);
         }
-        let n = self
-            .input
-            .source
-            .read_at(buf.get_mut(..n).unwrap_or_default(), self.pos)?;
+        let n = if !self.buffered().is_empty() || want < READ_AHEAD {
+            if self.buffered().is_empty() {
+                self.fill()?;
+            }
+            let from = self.buffered();
+            let n = from.len().min(want);
+            if let (Some(to), Some(from)) = (buf.get_mut(..n), from.get(..n)) {
+                to.copy_from_slice(from);
+            }
+            n
+        } else {
+            let to = buf.get_mut(..want).unwrap_or_default();
+            self.input.source.read_at(to, self.pos)?
+        };
         self.pos = self.pos.saturating_add(n as u64); // n <= end - pos
         Ok(n)
     }

@@ -93,9 +93,9 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Resign(args) => (resign(&args)?, options::action_mode(&args.show)),
         Command::Completions(args) => (
             Done::Completions(args.shell),
-            render::Mode::Text { verbose: false },
+            render::Mode::Text(render::Detail::Summary),
         ),
-        Command::Manpage => (Done::Manpage, render::Mode::Text { verbose: false }),
+        Command::Manpage => (Done::Manpage, render::Mode::Text(render::Detail::Summary)),
     };
     match render::show(&done, mode) {
         // The answer stands when the reader went away (`fwkit verify x | head -1`).
@@ -139,24 +139,47 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Write `bytes` to a new file; never replaces one unless `force`.
-fn write_new(path: &std::path::Path, bytes: &[u8], secret: bool, force: bool) -> Result<()> {
+/// Who may read a file the CLI writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The default permissions (the umask decides).
+    Anyone,
+    /// Mode 0600 on Unix: a secret key.
+    Owner,
+}
+
+/// What [`write_new`] does when the file exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Existing {
+    /// Refuse: fwkit never overwrites it.
+    Keep,
+    /// Replace it (`--force`).
+    Replace,
+}
+
+/// Write `bytes` to a new file; never replaces one unless `existing` says so.
+fn write_new(
+    path: &std::path::Path,
+    bytes: &[u8],
+    access: Access,
+    existing: Existing,
+) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
-    if force {
+    if existing == Existing::Replace {
         options.create(true).truncate(true);
     } else {
         options.create_new(true);
     }
     #[cfg(unix)]
-    if secret {
+    if access == Access::Owner {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let _ = secret;
+    let _ = access;
     let mut file = options.open(path).with_context(|| {
-        if path.exists() && !force {
+        if path.exists() && existing == Existing::Keep {
             format!("{} exists; fwkit never overwrites it", path.display())
         } else {
             format!("cannot write {}", path.display())
@@ -178,12 +201,17 @@ fn keygen(args: &args::KeygenArgs) -> Result<Done> {
     let password = options::keygen_password(args)?;
     let (secret, public) = fwkit::sign::SecretKey::generate()?;
     let secret_text = secret.to_minisign_string(password.as_deref())?;
-    write_new(&secret_path, secret_text.as_bytes(), true, false)?;
+    write_new(
+        &secret_path,
+        secret_text.as_bytes(),
+        Access::Owner,
+        Existing::Keep,
+    )?;
     write_new(
         &public_path,
         public.to_minisign_string().as_bytes(),
-        false,
-        false,
+        Access::Anyone,
+        Existing::Keep,
     )?;
     Ok(Done::Action(Action::Keygen {
         key_id: public.key_id.to_string(),
@@ -200,11 +228,16 @@ fn sign(args: &args::SignArgs) -> Result<Done> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let signature = fwkit::sign::sign(&secret, std::io::BufReader::new(file), &options)?;
     let out = fwkit::sign::detached_path(&args.file, "minisig");
+    let existing = if args.force {
+        Existing::Replace
+    } else {
+        Existing::Keep
+    };
     write_new(
         &out,
         signature.to_file_string().as_bytes(),
-        false,
-        args.force,
+        Access::Anyone,
+        existing,
     )?;
     Ok(Done::Action(Action::Sign {
         file: args.file.clone(),

@@ -5,7 +5,7 @@ use super::args::{
     ActionOutput, Common, InspectArgs, KeygenArgs, LimitArgs, PackArgs, ReportOutput, SignArgs,
     UnpackArgs, VerifyArgs,
 };
-use super::render::Mode;
+use super::render::{Detail, Mode};
 use anyhow::{bail, Context, Result};
 use fwkit::pack::{FwpkgDevice, PackFormat, PackOptions};
 use fwkit::sign::{SecretKey, SignError, SignOptions};
@@ -21,9 +21,11 @@ pub fn report_mode(output: &ReportOutput) -> Mode {
     } else if output.json {
         Mode::Json
     } else {
-        Mode::Text {
-            verbose: output.verbose,
-        }
+        Mode::Text(if output.verbose {
+            Detail::Full
+        } else {
+            Detail::Summary
+        })
     }
 }
 
@@ -34,7 +36,7 @@ pub fn action_mode(output: &ActionOutput) -> Mode {
     } else if output.json {
         Mode::Json
     } else {
-        Mode::Text { verbose: false }
+        Mode::Text(Detail::Summary)
     }
 }
 
@@ -76,7 +78,10 @@ fn limits(args: &LimitArgs) -> Result<Limits> {
 /// `inspect`: members are hashed (SHA-256 for the listing); with
 /// `--recursive`, the unpack that opens nested packages without verifying.
 pub fn inspect_options(args: &InspectArgs) -> Result<(VerifyOptions, Option<UnpackOptions>)> {
-    let verify = verify_options(&args.common, None, true)?;
+    let verify = VerifyOptions {
+        hash_members: true,
+        ..verify_options(&args.common, None)?
+    };
     let unpack = match args.recursive {
         Some(depth) if depth > 0 => Some(UnpackOptions {
             verify: verify.clone(),
@@ -89,22 +94,20 @@ pub fn inspect_options(args: &InspectArgs) -> Result<(VerifyOptions, Option<Unpa
 }
 
 pub fn verify_command_options(args: &VerifyArgs) -> Result<VerifyOptions> {
-    verify_options(&args.common, args.sha256.as_deref(), false)
+    verify_options(&args.common, args.sha256.as_deref())
 }
 
 pub fn unpack_options(args: &UnpackArgs) -> Result<UnpackOptions> {
     Ok(UnpackOptions {
-        verify: verify_options(&args.common, args.sha256.as_deref(), false)?,
+        verify: verify_options(&args.common, args.sha256.as_deref())?,
         no_verify: args.no_verify,
         recursive: args.recursive.unwrap_or(0),
     })
 }
 
-fn verify_options(
-    common: &Common,
-    sha256: Option<&str>,
-    hash_members: bool,
-) -> Result<VerifyOptions> {
+/// The verify options the common flags and `--sha256` ask for, without
+/// `hash_members` (only `inspect` sets it).
+fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions> {
     let sha256 = match sha256 {
         Some(text) => Some(
             fwkit::parse_sha256(text)
@@ -127,7 +130,7 @@ fn verify_options(
         sha256,
         limits: limits(&common.limits)?,
         progress,
-        hash_members,
+        hash_members: false,
         keys: trust.minisign(),
         trust,
         require_signature: common.require_signature,
@@ -261,7 +264,7 @@ pub fn secret_key(path: &Path) -> Result<SecretKey> {
     match SecretKey::parse(&text, None) {
         Ok(key) => Ok(key),
         Err(SignError::PasswordRequired) => {
-            let password = password(&format!("Passphrase for {}: ", path.display()), false)?;
+            let password = password(&format!("Passphrase for {}: ", path.display()), Ask::Once)?;
             Ok(SecretKey::parse(&text, Some(&password))
                 .with_context(|| format!("secret key {}", path.display()))?)
         }
@@ -274,11 +277,23 @@ pub fn keygen_password(args: &KeygenArgs) -> Result<Option<String>> {
     if args.no_password {
         return Ok(None);
     }
-    Ok(Some(password("Passphrase for the new secret key: ", true)?))
+    Ok(Some(password(
+        "Passphrase for the new secret key: ",
+        Ask::Twice,
+    )?))
+}
+
+/// How often a terminal prompt asks for a passphrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// Once: the passphrase of an existing key.
+    Once,
+    /// Twice, both answers the same: a new key's passphrase.
+    Twice,
 }
 
 /// The passphrase for a secret key: FWKIT_PASSWORD, else a terminal prompt.
-fn password(prompt: &str, confirm: bool) -> Result<String> {
+fn password(prompt: &str, ask: Ask) -> Result<String> {
     if let Ok(p) = std::env::var("FWKIT_PASSWORD") {
         return Ok(p);
     }
@@ -286,7 +301,7 @@ fn password(prompt: &str, confirm: bool) -> Result<String> {
         bail!("no passphrase: set FWKIT_PASSWORD or run on a terminal (or use --no-password)");
     }
     let first = rpassword::prompt_password(prompt).context("reading the passphrase")?;
-    if confirm {
+    if ask == Ask::Twice {
         let again = rpassword::prompt_password("Again: ").context("reading the passphrase")?;
         if again != first {
             bail!("the passphrases differ");

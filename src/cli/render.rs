@@ -24,8 +24,17 @@ pub enum Mode {
     Quiet,
     /// One complete JSON document on stdout.
     Json,
-    /// Text for a person; bounded to fit a screen unless `verbose`.
-    Text { verbose: bool },
+    /// Text for a person, in this detail.
+    Text(Detail),
+}
+
+/// How much of a report the text shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Bounded to fit a screen: passed checks grouped, long lists cut.
+    Summary,
+    /// Everything, one line per check (`-v`).
+    Full,
 }
 
 /// The commands that read a package and produce a [`Report`].
@@ -158,14 +167,14 @@ fn show_report(report: &Report, reading: Reading, mode: Mode) -> io::Result<()> 
             verified: report.verdict.is_verified(),
             report,
         })?,
-        Mode::Text { verbose } => {
+        Mode::Text(detail) => {
             let stdout = io::stdout();
             let mut out = io::BufWriter::with_capacity(64 << 10, stdout.lock());
-            text::report(&mut out, report, reading, verbose)?;
+            text::report(&mut out, report, reading, detail)?;
             out.flush()?;
             drop(out);
             let mut lines = Vec::new();
-            text::warnings(&mut lines, report, verbose)?;
+            text::warnings(&mut lines, report, detail)?;
             to_stderr(&lines);
         }
     }
@@ -191,7 +200,7 @@ fn show_action(action: &Action, mode: Mode) -> io::Result<()> {
             written: action.written(),
             action,
         }),
-        Mode::Text { .. } => {
+        Mode::Text(_) => {
             let line = match action {
                 Action::Keygen {
                     key_id,

@@ -12,10 +12,11 @@ use std::io;
 
 /// Largest script fwkit reads looking for the archive marker.
 const MAX_SCRIPT: u64 = 16 << 20;
+/// The name of every structure check the script decides.
+const STRUCTURE: &str = "Dell update package script";
 
 pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::DellDup);
-    let structure = "Dell update package script";
     let owned;
     let mut text = text_prefix(head);
     let mut archive = shell::marker_lines(text, DELL_ARCHIVE_MARKER);
@@ -24,40 +25,58 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         text = text_prefix(&owned);
         archive = shell::marker_lines(text, DELL_ARCHIVE_MARKER);
     }
-    let (archive_line, offset) = match archive.as_slice() {
-        [one] => *one,
-        [] => {
-            layout.checks.push(Check::failed(
-                CheckKind::Structure,
-                structure,
-                "no #####Startofarchive##### line",
-            ));
-            return Ok(layout);
-        }
-        _ => {
-            layout.checks.push(Check::failed(
-                CheckKind::Structure,
-                structure,
-                format!(
-                    "{} #####Startofarchive##### lines; expected one",
-                    archive.len()
-                ),
-            ));
+    let (archive_line, offset) = match archive_marker(&archive, source.len()) {
+        Ok(marker) => marker,
+        Err(problem) => {
+            layout
+                .checks
+                .push(Check::failed(CheckKind::Structure, STRUCTURE, problem));
             return Ok(layout);
         }
     };
-    if offset >= source.len() {
-        layout.checks.push(Check::failed(
-            CheckKind::Structure,
-            structure,
-            "nothing follows the #####Startofarchive##### line",
-        ));
-        return Ok(layout);
-    }
     layout.layers.push(Layer {
         kind: "shell script (Dell update package)".to_owned(),
         range: (0, offset),
     });
+    read_package_xml(&mut layout, text, archive_line, offset);
+    layout.checks.push(
+        Check::new(CheckKind::Structure, STRUCTURE, Outcome::Passed)
+            .with_range((0, source.len()))
+            .with_detail(format!(
+                "archive marker on line {archive_line}: payload at byte {offset} to end of file"
+            )),
+    );
+    layout.add_stream(source, (offset, source.len()), "payload".to_owned())?;
+    layout.warnings.push(
+        "a Dell .BIN carries no checksum of its own; pin the vendor's SHA-256 with --sha256"
+            .to_owned(),
+    );
+    Ok(layout)
+}
+
+/// The line of the one archive marker among `archive` and the payload offset
+/// after it, inside the `len`-byte file; or why there is none.
+fn archive_marker(archive: &[(usize, u64)], len: u64) -> Result<(usize, u64), String> {
+    let (archive_line, offset) = match archive {
+        [one] => *one,
+        [] => return Err("no #####Startofarchive##### line".to_owned()),
+        _ => {
+            return Err(format!(
+                "{} #####Startofarchive##### lines; expected one",
+                archive.len()
+            ))
+        }
+    };
+    if offset >= len {
+        return Err("nothing follows the #####Startofarchive##### line".to_owned());
+    }
+    Ok((archive_line, offset))
+}
+
+/// Reads the package XML between the package marker and the archive marker
+/// on line `archive_line` (payload at `offset`) into the vendor block, or
+/// warns why there is none.
+fn read_package_xml(layout: &mut Layout, text: &[u8], archive_line: usize, offset: u64) {
     let package = shell::marker_lines(text, DELL_PACKAGE_MARKER);
     match package.as_slice() {
         [(line, xml_start)] if *line < archive_line => {
@@ -89,17 +108,4 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
                 .to_owned(),
         ),
     }
-    layout.checks.push(
-        Check::new(CheckKind::Structure, structure, Outcome::Passed)
-            .with_range((0, source.len()))
-            .with_detail(format!(
-                "archive marker on line {archive_line}: payload at byte {offset} to end of file"
-            )),
-    );
-    layout.add_stream(source, (offset, source.len()), "payload".to_owned())?;
-    layout.warnings.push(
-        "a Dell .BIN carries no checksum of its own; pin the vendor's SHA-256 with --sha256"
-            .to_owned(),
-    );
-    Ok(layout)
 }

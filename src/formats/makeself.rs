@@ -17,6 +17,8 @@ use std::io;
 const MAX_STUB: u64 = 16 << 20;
 /// Most payload chunks (`filesizes` entries) read from one archive.
 const MAX_CHUNKS: usize = 1024;
+/// The name of every structure check the header decides.
+const STRUCTURE: &str = "makeself header";
 
 /// How the payload offset is written in the stub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,48 +140,60 @@ fn digest_list(
         .collect()
 }
 
+/// The stub as read so far: its text, its assignments, the offset rule it
+/// uses and the payload offset that rule gives.
+struct Stub<'a> {
+    text: &'a [u8],
+    vars: Vec<Assignment>,
+    rule: Option<OffsetRule>,
+    offset: Option<u64>,
+}
+
+impl<'a> Stub<'a> {
+    /// Reads the stub from `bytes`, the first bytes of the file.
+    fn read(bytes: &'a [u8]) -> Stub<'a> {
+        let text = text_prefix(bytes);
+        let vars = shell::assignments(text);
+        let rule = offset_rule(text, &vars);
+        let offset = rule
+            .and_then(OffsetRule::lines_before_payload)
+            .and_then(|n| shell::offset_after_lines(bytes, n));
+        Stub {
+            text,
+            vars,
+            rule,
+            offset,
+        }
+    }
+}
+
+/// The payload as the header declares it, once every layout field agrees.
+struct Chunks {
+    sizes: Vec<u64>,
+    /// Each algorithm's expected digest per chunk; `None` where absent.
+    digests: [(Algorithm, Vec<Option<String>>); 3],
+}
+
 pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::Makeself);
     let len = source.len();
     let owned: Vec<u8>;
-    let mut text = text_prefix(head);
-    let mut vars = shell::assignments(text);
-    let mut rule = offset_rule(text, &vars);
-    let mut offset = rule
-        .and_then(OffsetRule::lines_before_payload)
-        .and_then(|n| shell::offset_after_lines(head, n));
-    if offset.is_none() && (head.len() as u64) < len {
+    let mut stub = Stub::read(head);
+    if stub.offset.is_none() && (head.len() as u64) < len {
         // A long licence text can push the end of the stub past the head.
         owned = source.read_at(0, MAX_STUB)?;
-        text = text_prefix(&owned);
-        vars = shell::assignments(text);
-        rule = offset_rule(text, &vars);
-        offset = rule
-            .and_then(OffsetRule::lines_before_payload)
-            .and_then(|n| shell::offset_after_lines(&owned, n));
+        stub = Stub::read(&owned);
     }
-    let info = header_info(text, &vars, rule);
-    let structure = "makeself header";
-    let Some(rule) = rule else {
-        layout.checks.push(Check::failed(
-            CheckKind::Structure,
-            structure,
-            "no payload offset found (no skip=\"N\", head -n N or tail +N)",
-        ));
-        layout.vendor.push(VendorInfo::Makeself(info));
-        return Ok(layout);
-    };
-    let Some(offset) = offset.filter(|&o| o <= len) else {
-        layout.checks.push(Check::failed(
-            CheckKind::Structure,
-            structure,
-            format!(
-                "{} puts the payload past the end of the {len}-byte file",
-                rule.describe()
-            ),
-        ));
-        layout.vendor.push(VendorInfo::Makeself(info));
-        return Ok(layout);
+    let info = header_info(stub.text, &stub.vars, stub.rule);
+    let (rule, offset) = match locate_payload(&stub, len) {
+        Ok(found) => found,
+        Err(problem) => {
+            layout
+                .checks
+                .push(Check::failed(CheckKind::Structure, STRUCTURE, problem));
+            layout.vendor.push(VendorInfo::Makeself(info));
+            return Ok(layout);
+        }
     };
     layout.layers.push(Layer {
         kind: format!(
@@ -189,8 +203,113 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         range: (0, offset),
     });
     let payload_len = len.saturating_sub(offset); // offset <= len
+    let chunks = match read_chunks(&stub, offset, payload_len) {
+        Ok(chunks) => chunks,
+        Err(problems) => {
+            for problem in problems {
+                layout.checks.push(
+                    Check::failed(CheckKind::Structure, STRUCTURE, problem).with_range((0, len)),
+                );
+            }
+            layout.vendor.push(VendorInfo::Makeself(info));
+            return Ok(layout);
+        }
+    };
+    layout.checks.push(
+        Check::new(CheckKind::Structure, STRUCTURE, Outcome::Passed)
+            .with_range((0, len))
+            .with_detail(format!(
+                "payload at byte {offset} by {}, {} chunk(s) ending at end of file",
+                rule.describe(),
+                chunks.sizes.len()
+            )),
+    );
+    let legacy_range = match rule {
+        // 1.x sums cover everything from line 6 to the end of the file.
+        OffsetRule::Legacy(_) => shell::offset_after_lines(stub.text, 5).map(|start| (start, len)),
+        _ => None,
+    };
+    add_chunks(&mut layout, source, &chunks, offset, legacy_range)?;
+    signature(&stub.vars, (offset, len), &mut layout);
+    if let Some(cmd) = &info.decrypt_cmd {
+        layout.warnings.push(format!(
+            "header declares decrypt_cmd '{cmd}'; fwkit never runs it"
+        ));
+    }
+    layout.vendor.push(VendorInfo::Makeself(info));
+    Ok(layout)
+}
+
+/// The offset rule and the payload offset inside the `len`-byte file, or why
+/// the stub has none.
+fn locate_payload(stub: &Stub, len: u64) -> Result<(OffsetRule, u64), String> {
+    let Some(rule) = stub.rule else {
+        return Err("no payload offset found (no skip=\"N\", head -n N or tail +N)".to_owned());
+    };
+    match stub.offset.filter(|&o| o <= len) {
+        Some(offset) => Ok((rule, offset)),
+        None => Err(format!(
+            "{} puts the payload past the end of the {len}-byte file",
+            rule.describe()
+        )),
+    }
+}
+
+/// Checks the header's layout fields against each other and against the
+/// `payload_len` bytes after the `offset`-byte stub: the chunks, or every
+/// problem found.
+fn read_chunks(stub: &Stub, offset: u64, payload_len: u64) -> Result<Chunks, Vec<String>> {
+    let vars = &stub.vars;
+    let mut problems = field_problems(vars);
+    let sizes = chunk_sizes(vars, payload_len, &mut problems);
+    let declared = sizes.iter().try_fold(0u64, |acc, &s| acc.checked_add(s));
+    match declared {
+        Some(total) if total == payload_len => {}
+        Some(total) if !sizes.is_empty() => problems.push(format!(
+            "filesizes declares {total} payload bytes but {payload_len} follow the {offset}-byte stub ({})",
+            if total > payload_len { "truncated" } else { "trailing bytes" }
+        )),
+        None => problems.push("filesizes overflows".to_owned()),
+        _ => {}
+    }
+    if let Some(var) = shell::first(vars, "totalsize") {
+        match var.value.trim().parse::<u64>() {
+            Ok(total) if total == payload_len => {}
+            Ok(total) => problems.push(format!(
+                "totalsize declares {total} bytes but {payload_len} follow the stub"
+            )),
+            Err(_) => problems.push(format!("totalsize '{}' is not a number", var.value)),
+        }
+    }
+    if let Some(check) = scexe_consistency(stub.text, offset) {
+        problems.push(check);
+    }
+    let digests = [
+        ("CRCsum", Algorithm::Cksum),
+        ("MD5", Algorithm::Md5),
+        ("SHA", Algorithm::Sha256),
+    ]
+    .map(|(name, algorithm)| {
+        (
+            algorithm,
+            digest_list(vars, name, algorithm, sizes.len()).unwrap_or_else(|e| {
+                problems.push(e);
+                vec![None; sizes.len()]
+            }),
+        )
+    });
+    if problems.is_empty() {
+        Ok(Chunks { sizes, digests })
+    } else {
+        Err(problems)
+    }
+}
+
+/// Problems with the header's fields themselves: no checksum field, or a
+/// layout field assigned twice with different values.
+fn field_problems(vars: &[Assignment]) -> Vec<String> {
     let mut problems = Vec::new();
-    if shell::first(&vars, "CRCsum").is_none() && shell::first(&vars, "MD5").is_none() {
+    if shell::first(vars, "CRCsum").is_none() && shell::first(vars, "MD5").is_none() {
         problems
             .push("no CRCsum= or MD5= assignment: not a makeself header fwkit can read".to_owned());
     }
@@ -205,103 +324,55 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
             }
         }
     }
+    problems
+}
 
-    // Chunks: `filesizes`, or one chunk to the end of the file for 1.x / 2.0.
-    let chunks: Vec<u64> = match shell::first(&vars, "filesizes") {
-        Some(var) => match numbers(&var.value) {
-            // Each chunk is one compressed archive (`--append` adds one):
-            // never empty, and a stub of millions would be millions of layers.
-            Ok(sizes) if sizes.len() > MAX_CHUNKS => {
-                problems.push(format!(
-                    "filesizes lists {} chunks; fwkit reads at most {MAX_CHUNKS}",
-                    sizes.len()
-                ));
-                Vec::new()
-            }
-            Ok(sizes) if sizes.contains(&0) => {
-                problems.push("filesizes lists an empty chunk".to_owned());
-                Vec::new()
-            }
-            Ok(sizes) if !sizes.is_empty() => sizes,
-            Ok(_) => {
-                problems.push("filesizes is empty".to_owned());
-                Vec::new()
-            }
-            Err(e) => {
-                problems.push(format!("filesizes: {e}"));
-                Vec::new()
-            }
-        },
-        None => vec![payload_len],
+/// The chunk sizes: `filesizes`, or one chunk of `payload_len` bytes for 1.x
+/// and 2.0; empty, with a problem pushed, when `filesizes` is unusable.
+fn chunk_sizes(vars: &[Assignment], payload_len: u64, problems: &mut Vec<String>) -> Vec<u64> {
+    let Some(var) = shell::first(vars, "filesizes") else {
+        return vec![payload_len];
     };
-    let declared = chunks.iter().try_fold(0u64, |acc, &s| acc.checked_add(s));
-    match declared {
-        Some(total) if total == payload_len => {}
-        Some(total) if !chunks.is_empty() => problems.push(format!(
-            "filesizes declares {total} payload bytes but {payload_len} follow the {offset}-byte stub ({})",
-            if total > payload_len { "truncated" } else { "trailing bytes" }
-        )),
-        None => problems.push("filesizes overflows".to_owned()),
-        _ => {}
-    }
-    if let Some(var) = shell::first(&vars, "totalsize") {
-        match var.value.trim().parse::<u64>() {
-            Ok(total) if total == payload_len => {}
-            Ok(total) => problems.push(format!(
-                "totalsize declares {total} bytes but {payload_len} follow the stub"
-            )),
-            Err(_) => problems.push(format!("totalsize '{}' is not a number", var.value)),
+    match numbers(&var.value) {
+        // Each chunk is one compressed archive (`--append` adds one):
+        // never empty, and a stub of millions would be millions of layers.
+        Ok(sizes) if sizes.len() > MAX_CHUNKS => {
+            problems.push(format!(
+                "filesizes lists {} chunks; fwkit reads at most {MAX_CHUNKS}",
+                sizes.len()
+            ));
+            Vec::new()
+        }
+        Ok(sizes) if sizes.contains(&0) => {
+            problems.push("filesizes lists an empty chunk".to_owned());
+            Vec::new()
+        }
+        Ok(sizes) if !sizes.is_empty() => sizes,
+        Ok(_) => {
+            problems.push("filesizes is empty".to_owned());
+            Vec::new()
+        }
+        Err(e) => {
+            problems.push(format!("filesizes: {e}"));
+            Vec::new()
         }
     }
-    if let Some(check) = scexe_consistency(text, offset) {
-        problems.push(check);
-    }
+}
 
-    let lists = [
-        ("CRCsum", Algorithm::Cksum),
-        ("MD5", Algorithm::Md5),
-        ("SHA", Algorithm::Sha256),
-    ]
-    .map(|(name, algorithm)| {
-        (
-            algorithm,
-            digest_list(&vars, name, algorithm, chunks.len()).unwrap_or_else(|e| {
-                problems.push(e);
-                vec![None; chunks.len()]
-            }),
-        )
-    });
-
-    if problems.is_empty() {
-        layout.checks.push(
-            Check::new(CheckKind::Structure, structure, Outcome::Passed)
-                .with_range((0, len))
-                .with_detail(format!(
-                    "payload at byte {offset} by {}, {} chunk(s) ending at end of file",
-                    rule.describe(),
-                    chunks.len()
-                )),
-        );
-    } else {
-        for problem in problems {
-            layout
-                .checks
-                .push(Check::failed(CheckKind::Structure, structure, problem).with_range((0, len)));
-        }
-        layout.vendor.push(VendorInfo::Makeself(info));
-        return Ok(layout);
-    }
-
-    let legacy_range = match rule {
-        // 1.x sums cover everything from line 6 to the end of the file.
-        OffsetRule::Legacy(_) => shell::offset_after_lines(text, 5).map(|start| (start, len)),
-        _ => None,
-    };
-    // No problems: the chunk sizes add up to `len - offset` without overflow,
+/// Adds one stream per chunk from byte `offset` on, with the digests each
+/// chunk must match; a 1.x header's sums cover `legacy_range` instead.
+fn add_chunks(
+    layout: &mut Layout,
+    source: &Input,
+    chunks: &Chunks,
+    offset: u64,
+    legacy_range: Option<(u64, u64)>,
+) -> io::Result<()> {
+    // The chunk sizes add up to `len - offset` without overflow,
     // so `start + size` stays within the file.
     let mut start = offset;
-    let count = chunks.len();
-    for (i, &size) in chunks.iter().enumerate() {
+    let count = chunks.sizes.len();
+    for (i, &size) in chunks.sizes.iter().enumerate() {
         let end = start.saturating_add(size);
         let range = (start, end);
         let label = if count == 1 {
@@ -309,7 +380,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         } else {
             format!("payload chunk {} of {count}", i.saturating_add(1))
         };
-        for (algorithm, values) in &lists {
+        for (algorithm, values) in &chunks.digests {
             if let Some(Some(expected)) = values.get(i) {
                 layout.digests.push(RangeDigest {
                     range: legacy_range.unwrap_or(range),
@@ -328,14 +399,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         layout.add_stream(source, range, label)?;
         start = end;
     }
-    signature(&vars, (offset, len), &mut layout);
-    if let Some(cmd) = &info.decrypt_cmd {
-        layout.warnings.push(format!(
-            "header declares decrypt_cmd '{cmd}'; fwkit never runs it"
-        ));
-    }
-    layout.vendor.push(VendorInfo::Makeself(info));
-    Ok(layout)
+    Ok(())
 }
 
 /// makeself 2.4.5 `--sign`: `gpg --detach-sig` of the compressed payload

@@ -11,47 +11,18 @@ use crate::model::{Check, CheckKind, Layer, Outcome};
 use crate::pass::Capture;
 use std::io;
 
+/// The name of every structure check the stub decides.
+const STRUCTURE: &str = "scexe stub";
+
 pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::HpScexe);
     layout.capture = Capture::TopLevelXml;
-    let structure = "scexe stub";
-    let text = text_prefix(head);
-    let values: Vec<Option<u64>> = lines(text)
-        .filter(|l| is_scexe_skip_line(l))
-        .map(|l| {
-            // Only digits may follow `_SKIP=` (trailing blanks aside), at most nine.
-            let value = trim_start(l).get(SCEXE_SKIP.len()..)?;
-            let value = std::str::from_utf8(value).ok()?.trim_end();
-            let digits_only =
-                !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit());
-            digits_only.then(|| value.parse().ok()).flatten()
-        })
-        .collect();
-    let skip = match values.as_slice() {
-        [Some(n)] => *n,
-        [] => {
-            layout.checks.push(Check::failed(
-                CheckKind::Structure,
-                structure,
-                "no _SKIP=N line",
-            ));
-            return Ok(layout);
-        }
-        [first @ Some(n), rest @ ..] if rest.iter().all(|v| v == first) => *n,
-        [None] => {
-            layout.checks.push(Check::failed(
-                CheckKind::Structure,
-                structure,
-                "_SKIP= is not followed by a line number of at most nine digits",
-            ));
-            return Ok(layout);
-        }
-        _ => {
-            layout.checks.push(Check::failed(
-                CheckKind::Structure,
-                structure,
-                "several _SKIP lines that disagree, or one that is not a number",
-            ));
+    let skip = match skip_line(text_prefix(head)) {
+        Ok(skip) => skip,
+        Err(problem) => {
+            layout
+                .checks
+                .push(Check::failed(CheckKind::Structure, STRUCTURE, problem));
             return Ok(layout);
         }
     };
@@ -62,7 +33,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let Some(offset) = offset else {
         layout.checks.push(Check::failed(
             CheckKind::Structure,
-            structure,
+            STRUCTURE,
             format!(
                 "_SKIP={skip} points past the end of the stub text or of the {}-byte file",
                 source.len()
@@ -75,7 +46,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         range: (0, offset),
     });
     layout.checks.push(
-        Check::new(CheckKind::Structure, structure, Outcome::Passed)
+        Check::new(CheckKind::Structure, STRUCTURE, Outcome::Passed)
             .with_range((0, source.len()))
             .with_detail(format!(
                 "_SKIP={skip}: payload at byte {offset} to end of file"
@@ -96,4 +67,27 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
             .to_owned(),
     );
     Ok(layout)
+}
+
+/// The 1-based payload line every `_SKIP=N` line in the stub `text` names,
+/// or why there is no one such line number.
+fn skip_line(text: &[u8]) -> Result<u64, &'static str> {
+    let values: Vec<Option<u64>> = lines(text)
+        .filter(|l| is_scexe_skip_line(l))
+        .map(|l| {
+            // Only digits may follow `_SKIP=` (trailing blanks aside), at most nine.
+            let value = trim_start(l).get(SCEXE_SKIP.len()..)?;
+            let value = std::str::from_utf8(value).ok()?.trim_end();
+            let digits_only =
+                !value.is_empty() && value.len() <= 9 && value.bytes().all(|b| b.is_ascii_digit());
+            digits_only.then(|| value.parse().ok()).flatten()
+        })
+        .collect();
+    match values.as_slice() {
+        [Some(n)] => Ok(*n),
+        [] => Err("no _SKIP=N line"),
+        [first @ Some(n), rest @ ..] if rest.iter().all(|v| v == first) => Ok(*n),
+        [None] => Err("_SKIP= is not followed by a line number of at most nine digits"),
+        _ => Err("several _SKIP lines that disagree, or one that is not a number"),
+    }
 }

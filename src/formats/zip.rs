@@ -164,10 +164,9 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
         }
     };
     learn_manifests(&mut archive, &listing.files, &mut walk);
-    drop(archive);
     listing
         .failures
-        .extend(read_members(zp, &listing.files, &mut walk, sink)?);
+        .extend(read_members(zp, &archive, &listing.files, &mut walk, sink)?);
     let start = listing.first_header.max(zp.spec.start).min(zp.spec.end);
     let mut check =
         Check::new(CheckKind::Stream, covers, Outcome::Passed).with_range((start, zp.spec.end));
@@ -337,6 +336,7 @@ fn read_link(archive: &mut Archive, index: usize) -> std::result::Result<String,
 /// failures, member by member.
 fn read_members(
     zp: &ZipPass<'_>,
+    archive: &Archive,
     files: &[(Admitted, usize)],
     walk: &mut Walk,
     sink: &mut dyn Sink,
@@ -354,13 +354,11 @@ fn read_members(
     let outcomes = parallel::run(
         zp.input.path(),
         &jobs,
-        || Ok((open(zp.input, zp.spec), vec![0u8; 256 << 10])),
+        // Each worker reads the one handle through its own copy of the
+        // archive (the central directory is shared, not read again).
+        || Ok((archive.clone(), vec![0u8; 256 << 10])),
         |(archive, buf), &(admitted, index, mode)| {
-            let archive = archive.as_mut().map_err(|why| why.clone());
-            Ok(match archive {
-                Ok(archive) => read_one(archive, (index, admitted, mode), &policy, buf, &sink)?,
-                Err(why) => Err(why),
-            })
+            read_one(archive, (index, admitted, mode), &policy, buf, &sink)
         },
     )?;
     let mut failures = Vec::new();

@@ -18,15 +18,10 @@ pub(super) fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
 }
 
 /// Write tar entries for `items` (ustar headers from the `tar` crate, then
-/// content and padding) to `out`, streaming each file; `end` adds the two
-/// zero blocks that close an archive.
-pub(super) fn tar_entries(
-    items: &[Item],
-    mtime: u64,
-    end: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let zeros = [0u8; 2 * BLOCK];
+/// content and padding) to `out`, streaming each file; [`tar_end`] closes
+/// the archive after the last entries.
+pub(super) fn tar_entries(items: &[Item], mtime: u64, out: &mut dyn Write) -> Result<()> {
+    let zeros = [0u8; BLOCK];
     for item in items {
         let mut header = tar::Header::new_ustar();
         let mut path = item.name.as_str().to_owned();
@@ -67,11 +62,13 @@ pub(super) fn tar_entries(
                 .map_err(failed)?;
         }
     }
-    if end {
-        out.write_all(&zeros)
-            .map_err(|e| Error::write("<archive>", e))?;
-    }
     Ok(())
+}
+
+/// Write the two zero blocks that close a tar archive.
+pub(super) fn tar_end(out: &mut dyn Write) -> Result<()> {
+    out.write_all(&[0u8; 2 * BLOCK])
+        .map_err(|e| Error::write("<archive>", e))
 }
 
 #[derive(Clone, Copy)]
@@ -142,9 +139,10 @@ pub(super) fn write_tarball<W: Write>(
 ) -> Result<W> {
     let err = |e| Error::write("<compressing>", e);
     let mut head = Encoder::new(codec, out).map_err(err)?;
-    tar_entries(&content.head, mtime, false, &mut head)?;
+    tar_entries(&content.head, mtime, &mut head)?;
     let mut body = Encoder::new(codec, head.finish().map_err(err)?).map_err(err)?;
-    tar_entries(&content.body, mtime, true, &mut body)?;
+    tar_entries(&content.body, mtime, &mut body)?;
+    tar_end(&mut body)?;
     body.finish().map_err(err)
 }
 

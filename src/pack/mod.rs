@@ -289,51 +289,9 @@ pub(crate) fn sign_manifest(
 fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest, String)> {
     let mut body = collect(src)?;
     if options.format == PackFormat::Fwpkg {
-        if body.iter().any(|i| i.name.as_str() == "payload.json") {
-            return Err(Error::Invalid {
-                setting: Setting::Format,
-                reason: "the source already has a payload.json".to_owned(),
-            });
-        }
-        let json = payload_json(options, &body)?;
-        body.push(Item {
-            name: MemberName::parse(b"payload.json").map_err(|_| Error::Invalid {
-                setting: Setting::Format,
-                reason: "internal name".to_owned(),
-            })?,
-            source: Some(Source::Bytes(json)),
-            mode: 0o644,
-        });
-        body.sort_by(|a, b| a.name.cmp(&b.name));
+        add_payload_json(&mut body, options)?;
     }
-    let mut files = Vec::new();
-    let mut sums = String::new();
-    for item in &body {
-        if let Some(source) = &item.source {
-            let sha256 = sha256_of(source)?;
-            sums.push_str(&format!("{sha256}  {}\n", item.name));
-            files.push(FileEntry {
-                path: item.name.clone(),
-                size: source.len(),
-                mode: item.mode,
-                sha256,
-            });
-        }
-    }
-    let file_count = files.len();
-    let name = |text: &str| {
-        MemberName::parse(text.as_bytes()).map_err(|_| Error::Invalid {
-            setting: Setting::Format,
-            reason: "internal name".to_owned(),
-        })
-    };
-    let sums = sums.into_bytes();
-    files.push(FileEntry {
-        path: name("SHA256SUMS")?,
-        size: sums.len() as u64,
-        mode: 0o644,
-        sha256: sha256_of(&Source::Bytes(sums.clone()))?,
-    });
+    let (files, sums) = file_entries(&body)?;
     let self_extracting = matches!(options.format, PackFormat::Scexe | PackFormat::Makeself);
     let manifest = FwkitManifest {
         name: options.name.clone(),
@@ -347,29 +305,90 @@ fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest,
         reason,
     })?;
     let manifest_sha256 = sha256_of(&Source::Bytes(manifest_bytes.clone()))?;
+    let head = metadata_items(&manifest, &manifest_bytes, sums, options.sign.as_ref())?;
+    Ok((Content { head, body }, manifest, manifest_sha256))
+}
+
+/// One of the names fwkit gives its own members.
+fn internal_name(text: &str) -> Result<MemberName> {
+    MemberName::parse(text.as_bytes()).map_err(|_| Error::Invalid {
+        setting: Setting::Format,
+        reason: "internal name".to_owned(),
+    })
+}
+
+/// Adds the generated `payload.json` of a `.fwpkg` to `body`, kept sorted;
+/// refused when the source has one of its own.
+fn add_payload_json(body: &mut Vec<Item>, options: &PackOptions) -> Result<()> {
+    if body.iter().any(|i| i.name.as_str() == "payload.json") {
+        return Err(Error::Invalid {
+            setting: Setting::Format,
+            reason: "the source already has a payload.json".to_owned(),
+        });
+    }
+    let json = payload_json(options, body)?;
+    body.push(Item {
+        name: internal_name("payload.json")?,
+        source: Some(Source::Bytes(json)),
+        mode: 0o644,
+    });
+    body.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(())
+}
+
+/// The manifest's file entries (every file of `body`, then `SHA256SUMS`)
+/// and the bytes of `SHA256SUMS`.
+fn file_entries(body: &[Item]) -> Result<(Vec<FileEntry>, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut sums = String::new();
+    for item in body {
+        if let Some(source) = &item.source {
+            let sha256 = sha256_of(source)?;
+            sums.push_str(&format!("{sha256}  {}\n", item.name));
+            files.push(FileEntry {
+                path: item.name.clone(),
+                size: source.len(),
+                mode: item.mode,
+                sha256,
+            });
+        }
+    }
+    let sums = sums.into_bytes();
+    files.push(FileEntry {
+        path: internal_name("SHA256SUMS")?,
+        size: sums.len() as u64,
+        mode: 0o644,
+        sha256: sha256_of(&Source::Bytes(sums.clone()))?,
+    });
+    Ok((files, sums))
+}
+
+/// The metadata member's items: the manifest, its signature when `key` is
+/// given, and `SHA256SUMS`.
+fn metadata_items(
+    manifest: &FwkitManifest,
+    manifest_bytes: &[u8],
+    sums: Vec<u8>,
+    key: Option<&SecretKey>,
+) -> Result<Vec<Item>> {
     let mut head = vec![Item {
-        name: name(MANIFEST_NAME)?,
-        source: Some(Source::Bytes(manifest_bytes.clone())),
+        name: internal_name(MANIFEST_NAME)?,
+        source: Some(Source::Bytes(manifest_bytes.to_vec())),
         mode: 0o644,
     }];
-    if let Some(key) = &options.sign {
+    if let Some(key) = key {
         head.push(Item {
-            name: name(SIGNATURE_NAME)?,
-            source: Some(Source::Bytes(sign_manifest(
-                key,
-                &manifest,
-                &manifest_bytes,
-            )?)),
+            name: internal_name(SIGNATURE_NAME)?,
+            source: Some(Source::Bytes(sign_manifest(key, manifest, manifest_bytes)?)),
             mode: 0o644,
         });
     }
     head.push(Item {
-        name: name("SHA256SUMS")?,
+        name: internal_name("SHA256SUMS")?,
         source: Some(Source::Bytes(sums)),
         mode: 0o644,
     });
-    let _ = file_count;
-    Ok((Content { head, body }, manifest, manifest_sha256))
+    Ok(head)
 }
 
 /// Pack `src` into `out` (which must not exist).

@@ -171,10 +171,55 @@ fn resign_zip(package: &Path, key: &crate::sign::SecretKey) -> Result<PackReport
     Ok(report_for(package, &manifest, key))
 }
 
+/// Tar entries read whole: name and content.
+type Entries = Vec<(String, Vec<u8>)>;
+
+/// A tarball payload split where re-signing needs it.
+struct Tarball {
+    /// The self-extracting stub before the payload (empty for a plain tarball).
+    prefix: Vec<u8>,
+    codec: Codec,
+    /// The first compressed member, decoded: fwkit's metadata entries.
+    head: Vec<u8>,
+    /// Every later compressed member, as it is in the file.
+    rest: Vec<u8>,
+}
+
 /// Re-sign a tarball (or the tarball payload of a self-extracting package
 /// starting at `offset`): only the first compressed member, which holds the
 /// metadata, is rebuilt; the payload member is copied byte for byte.
 fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> Result<PackReport> {
+    let tarball = read_tarball(package, offset)?;
+    let (entries, mtime) = metadata_entries(package, &tarball)?;
+    let Some((_, manifest)) = entries.iter().find(|(n, _)| n == MANIFEST_NAME) else {
+        return Err(Error::NotUnpacked {
+            path: package.to_path_buf(),
+            reason: format!(
+                "the first compressed member holds no {MANIFEST_NAME}: not laid out by fwkit pack"
+            ),
+        });
+    };
+    let manifest = manifest.clone();
+    let signature = manifest_and_signature(&manifest, key)?;
+    let mut payload = metadata_member(package, entries, &signature, tarball.codec, mtime)?;
+    payload.extend_from_slice(&tarball.rest);
+    let bytes = if offset == 0 {
+        payload
+    } else {
+        // Parsed (and checked) by `manifest_and_signature` above.
+        let parsed = FwkitManifest::parse(&manifest).map_err(|reason| Error::NotUnpacked {
+            path: MANIFEST_NAME.into(),
+            reason,
+        })?;
+        restub(&tarball.prefix, &parsed, payload)
+    };
+    replace_file(package, &bytes)?;
+    Ok(report_for(package, &manifest, key))
+}
+
+/// Reads the package: the stub of `offset` bytes, then the payload's codec,
+/// its first compressed member decoded and the rest as it is.
+fn read_tarball(package: &Path, offset: u64) -> Result<Tarball> {
     let mut file = File::open(package).map_err(|e| Error::read(package, e))?;
     let mut prefix = vec![0u8; usize::try_from(offset).unwrap_or(0)];
     file.read_exact(&mut prefix)
@@ -209,9 +254,20 @@ fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> 
     reader
         .read_to_end(&mut rest)
         .map_err(|e| Error::read(package, e))?;
-    // The first member holds only fwkit's metadata entries.
+    Ok(Tarball {
+        prefix,
+        codec,
+        head,
+        rest,
+    })
+}
+
+/// The entries of the first member (name, content) and the mtime of the
+/// last; an error unless they are fwkit's metadata alone and a payload
+/// member follows.
+fn metadata_entries(package: &Path, tarball: &Tarball) -> Result<(Entries, u64)> {
     let mut entries = Vec::new();
-    let mut archive = tar::Archive::new(&head[..]);
+    let mut archive = tar::Archive::new(&tarball.head[..]);
     let mut mtime = 0;
     for entry in archive.entries().map_err(|e| Error::read(package, e))? {
         let mut entry = entry.map_err(|e| Error::read(package, e))?;
@@ -228,22 +284,24 @@ fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> 
     let metadata_only = entries
         .iter()
         .all(|(n, _)| n == MANIFEST_NAME || n == SIGNATURE_NAME || n == "SHA256SUMS");
-    if !metadata_only || rest.is_empty() {
+    if !metadata_only || tarball.rest.is_empty() {
         return Err(Error::NotUnpacked {
             path: package.to_path_buf(),
             reason: "its first compressed member is not fwkit's metadata member alone: not laid out by fwkit pack, so it cannot be re-signed in place (pack it again)".to_owned(),
         });
     }
-    let Some((_, manifest)) = entries.iter().find(|(n, _)| n == MANIFEST_NAME) else {
-        return Err(Error::NotUnpacked {
-            path: package.to_path_buf(),
-            reason: format!(
-                "the first compressed member holds no {MANIFEST_NAME}: not laid out by fwkit pack"
-            ),
-        });
-    };
-    let manifest = manifest.clone();
-    let signature = manifest_and_signature(&manifest, key)?;
+    Ok((entries, mtime))
+}
+
+/// The new first member: the metadata `entries` with the old signature
+/// replaced by `signature`, right after the manifest, compressed by `codec`.
+fn metadata_member(
+    package: &Path,
+    entries: Entries,
+    signature: &[u8],
+    codec: Codec,
+    mtime: u64,
+) -> Result<Vec<u8>> {
     let mut items = Vec::new();
     for (name, data) in entries {
         if name == SIGNATURE_NAME {
@@ -252,25 +310,12 @@ fn resign_tarball(package: &Path, key: &crate::sign::SecretKey, offset: u64) -> 
         let is_manifest = name == MANIFEST_NAME;
         items.push(item(&name, data)?);
         if is_manifest {
-            items.push(item(SIGNATURE_NAME, signature.clone())?);
+            items.push(item(SIGNATURE_NAME, signature.to_vec())?);
         }
     }
     let mut head = Encoder::new(codec, Vec::new()).map_err(io_err(package))?;
-    tar_entries(&items, mtime, false, &mut head)?;
-    let mut payload = head.finish().map_err(io_err(package))?;
-    payload.extend_from_slice(&rest);
-    let bytes = if offset == 0 {
-        payload
-    } else {
-        // Parsed (and checked) by `manifest_and_signature` above.
-        let parsed = FwkitManifest::parse(&manifest).map_err(|reason| Error::NotUnpacked {
-            path: MANIFEST_NAME.into(),
-            reason,
-        })?;
-        restub(&prefix, &parsed, payload)
-    };
-    replace_file(package, &bytes)?;
-    Ok(report_for(package, &manifest, key))
+    tar_entries(&items, mtime, &mut head)?;
+    head.finish().map_err(io_err(package))
 }
 
 fn item(name: &str, data: Vec<u8>) -> Result<Item> {

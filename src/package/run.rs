@@ -236,7 +236,7 @@ impl Package {
         report.members = result.members;
         report.warnings.extend(result.warnings);
         let captured = result.captured;
-        let manifests = verify::manifests(&captured, options.limits.max_manifest);
+        let manifests = result.manifests;
         self.late_digests(&manifests, options, report)?;
         let (manifest_checks, listed) = verify::manifest_checks(&manifests, &report.members);
         if let Some(warning) = unlisted(&manifests, report) {

@@ -18,7 +18,7 @@ use super::Stop;
 use crate::extract::{FileOut, Sink};
 use crate::model::{Algorithm, Check, Member, MemberKind, MemberName};
 use crate::verify::digest::Hasher;
-use crate::verify::manifest;
+use crate::verify::manifest::{self, Manifest};
 use crate::verify::safety::{Admission, Tree};
 use crate::verify::VerifyOptions;
 use std::collections::BTreeMap;
@@ -169,14 +169,6 @@ impl Policy {
             }
         }
     }
-
-    /// Hash every later file with the algorithms `bytes` (a manifest named
-    /// `name`) lists, too.
-    pub(crate) fn learn(&mut self, name: &MemberName, bytes: &[u8]) {
-        if let Some(manifest) = manifest::parse(name, bytes, self.max_manifest) {
-            self.want(manifest.entries.iter().map(|e| e.algorithm));
-        }
-    }
 }
 
 /// Vendor metadata and signature members kept for parsing (lower-case path).
@@ -197,6 +189,8 @@ pub(crate) struct ScanResult {
     /// Kept member contents (manifests, signatures, vendor metadata), by
     /// cleaned path.
     pub captured: Vec<(MemberName, Vec<u8>)>,
+    /// The checksum manifests among them (and a set's outside ones), parsed.
+    pub manifests: Vec<Manifest>,
     pub warnings: Vec<String>,
 }
 
@@ -211,6 +205,8 @@ pub(crate) struct Walk {
     pub stopped: bool,
     /// Bytes of content still to hash with SHA-256 before a manifest asks.
     speculative: u64,
+    /// The manifests met, parsed.
+    manifests: Vec<Manifest>,
 }
 
 impl Walk {
@@ -231,6 +227,7 @@ impl Walk {
             },
             stopped: false,
             speculative: 0,
+            manifests: Vec::new(),
         }
     }
 
@@ -350,8 +347,17 @@ impl Walk {
 
     /// Learn a manifest's algorithms before any file is read (containers
     /// that can read manifests first: zip, cabinet, set).
+    ///
+    /// Each manifest is parsed once, here, and handed on in the result.
     pub(crate) fn learn(&mut self, name: &MemberName, bytes: &[u8]) {
-        self.policy.learn(name, bytes);
+        if self.manifests.iter().any(|m| &m.source == name) {
+            return;
+        }
+        if let Some(manifest) = manifest::parse(name, bytes, self.policy.max_manifest) {
+            self.policy
+                .want(manifest.entries.iter().map(|e| e.algorithm));
+            self.manifests.push(manifest);
+        }
     }
 
     /// Hash every later file with `algos` too (what a container's own
@@ -376,7 +382,7 @@ impl Walk {
     pub(crate) fn record(&mut self, admitted: &Admitted, content: Content) -> Result<(), String> {
         let Content { digests, kept, len } = content;
         if let Some(bytes) = kept {
-            self.policy.learn(&admitted.name, &bytes);
+            self.learn(&admitted.name, &bytes);
             self.captured.push((admitted.name.clone(), bytes));
         }
         let Some(member) = self.members.get_mut(admitted.index) else {
@@ -405,6 +411,7 @@ impl Walk {
             members: self.members,
             checks,
             captured: self.captured,
+            manifests: self.manifests,
             warnings: self.warnings,
         }
     }

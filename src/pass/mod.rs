@@ -13,6 +13,7 @@ mod blocks;
 pub(crate) mod decode;
 pub(crate) mod members;
 pub(crate) mod parallel;
+mod pipe;
 mod tar;
 
 pub(crate) use members::{Admitted, Capture, Content, Entry, Policy, ScanResult, Walk};

@@ -1,8 +1,10 @@
 //! The one worker pool: members of a zip or a directory set read on every
-//! core, each worker with its own reader state.
+//! core, each worker with its own reader state, taking runs of consecutive
+//! members as it goes.
 
 use crate::error::{Error, Result};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How many workers a pool of `jobs` jobs gets: one per core, at most one
 /// per job.
@@ -11,10 +13,36 @@ fn workers(jobs: usize) -> usize {
     cores.min(jobs).max(1)
 }
 
+/// A run of consecutive jobs is handed out together up to this many bytes
+/// or [`CHUNK_JOBS`] jobs: members next to each other in the file are read
+/// by one worker, front to back, so its read-ahead serves many of them.
+const CHUNK_BYTES: u64 = 4 << 20;
+const CHUNK_JOBS: usize = 512;
+
+/// Consecutive runs of job indices, in order.
+fn chunks<J>(jobs: &[(u64, J)]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0usize, 0u64);
+    for (i, (size, _)) in jobs.iter().enumerate() {
+        bytes = bytes.saturating_add(*size);
+        let len = i.saturating_add(1).saturating_sub(start);
+        if bytes >= CHUNK_BYTES || len >= CHUNK_JOBS {
+            out.push(start..i.saturating_add(1));
+            start = i.saturating_add(1);
+            bytes = 0;
+        }
+    }
+    if start < jobs.len() {
+        out.push(start..jobs.len());
+    }
+    out
+}
+
 /// Run `work` on every job, on one thread per core. Each thread first makes
-/// its own state with `init` (an open archive, a buffer). Jobs are dealt
-/// largest first to the least loaded worker, so one large member does not
-/// leave a core idle at the end. Results come back in job order.
+/// its own state with `init` (an archive over the shared handle, a buffer).
+/// Workers take the next run of consecutive jobs as they finish one, so
+/// the work stays balanced and each worker reads the file front to back.
+/// Results come back in job order.
 ///
 /// `what` names the input in the error of a worker that panicked.
 pub(crate) fn run<J, S, R>(
@@ -27,31 +55,20 @@ where
     J: Sync,
     R: Send,
 {
-    let n = workers(jobs.len());
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, |j| j.0)));
-    let mut shares: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut load = vec![0u64; n];
-    for i in order {
-        let least = (0..n).min_by_key(|&w| load.get(w).copied()).unwrap_or(0);
-        if let (Some(l), Some(share)) = (load.get_mut(least), shares.get_mut(least)) {
-            // Only balances the workers: saturating is harmless.
-            *l = l.saturating_add(jobs.get(i).map_or(0, |j| j.0));
-            share.push(i);
-        }
-    }
+    let chunks = chunks(jobs);
+    let next = AtomicUsize::new(0);
     let parts = std::thread::scope(|scope| {
-        let (init, work) = (&init, &work);
-        let handles: Vec<_> = shares
-            .into_iter()
-            .filter(|share| !share.is_empty())
-            .map(|share| {
+        let (init, work, chunks, next) = (&init, &work, &chunks, &next);
+        let handles: Vec<_> = (0..workers(chunks.len()))
+            .map(|_| {
                 scope.spawn(move || -> Result<Vec<(usize, R)>> {
                     let mut state = init()?;
-                    let mut out = Vec::with_capacity(share.len());
-                    for i in share {
-                        if let Some((_, job)) = jobs.get(i) {
-                            out.push((i, work(&mut state, job)?));
+                    let mut out = Vec::new();
+                    while let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        for i in chunk.clone() {
+                            if let Some((_, job)) = jobs.get(i) {
+                                out.push((i, work(&mut state, job)?));
+                            }
                         }
                     }
                     Ok(out)
@@ -74,6 +91,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_are_consecutive_and_cover_every_job_once() {
+        let mut jobs: Vec<(u64, ())> = vec![(1000, ()); 2000];
+        jobs.push((100 << 20, ()));
+        jobs.extend(vec![(3 << 20, ()); 5]);
+        let chunks = chunks(&jobs);
+        let mut next = 0;
+        for chunk in &chunks {
+            assert_eq!(chunk.start, next, "{chunks:?}");
+            assert!(chunk.len() <= CHUNK_JOBS);
+            next = chunk.end;
+        }
+        assert_eq!(next, jobs.len());
+        assert!(chunks
+            .iter()
+            .any(|c| c.len() == 1 && jobs[c.start].0 == 100 << 20));
+    }
 
     #[test]
     fn results_come_back_in_job_order_with_per_worker_state() {

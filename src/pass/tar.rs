@@ -3,6 +3,7 @@
 
 use super::decode::Decoder;
 use super::members::{Admitted, Entry, Walk};
+use super::pipe;
 use super::{Stop, StreamSpec};
 use crate::detect::Encoding;
 use crate::error::Result;
@@ -19,7 +20,7 @@ const MAX_TAR_METADATA: u64 = 4 << 20;
 
 /// Decode one stream from `bytes` and walk the tar inside; the check says
 /// how that went.
-pub(super) fn stream<R: BufRead>(
+pub(super) fn stream<R: BufRead + Send>(
     walk: &mut Walk,
     bytes: R,
     (spec, index): (&StreamSpec, usize),
@@ -50,7 +51,7 @@ pub(super) fn stream<R: BufRead>(
         return Ok(check);
     }
     let outcome = match Decoder::new(spec.encoding, bytes) {
-        Ok(decoder) => walk_tar(walk, decoder, index, sink),
+        Ok(decoder) => pipe::beside(decoder, |decoded| walk_tar(walk, decoded, index, sink)),
         Err(e) => Err(Stop::from(e)),
     };
     match outcome {
@@ -79,9 +80,9 @@ pub(super) fn stream<R: BufRead>(
     Ok(check)
 }
 
-fn walk_tar<R: BufRead>(
+fn walk_tar<R: Read>(
     walk: &mut Walk,
-    decoder: Decoder<R>,
+    decoder: R,
     index: usize,
     sink: &mut dyn Sink,
 ) -> Result<(), Stop> {
@@ -117,9 +118,9 @@ fn walk_tar<R: BufRead>(
     end_of_stream(decoder, &mut buf)
 }
 
-/// After the end-of-archive blocks only zero padding may follow, and after
-/// the compressed stream nothing.
-fn end_of_stream<R: BufRead>(mut decoder: Decoder<R>, buf: &mut [u8]) -> Result<(), Stop> {
+/// After the end-of-archive blocks only zero padding may follow (and after
+/// the compressed stream nothing, which the decoding side checks).
+fn end_of_stream<R: Read>(mut decoder: R, buf: &mut [u8]) -> Result<(), Stop> {
     let mut padding = 0u64;
     loop {
         let n = decoder.read(buf)?;
@@ -137,12 +138,6 @@ fn end_of_stream<R: BufRead>(mut decoder: Decoder<R>, buf: &mut [u8]) -> Result<
                 "more than {MAX_PADDING} bytes of padding after the tar archive"
             )));
         }
-    }
-    let mut inner = decoder.into_inner();
-    if !inner.fill_buf()?.is_empty() {
-        return Err(Stop::Content(
-            "bytes after the end of the compressed stream".to_owned(),
-        ));
     }
     Ok(())
 }

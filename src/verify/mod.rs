@@ -52,14 +52,6 @@ pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
     }
 }
 
-/// Manifests among the captured members, each at most `max` bytes.
-pub(crate) fn manifests(captured: &[(MemberName, Vec<u8>)], max: u64) -> Vec<manifest::Manifest> {
-    captured
-        .iter()
-        .filter_map(|(name, bytes)| manifest::parse(name, bytes, max))
-        .collect()
-}
-
 /// Algorithms some listed member was not hashed with in the pass (it came
 /// before the manifest in the archive): a second pass must compute them.
 pub(crate) fn missing_member_digests(
@@ -67,10 +59,13 @@ pub(crate) fn missing_member_digests(
     members: &[Member],
 ) -> Vec<Algorithm> {
     let mut missing = Vec::new();
+    let by_path: std::collections::HashMap<&MemberName, &Member> = members
+        .iter()
+        .filter_map(|m| m.path.as_ref().map(|p| (p, m)))
+        .collect();
     for entry in manifests.iter().flat_map(|m| &m.entries) {
         let Ok(path) = &entry.path else { continue };
-        let member = members.iter().find(|m| m.path.as_ref() == Some(path));
-        if let Some(member) = member {
+        if let Some(member) = by_path.get(path) {
             if member.kind == crate::model::MemberKind::File
                 && !member.digests.contains_key(&entry.algorithm)
                 && !missing.contains(&entry.algorithm)

@@ -57,26 +57,8 @@ impl Tree {
     }
 
     pub(crate) fn admit(&mut self, raw: &[u8], kind: &MemberKind, size: u64) -> Admission {
-        self.entries = self.entries.saturating_add(1);
-        if self.entries > self.limits.max_entries {
-            return Admission::Limit(format!(
-                "more than {} entries (--max-entries)",
-                self.limits.max_entries
-            ));
-        }
-        let target_len = match kind {
-            MemberKind::Symlink { target } => target.len(),
-            _ => 0,
-        };
-        self.name_bytes = self
-            .name_bytes
-            .saturating_add(raw.len() as u64)
-            .saturating_add(target_len as u64);
-        if self.name_bytes > MAX_NAME_BYTES {
-            return Admission::Limit(format!(
-                "member names total more than {MAX_NAME_BYTES} bytes (a name is kept for every member); stopped at member {}",
-                self.entries
-            ));
+        if let Err(why) = self.count_entry(raw, kind) {
+            return Admission::Limit(why);
         }
         let name = match MemberName::parse(raw) {
             Ok(name) => name,
@@ -93,14 +75,51 @@ impl Tree {
                 self.limits.max_size
             ));
         }
+        let node = match self
+            .check_place(&name)
+            .and_then(|()| self.node(&name, kind))
+        {
+            Ok(node) => node,
+            Err(why) => return self.refuse(Some(name), why),
+        };
+        self.insert(name, node, kind)
+    }
+
+    /// Counts one more entry and the bytes of its name (`raw`) and link
+    /// target; the limit it exceeds, if any.
+    fn count_entry(&mut self, raw: &[u8], kind: &MemberKind) -> Result<(), String> {
+        self.entries = self.entries.saturating_add(1);
+        if self.entries > self.limits.max_entries {
+            return Err(format!(
+                "more than {} entries (--max-entries)",
+                self.limits.max_entries
+            ));
+        }
+        let target_len = match kind {
+            MemberKind::Symlink { target } => target.len(),
+            _ => 0,
+        };
+        self.name_bytes = self
+            .name_bytes
+            .saturating_add(raw.len() as u64)
+            .saturating_add(target_len as u64);
+        if self.name_bytes > MAX_NAME_BYTES {
+            return Err(format!(
+                "member names total more than {MAX_NAME_BYTES} bytes (a name is kept for every member); stopped at member {}",
+                self.entries
+            ));
+        }
+        Ok(())
+    }
+
+    /// Why `name` may not be written where it is: too deep, or below a
+    /// symlink or a file already accepted.
+    fn check_place(&self, name: &MemberName) -> Result<(), String> {
         if name.depth() > self.limits.max_depth {
-            return self.refuse(
-                Some(name),
-                format!(
-                    "nested deeper than {} levels (--max-depth)",
-                    self.limits.max_depth
-                ),
-            );
+            return Err(format!(
+                "nested deeper than {} levels (--max-depth)",
+                self.limits.max_depth
+            ));
         }
         let blocked = name
             .ancestors()
@@ -109,43 +128,44 @@ impl Tree {
                 Some(Node::Symlink) => Some(format!("would be written through symlink {ancestor}")),
                 Some(Node::File) => Some(format!("parent {ancestor} is a file")),
             });
-        if let Some(why) = blocked {
-            return self.refuse(Some(name), why);
+        match blocked {
+            Some(why) => Err(why),
+            None => Ok(()),
         }
-        let node = match kind {
-            MemberKind::Dir => Node::Dir,
-            MemberKind::File => Node::File,
+    }
+
+    /// The node an entry `name` of `kind` becomes, or why it is refused:
+    /// a link that leaves the tree or a special file.
+    fn node(&self, name: &MemberName, kind: &MemberKind) -> Result<Node, String> {
+        match kind {
+            MemberKind::Dir => Ok(Node::Dir),
+            MemberKind::File => Ok(Node::File),
             MemberKind::Symlink { target } => {
                 if target.is_empty() || name.resolve_link(target).is_none() {
-                    return self.refuse(
-                        Some(name),
-                        format!("symlink to '{target}' points outside the target directory"),
-                    );
+                    return Err(format!(
+                        "symlink to '{target}' points outside the target directory"
+                    ));
                 }
-                Node::Symlink
+                Ok(Node::Symlink)
             }
             MemberKind::HardLink { target } => {
                 let Ok(target_name) = MemberName::parse(target.as_bytes()) else {
-                    return self.refuse(
-                        Some(name),
-                        format!("hard link to '{target}' points outside the target directory"),
-                    );
+                    return Err(format!(
+                        "hard link to '{target}' points outside the target directory"
+                    ));
                 };
                 if self.nodes.get(&target_name) != Some(&Node::File) {
-                    return self.refuse(
-                        Some(name),
-                        format!("hard link to '{target}', which is not an earlier regular file of the package"),
-                    );
+                    return Err(format!("hard link to '{target}', which is not an earlier regular file of the package"));
                 }
-                Node::File
+                Ok(Node::File)
             }
-            MemberKind::Other { what } => {
-                return self.refuse(
-                    Some(name),
-                    format!("{what}: fwkit never creates special files"),
-                )
-            }
-        };
+            MemberKind::Other { what } => Err(format!("{what}: fwkit never creates special files")),
+        }
+    }
+
+    /// Adds `name` to the tree as `node`, unless the name is taken (a
+    /// directory may repeat).
+    fn insert(&mut self, name: MemberName, node: Node, kind: &MemberKind) -> Admission {
         match self.nodes.get(&name) {
             Some(Node::Dir) if node == Node::Dir => return Admission::Accepted(name),
             Some(_) => return self.refuse(Some(name), "duplicate name".to_owned()),

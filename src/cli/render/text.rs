@@ -7,7 +7,7 @@
 //! everything, one line per check; `--json` is always complete.
 
 use super::vendor::vendor;
-use super::Reading;
+use super::{Detail, Reading};
 use fwkit::{Check, MemberKind, Outcome, Report, Verdict};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -24,7 +24,7 @@ pub fn report(
     out: &mut impl Write,
     report: &Report,
     reading: Reading,
-    verbose: bool,
+    detail: Detail,
 ) -> io::Result<()> {
     writeln!(
         out,
@@ -45,10 +45,10 @@ pub fn report(
         for info in &report.vendor {
             vendor(out, info)?;
         }
-        members(out, report, verbose)?;
+        members(out, report, detail)?;
     }
     writeln!(out, "checks:")?;
-    if verbose {
+    if detail == Detail::Full {
         for check in &report.checks {
             check_line(out, check, &check.summary())?;
         }
@@ -56,7 +56,7 @@ pub fn report(
         passed_checks(out, &report.checks)?;
         failed_checks(out, &report.checks)?;
     }
-    let shown = limit(verbose, SHOWN);
+    let shown = limit(detail, SHOWN);
     for (start, end) in report.uncovered.iter().take(shown) {
         writeln!(
             out,
@@ -70,7 +70,7 @@ pub fn report(
         shown,
         "uncovered ranges",
     )?;
-    verdict(out, report, verbose)?;
+    verdict(out, report, detail)?;
     for nested in &report.nested {
         writeln!(out)?;
         writeln!(
@@ -79,7 +79,7 @@ pub fn report(
             nested.member, nested.unpacked_as
         )?;
         let mut inner = Vec::new();
-        self::report(&mut inner, &nested.report, reading, verbose)?;
+        self::report(&mut inner, &nested.report, reading, detail)?;
         for line in String::from_utf8_lossy(&inner).lines() {
             writeln!(out, "  | {line}")?;
         }
@@ -100,11 +100,11 @@ pub fn report(
 
 /// `warning: …` lines for stderr: at most [`SHOWN`], and a warning that ends
 /// in a list of names (`3000 member(s) not listed in any manifest: a, b, …`)
-/// cut to [`SHOWN`] names, unless `verbose`.
-pub fn warnings(out: &mut impl Write, report: &Report, verbose: bool) -> io::Result<()> {
-    let shown = limit(verbose, SHOWN);
+/// cut to [`SHOWN`] names, unless the detail is [`Detail::Full`].
+pub fn warnings(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<()> {
+    let shown = limit(detail, SHOWN);
     for warning in report.warnings.iter().take(shown) {
-        let warning = if verbose {
+        let warning = if detail == Detail::Full {
             Cow::Borrowed(warning.as_str())
         } else {
             cut_list(warning)
@@ -115,8 +115,8 @@ pub fn warnings(out: &mut impl Write, report: &Report, verbose: bool) -> io::Res
 }
 
 /// How many lines to show of something bounded.
-fn limit(verbose: bool, bound: usize) -> usize {
-    if verbose {
+fn limit(detail: Detail, bound: usize) -> usize {
+    if detail == Detail::Full {
         usize::MAX
     } else {
         bound
@@ -141,9 +141,9 @@ fn more(
     }
 }
 
-fn members(out: &mut impl Write, report: &Report, verbose: bool) -> io::Result<()> {
+fn members(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<()> {
     writeln!(out, "members ({}):", thousands(report.members.len()))?;
-    let shown = limit(verbose, SHOWN_MEMBERS);
+    let shown = limit(detail, SHOWN_MEMBERS);
     for m in report.members.iter().take(shown) {
         let kind = match &m.kind {
             MemberKind::File => "file".to_owned(),
@@ -174,31 +174,63 @@ fn check_line(out: &mut impl Write, check: &Check, text: &str) -> io::Result<()>
     writeln!(out, "  {:<8} {:<10} {text}", outcome(check), kind(check))
 }
 
+/// Passed checks of one [`GroupKey`], shown as one line.
+struct Group<'a> {
+    first: &'a Check,
+    /// Where the members they cover are listed, when they cover members.
+    source: Option<String>,
+    count: usize,
+}
+
+/// What the checks of one group share.
+#[derive(PartialEq, Eq, Hash)]
+struct GroupKey {
+    kind: String,
+    algorithm: Option<&'static str>,
+    outcome: &'static str,
+    /// `members SOURCE`, or the whole summary of a check that covers
+    /// something else.
+    subject: String,
+}
+
 /// Passed and informational checks, one line per group: the checks of one
 /// kind, algorithm and outcome that cover members listed in the same place
 /// (`sha256 of 3,000 members (listed in SHA256SUMS)`), or that read the same.
 /// At most [`SHOWN`] lines per kind.
 fn passed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
-    struct Group<'a> {
-        first: &'a Check,
-        source: Option<String>,
-        count: usize,
+    let mut lines_per_kind: HashMap<String, usize> = HashMap::new();
+    let mut hidden: Vec<(String, usize)> = Vec::new();
+    for group in &groups(checks) {
+        let kind = kind(group.first);
+        let lines = lines_per_kind.entry(kind.clone()).or_default();
+        if *lines >= SHOWN {
+            match hidden.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, n)) => *n += group.count,
+                None => hidden.push((kind, group.count)),
+            }
+            continue;
+        }
+        *lines += 1;
+        check_line(out, group.first, &group_text(group))?;
     }
-    /// What the checks of one group share.
-    #[derive(PartialEq, Eq, Hash)]
-    struct Key {
-        kind: String,
-        algorithm: Option<&'static str>,
-        outcome: &'static str,
-        /// `members SOURCE`, or the whole summary of a check that covers
-        /// something else.
-        subject: String,
+    for (kind, n) in hidden {
+        writeln!(
+            out,
+            "  … and {} more {kind} checks ({SEE_ALL})",
+            thousands(n)
+        )?;
     }
+    Ok(())
+}
+
+/// The passed and informational checks in groups, in the order each group
+/// first appears.
+fn groups(checks: &[Check]) -> Vec<Group<'_>> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
     for check in checks.iter().filter(|c| !c.outcome.is_failure()) {
         let source = member_source(&check.covers);
-        let key = Key {
+        let key = GroupKey {
             kind: kind(check),
             algorithm: check.algorithm.map(|a| a.name()),
             outcome: outcome(check),
@@ -219,47 +251,29 @@ fn passed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
             }
         }
     }
-    let mut lines_per_kind: HashMap<String, usize> = HashMap::new();
-    let mut hidden: Vec<(String, usize)> = Vec::new();
-    for group in &groups {
-        let kind = kind(group.first);
-        let lines = lines_per_kind.entry(kind.clone()).or_default();
-        if *lines >= SHOWN {
-            match hidden.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, n)) => *n += group.count,
-                None => hidden.push((kind, group.count)),
-            }
-            continue;
+    groups
+}
+
+/// A group's line: its one check's summary, or how many members (or times).
+fn group_text(group: &Group) -> String {
+    match (&group.source, group.count) {
+        (_, 1) => group.first.summary(),
+        (Some(source), count) => {
+            let algorithm = group
+                .first
+                .algorithm
+                .filter(|a| *a != fwkit::Algorithm::StreamCheck)
+                .map(|a| format!("{} of ", a.name()))
+                .unwrap_or_default();
+            let source = if source.is_empty() {
+                String::new()
+            } else {
+                format!(" ({source})")
+            };
+            format!("{algorithm}{} members{source}", thousands(count))
         }
-        *lines += 1;
-        let text = match (&group.source, group.count) {
-            (_, 1) => group.first.summary(),
-            (Some(source), count) => {
-                let algorithm = group
-                    .first
-                    .algorithm
-                    .filter(|a| *a != fwkit::Algorithm::StreamCheck)
-                    .map(|a| format!("{} of ", a.name()))
-                    .unwrap_or_default();
-                let source = if source.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({source})")
-                };
-                format!("{algorithm}{} members{source}", thousands(count))
-            }
-            (None, count) => format!("{} ({} times)", group.first.summary(), thousands(count)),
-        };
-        check_line(out, group.first, &text)?;
+        (None, count) => format!("{} ({} times)", group.first.summary(), thousands(count)),
     }
-    for (kind, n) in hidden {
-        writeln!(
-            out,
-            "  … and {} more {kind} checks ({SEE_ALL})",
-            thousands(n)
-        )?;
-    }
-    Ok(())
 }
 
 /// Failed checks and checks that could not run, one line each, at most
@@ -290,14 +304,14 @@ fn failed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
     Ok(())
 }
 
-/// The verdict. Unless `verbose`, reasons that repeat a failed check listed
+/// The verdict. Unless the detail is [`Detail::Full`], reasons that repeat a failed check listed
 /// above are left out, and the others are bounded.
-fn verdict(out: &mut impl Write, report: &Report, verbose: bool) -> io::Result<()> {
+fn verdict(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<()> {
     let reasons = match &report.verdict {
         Verdict::Verified => return writeln!(out, "verdict: verified"),
         Verdict::NotVerified { reasons } => reasons,
     };
-    if verbose {
+    if detail == Detail::Full {
         writeln!(out, "verdict: NOT VERIFIED")?;
         for reason in reasons {
             writeln!(out, "  - {reason}")?;

@@ -1,120 +1,141 @@
 //! Vendor metadata in the text report (`inspect`): makeself headers, HP and
 //! HPE component descriptions, PE wrappers, Dell, NetApp and LVFS releases.
 
-use fwkit::VendorInfo;
+use fwkit::{DellPackage, HpComponent, HpeFwpkg, LvfsRelease, MakeselfInfo, PeInfo, VendorInfo};
 use std::io::{self, Write};
 
 pub fn vendor(out: &mut impl Write, info: &VendorInfo) -> io::Result<()> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     match info {
-        VendorInfo::Makeself(m) => {
-            writeln!(out, "makeself header:")?;
-            writeln!(out, "  version: {}", opt(&m.version))?;
-            writeln!(out, "  payload offset rule: {}", m.offset_rule)?;
-            writeln!(out, "  label: {}", opt(&m.label))?;
-            writeln!(
-                out,
-                "  script: {} {} (never run by fwkit)",
-                opt(&m.script),
-                m.script_args.clone().unwrap_or_default()
-            )?;
-            writeln!(out, "  compression: {}", opt(&m.compression))?;
-            writeln!(
-                out,
-                "  signed: {}",
-                if m.signed {
-                    "yes (gpg, not checked)"
-                } else {
-                    "no"
-                }
-            )?;
-        }
-        VendorInfo::HpComponent(c) => {
-            writeln!(out, "HP smart component ({}):", c.source)?;
-            writeln!(out, "  name: {}", opt(&c.name))?;
-            writeln!(
-                out,
-                "  version: {} revision {}",
-                opt(&c.version),
-                opt(&c.revision)
-            )?;
-            writeln!(out, "  release date: {}", opt(&c.release_date))?;
-            if !c.products.is_empty() {
-                writeln!(out, "  products: {}", c.products.join(", "))?;
-            }
-            devices(out, &c.devices)?;
-        }
-        VendorInfo::Pe(pe) => {
-            writeln!(out, "PE wrapper:")?;
-            writeln!(out, "  machine: {}", pe.machine)?;
-            for s in &pe.sections {
-                writeln!(
-                    out,
-                    "  section {:<8} bytes {}..{}",
-                    s.name, s.range.0, s.range.1
-                )?;
-            }
-            writeln!(out, "  overlay: bytes {}..{}", pe.overlay.0, pe.overlay.1)?;
-            writeln!(
-                out,
-                "  authenticode: {}",
-                if pe.authenticode {
-                    "present (not checked)"
-                } else {
-                    "absent"
-                }
-            )?;
-        }
-        VendorInfo::HpeFwpkg(f) => {
-            writeln!(out, "HPE firmware package (payload.json):")?;
-            writeln!(out, "  package format: {}", opt(&f.package_format))?;
-            writeln!(out, "  updatable by: {}", f.updatable_by.join(", "))?;
-            devices(out, &f.devices)?;
-        }
+        VendorInfo::Makeself(m) => makeself(out, m),
+        VendorInfo::HpComponent(c) => hp_component(out, c),
+        VendorInfo::Pe(pe) => pe_wrapper(out, pe),
+        VendorInfo::HpeFwpkg(f) => hpe_fwpkg(out, f),
         VendorInfo::NetappSp(n) => {
             writeln!(out, "NetApp Service Processor package ({}):", n.source)?;
-            writeln!(out, "  version: {}", opt(&n.version))?;
+            writeln!(out, "  version: {}", opt(&n.version))
         }
-        VendorInfo::DellPackage(p) => {
-            writeln!(out, "Dell update package:")?;
-            writeln!(out, "  name: {}", opt(&p.name))?;
-            writeln!(
-                out,
-                "  package id: {} release id: {}",
-                opt(&p.package_id),
-                opt(&p.release_id)
-            )?;
-            writeln!(
-                out,
-                "  version: {} (Dell {})",
-                opt(&p.vendor_version),
-                opt(&p.dell_version)
-            )?;
-            writeln!(out, "  release date: {}", opt(&p.release_date))?;
+        VendorInfo::DellPackage(p) => dell_package(out, p),
+        VendorInfo::Lvfs(r) => lvfs_release(out, r),
+        _ => Ok(()),
+    }
+}
+
+/// A value, or `-` when the package does not say.
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+/// The variables of a makeself header.
+fn makeself(out: &mut impl Write, m: &MakeselfInfo) -> io::Result<()> {
+    writeln!(out, "makeself header:")?;
+    writeln!(out, "  version: {}", opt(&m.version))?;
+    writeln!(out, "  payload offset rule: {}", m.offset_rule)?;
+    writeln!(out, "  label: {}", opt(&m.label))?;
+    writeln!(
+        out,
+        "  script: {} {} (never run by fwkit)",
+        opt(&m.script),
+        m.script_args.clone().unwrap_or_default()
+    )?;
+    writeln!(out, "  compression: {}", opt(&m.compression))?;
+    writeln!(
+        out,
+        "  signed: {}",
+        if m.signed {
+            "yes (gpg, not checked)"
+        } else {
+            "no"
         }
-        VendorInfo::Lvfs(r) => {
-            writeln!(out, "LVFS release ({}):", r.source)?;
-            writeln!(out, "  component: {}", opt(&r.component_id))?;
-            writeln!(out, "  name: {}", opt(&r.name))?;
-            writeln!(out, "  version: {} ({})", opt(&r.version), opt(&r.date))?;
-            writeln!(
-                out,
-                "  payload: {} (installed size {})",
-                r.payload,
-                opt(&r.installed_size)
-            )?;
-            if !r.devices.is_empty() {
-                writeln!(out, "  devices: {}", r.devices.join(", "))?;
-            }
+    )
+}
+
+/// An HP smart component's XML description.
+fn hp_component(out: &mut impl Write, c: &HpComponent) -> io::Result<()> {
+    writeln!(out, "HP smart component ({}):", c.source)?;
+    writeln!(out, "  name: {}", opt(&c.name))?;
+    writeln!(
+        out,
+        "  version: {} revision {}",
+        opt(&c.version),
+        opt(&c.revision)
+    )?;
+    writeln!(out, "  release date: {}", opt(&c.release_date))?;
+    if !c.products.is_empty() {
+        writeln!(out, "  products: {}", c.products.join(", "))?;
+    }
+    devices(out, &c.devices)
+}
+
+/// A PE wrapper's sections, overlay and Authenticode presence.
+fn pe_wrapper(out: &mut impl Write, pe: &PeInfo) -> io::Result<()> {
+    writeln!(out, "PE wrapper:")?;
+    writeln!(out, "  machine: {}", pe.machine)?;
+    for s in &pe.sections {
+        writeln!(
+            out,
+            "  section {:<8} bytes {}..{}",
+            s.name, s.range.0, s.range.1
+        )?;
+    }
+    writeln!(out, "  overlay: bytes {}..{}", pe.overlay.0, pe.overlay.1)?;
+    writeln!(
+        out,
+        "  authenticode: {}",
+        if pe.authenticode {
+            "present (not checked)"
+        } else {
+            "absent"
         }
-        _ => {}
+    )
+}
+
+/// An HPE `.fwpkg`'s `payload.json`.
+fn hpe_fwpkg(out: &mut impl Write, f: &HpeFwpkg) -> io::Result<()> {
+    writeln!(out, "HPE firmware package (payload.json):")?;
+    writeln!(out, "  package format: {}", opt(&f.package_format))?;
+    writeln!(out, "  updatable by: {}", f.updatable_by.join(", "))?;
+    devices(out, &f.devices)
+}
+
+/// A Dell update package's `package.xml`.
+fn dell_package(out: &mut impl Write, p: &DellPackage) -> io::Result<()> {
+    writeln!(out, "Dell update package:")?;
+    writeln!(out, "  name: {}", opt(&p.name))?;
+    writeln!(
+        out,
+        "  package id: {} release id: {}",
+        opt(&p.package_id),
+        opt(&p.release_id)
+    )?;
+    writeln!(
+        out,
+        "  version: {} (Dell {})",
+        opt(&p.vendor_version),
+        opt(&p.dell_version)
+    )?;
+    writeln!(out, "  release date: {}", opt(&p.release_date))
+}
+
+/// One release of an LVFS cabinet's metainfo.
+fn lvfs_release(out: &mut impl Write, r: &LvfsRelease) -> io::Result<()> {
+    writeln!(out, "LVFS release ({}):", r.source)?;
+    writeln!(out, "  component: {}", opt(&r.component_id))?;
+    writeln!(out, "  name: {}", opt(&r.name))?;
+    writeln!(out, "  version: {} ({})", opt(&r.version), opt(&r.date))?;
+    writeln!(
+        out,
+        "  payload: {} (installed size {})",
+        r.payload,
+        opt(&r.installed_size)
+    )?;
+    if !r.devices.is_empty() {
+        writeln!(out, "  devices: {}", r.devices.join(", "))?;
     }
     Ok(())
 }
 
 /// The devices and firmware images of an HP component or `.fwpkg`.
 fn devices(out: &mut impl Write, devices: &[fwkit::HpDevice]) -> io::Result<()> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     for d in devices {
         writeln!(
             out,

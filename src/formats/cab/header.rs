@@ -167,7 +167,64 @@ fn trim(mut problems: Vec<String>) -> Vec<String> {
     problems
 }
 
+/// A byte range of the cabinet and the structure that claims it.
+type Region = (u64, u64, String);
+
+/// The fixed header and its reserve sizes, checked against the file.
+struct Header {
+    /// The cabinet's size as the header declares it, at most the file's.
+    cabinet_size: u64,
+    /// Where the file table starts.
+    files_at: u64,
+    folder_count: usize,
+    file_count: usize,
+    /// The end of the header and its reserve: where the folder table starts.
+    end: u64,
+    /// Extra bytes at the end of each folder entry and of each data block header.
+    folder_reserve: u64,
+    data_reserve: u64,
+}
+
+/// The folder table and everything the walk of its data blocks found.
+#[derive(Default)]
+struct FolderTable {
+    folders: Vec<Folder>,
+    /// Data blocks in all, and those with no checksum.
+    blocks: u64,
+    unchecked: u64,
+    /// From the first data block to the end of the last.
+    data: Option<ByteRange>,
+}
+
+/// One folder's chain of data blocks, as its folder entry declares it.
+struct Chain {
+    index: usize,
+    compression: Compression,
+    /// Where its first data block starts.
+    first: u64,
+    count: u16,
+}
+
 fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Result<CabSpec, Bad> {
+    let header = read_header(source, problems)?;
+    let mut regions: Vec<Region> = vec![(0, header.end, "the header".to_owned())];
+    let table = read_folders(source, &header, &mut regions)?;
+    let files = read_files(source, &header, &table.folders, &mut regions, problems)?;
+    check_folder_tiling(&table.folders, &files, problems);
+    check_regions(regions, header.cabinet_size, problems);
+    let cabinet_size = header.cabinet_size;
+    Ok(CabSpec {
+        data: table.data.unwrap_or((cabinet_size, cabinet_size)),
+        folders: table.folders,
+        files,
+        blocks: table.blocks,
+        unchecked: table.unchecked,
+    })
+}
+
+/// Reads the fixed header and the reserve sizes and checks the version,
+/// the flags and the declared cabinet size against the file.
+fn read_header(source: &Input, problems: &mut Vec<String>) -> std::result::Result<Header, Bad> {
     let len = source.len();
     let head = exact(source, 0, HEADER_LEN, "the cabinet header")?;
     if head.get(..4) != Some(SIGNATURE.as_slice()) {
@@ -204,7 +261,7 @@ fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Resul
             len.saturating_sub(cabinet_size)
         ));
     }
-    let mut header_end = HEADER_LEN;
+    let mut end = HEADER_LEN;
     let (folder_reserve, data_reserve) = if flags & FLAG_RESERVE_PRESENT != 0 {
         let sizes = exact(source, HEADER_LEN, 4, "the reserve sizes")?;
         let header_reserve = u64::from(le16(&sizes, 0));
@@ -213,109 +270,154 @@ fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Resul
                 "header reserve of {header_reserve} bytes (at most {MAX_HEADER_RESERVE})"
             )));
         }
-        header_end = sum(HEADER_LEN + 4, header_reserve, "the header reserve")?;
+        end = sum(HEADER_LEN + 4, header_reserve, "the header reserve")?;
         let [folder_reserve, data_reserve] = le16(&sizes, 2).to_le_bytes();
         (u64::from(folder_reserve), u64::from(data_reserve))
     } else {
         (0, 0)
     };
-    let mut regions: Vec<(u64, u64, String)> = vec![(0, header_end, "the header".to_owned())];
+    Ok(Header {
+        cabinet_size,
+        files_at,
+        folder_count,
+        file_count,
+        end,
+        folder_reserve,
+        data_reserve,
+    })
+}
 
-    // Folders and the chain of data blocks of each.
+/// Reads the folder table and walks each folder's chain of data blocks,
+/// adding the table and every block to `regions`.
+fn read_folders(
+    source: &Input,
+    header: &Header,
+    regions: &mut Vec<Region>,
+) -> std::result::Result<FolderTable, Bad> {
     // At most 8 + 255 bytes per entry, 65,535 entries: no overflow is possible,
     // but the sums are checked like every other header value.
-    let folder_len = sum(8, folder_reserve, "the folder entry size")?;
+    let folder_len = sum(8, header.folder_reserve, "the folder entry size")?;
     let table_len = folder_len
-        .checked_mul(folder_count as u64)
+        .checked_mul(header.folder_count as u64)
         .ok_or_else(|| Bad::Format("the folder table size overflows".to_owned()))?;
-    let table = exact(source, header_end, table_len, "the folder table")?;
+    let table = exact(source, header.end, table_len, "the folder table")?;
     regions.push((
-        header_end,
-        sum(header_end, table_len, "the folder table")?,
+        header.end,
+        sum(header.end, table_len, "the folder table")?,
         "the folder table".to_owned(),
     ));
-    let mut folders = Vec::with_capacity(folder_count);
-    let mut blocks = 0u64;
-    let mut unchecked = 0u64;
-    let mut data: Option<ByteRange> = None;
+    let mut out = FolderTable {
+        folders: Vec::with_capacity(header.folder_count),
+        ..FolderTable::default()
+    };
     let entry_len = usize::try_from(folder_len)
         .map_err(|_| Bad::Format("the folder entry size overflows".to_owned()))?;
     // `exact` read `folder_count` entries of `entry_len` (at least 8) bytes.
     for (index, entry) in table.chunks_exact(entry_len).enumerate() {
-        let first = u64::from(le32(entry, 0));
-        let count = le16(entry, 4);
-        let kind = le16(entry, 6);
-        let compression = match kind & 0x000f {
-            0 => Compression::None,
-            1 => Compression::MsZip,
-            2 => Compression::Quantum,
-            3 => {
-                let window = (kind >> 8) & 0x1f;
-                if !(15..=21).contains(&window) {
-                    return Err(Bad::Format(format!(
-                        "folder {index}: LZX window 2^{window} (must be 2^15 to 2^21)"
-                    )));
-                }
-                Compression::Lzx(window)
-            }
-            other => {
-                return Err(Bad::Format(format!(
-                    "folder {index}: unknown compression type {other}"
-                )))
-            }
+        let chain = Chain {
+            index,
+            compression: compression(index, le16(entry, 6))?,
+            first: u64::from(le32(entry, 0)),
+            count: le16(entry, 4),
         };
-        let mut pos = first;
-        let mut size = 0u64;
-        for block in 0..count {
-            blocks = blocks.saturating_add(1);
-            if blocks > MAX_BLOCKS {
-                return Err(Bad::Format(format!("more than {MAX_BLOCKS} data blocks")));
-            }
-            let what = format!("data block {block} of folder {index}");
-            let head_len = sum(8, data_reserve, &what)?;
-            let head = exact(source, pos, head_len, &what)?;
-            let checksum = le32(&head, 0);
-            let stored = u64::from(le16(&head, 4));
-            let unpacked = u64::from(le16(&head, 6));
-            if checksum == 0 {
-                unchecked = unchecked.saturating_add(1);
-            }
-            if unpacked == 0 || unpacked > MAX_BLOCK {
-                return Err(Bad::Format(format!(
-                    "{what} at byte {pos}: decompressed size {unpacked} (must be 1 to {MAX_BLOCK})"
-                )));
-            }
-            if compression == Compression::None && stored != unpacked {
-                return Err(Bad::Format(format!(
-                    "{what} at byte {pos}: stored block of {stored} bytes declares {unpacked}"
-                )));
-            }
-            let end = sum(sum(pos, head_len, &what)?, stored, &what)?;
-            if end > cabinet_size {
-                return Err(Bad::Format(format!(
-                    "{what} (bytes {pos}..{end}) runs past the end of the cabinet at byte {cabinet_size}"
-                )));
-            }
-            size = sum(size, unpacked, &what)?;
-            regions.push((pos, end, what));
-            data = Some(match data {
-                Some((a, b)) => (a.min(pos), b.max(end)),
-                None => (pos, end),
-            });
-            pos = end;
-        }
-        folders.push(Folder {
-            compression,
-            blocks: count,
+        let size = read_blocks(source, header, &chain, &mut out, regions)?;
+        out.folders.push(Folder {
+            compression: chain.compression,
+            blocks: chain.count,
             size,
         });
     }
+    Ok(out)
+}
 
-    // Files.
+/// Folder `index`'s compression, from its `typeCompress` field `kind`.
+fn compression(index: usize, kind: u16) -> std::result::Result<Compression, Bad> {
+    match kind & 0x000f {
+        0 => Ok(Compression::None),
+        1 => Ok(Compression::MsZip),
+        2 => Ok(Compression::Quantum),
+        3 => {
+            let window = (kind >> 8) & 0x1f;
+            if !(15..=21).contains(&window) {
+                return Err(Bad::Format(format!(
+                    "folder {index}: LZX window 2^{window} (must be 2^15 to 2^21)"
+                )));
+            }
+            Ok(Compression::Lzx(window))
+        }
+        other => Err(Bad::Format(format!(
+            "folder {index}: unknown compression type {other}"
+        ))),
+    }
+}
+
+/// Walks one folder's data blocks, counting them into `table` and adding
+/// each to `regions`: the folder's decompressed size.
+fn read_blocks(
+    source: &Input,
+    header: &Header,
+    chain: &Chain,
+    table: &mut FolderTable,
+    regions: &mut Vec<Region>,
+) -> std::result::Result<u64, Bad> {
+    let (index, cabinet_size) = (chain.index, header.cabinet_size);
+    let mut pos = chain.first;
+    let mut size = 0u64;
+    for block in 0..chain.count {
+        table.blocks = table.blocks.saturating_add(1);
+        if table.blocks > MAX_BLOCKS {
+            return Err(Bad::Format(format!("more than {MAX_BLOCKS} data blocks")));
+        }
+        let what = format!("data block {block} of folder {index}");
+        let head_len = sum(8, header.data_reserve, &what)?;
+        let head = exact(source, pos, head_len, &what)?;
+        let checksum = le32(&head, 0);
+        let stored = u64::from(le16(&head, 4));
+        let unpacked = u64::from(le16(&head, 6));
+        if checksum == 0 {
+            table.unchecked = table.unchecked.saturating_add(1);
+        }
+        if unpacked == 0 || unpacked > MAX_BLOCK {
+            return Err(Bad::Format(format!(
+                "{what} at byte {pos}: decompressed size {unpacked} (must be 1 to {MAX_BLOCK})"
+            )));
+        }
+        if chain.compression == Compression::None && stored != unpacked {
+            return Err(Bad::Format(format!(
+                "{what} at byte {pos}: stored block of {stored} bytes declares {unpacked}"
+            )));
+        }
+        let end = sum(sum(pos, head_len, &what)?, stored, &what)?;
+        if end > cabinet_size {
+            return Err(Bad::Format(format!(
+                "{what} (bytes {pos}..{end}) runs past the end of the cabinet at byte {cabinet_size}"
+            )));
+        }
+        size = sum(size, unpacked, &what)?;
+        regions.push((pos, end, what));
+        table.data = Some(match table.data {
+            Some((a, b)) => (a.min(pos), b.max(end)),
+            None => (pos, end),
+        });
+        pos = end;
+    }
+    Ok(size)
+}
+
+/// Reads the file table, checks each file against its folder and adds the
+/// table to `regions`.
+fn read_files(
+    source: &Input,
+    header: &Header,
+    folders: &[Folder],
+    regions: &mut Vec<Region>,
+    problems: &mut Vec<String>,
+) -> std::result::Result<Vec<Entry>, Bad> {
     const ENTRY_MAX: u64 = 16 + MAX_NAME as u64 + 1;
+    let (files_at, file_count) = (header.files_at, header.file_count);
     let window = (file_count as u64)
         .saturating_mul(ENTRY_MAX)
-        .min(len.saturating_sub(files_at));
+        .min(source.len().saturating_sub(files_at));
     let table = if file_count == 0 {
         Vec::new()
     } else {
@@ -324,33 +426,13 @@ fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Resul
     let mut files = Vec::with_capacity(file_count);
     let mut at = 0usize;
     for index in 0..file_count {
-        let Some((fixed, rest)) = table.get(at..).and_then(|t| t.split_at_checked(16)) else {
-            return Err(Bad::Format(format!(
-                "file entry {index} at byte {} runs past the end of the file",
-                files_at.saturating_add(at as u64)
-            )));
-        };
-        let size = u64::from(le32(fixed, 0));
-        let offset = u64::from(le32(fixed, 4));
-        let folder = usize::from(le16(fixed, 8));
-        let attributes = le16(fixed, 14);
-        let Some(name_len) = rest.iter().take(MAX_NAME + 1).position(|&b| b == 0) else {
-            return Err(Bad::Format(if rest.len() <= MAX_NAME {
-                format!("the name of file entry {index} runs past the end of the file")
-            } else {
-                format!("the name of file entry {index} is longer than {MAX_NAME} bytes")
-            }));
-        };
-        let raw = rest.get(..name_len).unwrap_or_default().to_vec();
-        let shown = String::from_utf8_lossy(&raw).into_owned();
-        if folder >= 0xfffd {
-            return Err(Bad::Format(format!(
-                "file {shown} continues from or into another cabinet; fwkit reads single cabinets"
-            )));
-        }
+        let (entry, name_len) = read_file_entry(&table, at, index, files_at)?;
+        let (offset, size, folder) = (entry.offset, entry.size, entry.folder);
+        let shown = String::from_utf8_lossy(&entry.raw);
         match folders.get(folder) {
             None => problems.push(format!(
-                "file {shown} names folder {folder}; the cabinet has {folder_count}"
+                "file {shown} names folder {folder}; the cabinet has {}",
+                header.folder_count
             )),
             // Both are 32-bit fields: their sum cannot overflow a u64.
             Some(f) if offset.saturating_add(size) > f.size => problems.push(format!(
@@ -360,13 +442,7 @@ fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Resul
             )),
             Some(_) => {}
         }
-        files.push(Entry {
-            raw,
-            size,
-            offset,
-            folder,
-            attributes,
-        });
+        files.push(entry);
         // The entry and its NUL were found inside `table`: `at` stays within it.
         at = at.saturating_add(16 + 1).saturating_add(name_len);
     }
@@ -374,11 +450,54 @@ fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Resul
         let end = sum(files_at, at as u64, "the file table")?;
         regions.push((files_at, end, "the file table".to_owned()));
     }
+    Ok(files)
+}
 
-    // The files of each folder tile its bytes. Bucketed once: a scan of
-    // every file per folder would be quadratic in the header's counts.
+/// File entry `index`, at byte `at` of the file `table` read from byte
+/// `files_at`, and the length of its name.
+fn read_file_entry(
+    table: &[u8],
+    at: usize,
+    index: usize,
+    files_at: u64,
+) -> std::result::Result<(Entry, usize), Bad> {
+    let Some((fixed, rest)) = table.get(at..).and_then(|t| t.split_at_checked(16)) else {
+        return Err(Bad::Format(format!(
+            "file entry {index} at byte {} runs past the end of the file",
+            files_at.saturating_add(at as u64)
+        )));
+    };
+    let Some(name_len) = rest.iter().take(MAX_NAME + 1).position(|&b| b == 0) else {
+        return Err(Bad::Format(if rest.len() <= MAX_NAME {
+            format!("the name of file entry {index} runs past the end of the file")
+        } else {
+            format!("the name of file entry {index} is longer than {MAX_NAME} bytes")
+        }));
+    };
+    let raw = rest.get(..name_len).unwrap_or_default().to_vec();
+    let folder = usize::from(le16(fixed, 8));
+    if folder >= 0xfffd {
+        return Err(Bad::Format(format!(
+            "file {} continues from or into another cabinet; fwkit reads single cabinets",
+            String::from_utf8_lossy(&raw)
+        )));
+    }
+    let entry = Entry {
+        raw,
+        size: u64::from(le32(fixed, 0)),
+        offset: u64::from(le32(fixed, 4)),
+        folder,
+        attributes: le16(fixed, 14),
+    };
+    Ok((entry, name_len))
+}
+
+/// Checks that the files of each folder tile its bytes: no overlap, no gap.
+fn check_folder_tiling(folders: &[Folder], files: &[Entry], problems: &mut Vec<String>) {
+    // Bucketed once: a scan of every file per folder would be quadratic in
+    // the header's counts.
     let mut by_folder: Vec<Vec<&Entry>> = vec![Vec::new(); folders.len()];
-    for file in &files {
+    for file in files {
         if let Some(bucket) = by_folder.get_mut(file.folder) {
             bucket.push(file);
         }
@@ -412,8 +531,11 @@ fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Resul
             ));
         }
     }
+}
 
-    // Every byte of the cabinet belongs to exactly one structure.
+/// Checks that every byte of the `cabinet_size`-byte cabinet belongs to
+/// exactly one of `regions`.
+fn check_regions(mut regions: Vec<Region>, cabinet_size: u64, problems: &mut Vec<String>) {
     regions.sort_by_key(|r| (r.0, r.1));
     let mut cursor = 0u64;
     let mut last = String::new();
@@ -435,14 +557,6 @@ fn parse_inner(source: &Input, problems: &mut Vec<String>) -> std::result::Resul
             "bytes {cursor}..{cabinet_size} belong to no header, file entry or data block"
         ));
     }
-    let data = data.unwrap_or((cabinet_size, cabinet_size));
-    Ok(CabSpec {
-        data,
-        folders,
-        files,
-        blocks,
-        unchecked,
-    })
 }
 
 #[cfg(test)]

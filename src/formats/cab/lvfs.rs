@@ -353,60 +353,10 @@ fn metainfo_checks(
             ));
         }
         if let (Some(declared), Some(member)) = (&info.installed_size, payload) {
-            let covers = format!("size of member {} ({label})", info.payload);
-            let parsed = parse_size(declared);
-            let mut check = Check::new(CheckKind::Structure, covers, Outcome::Passed);
-            check.expected = Some(declared.clone());
-            check.computed = Some(member.size.to_string());
-            match parsed {
-                Some(size) if size == member.size => {
-                    check.detail = Some("the installed size is the payload's size".to_owned());
-                }
-                Some(_) => {
-                    check.outcome = Outcome::Failed;
-                    check.detail = Some("the installed size is not the payload's size".to_owned());
-                }
-                None => {
-                    check.outcome = Outcome::Failed;
-                    check.detail = Some(format!("'{declared}' is not a size"));
-                }
-            }
-            checks.push(check);
+            checks.push(size_check(&label, info, declared, member));
         }
         for declared in &release.checksums {
-            let covers = format!(
-                "member {} ({label}, {} checksum)",
-                declared.file, declared.place
-            );
-            let Some(algorithm) = algorithm_of(&declared.value) else {
-                checks.push(Check::failed(
-                    CheckKind::Digest,
-                    covers,
-                    format!(
-                        "'{}' is not a hex MD5, SHA-1, SHA-256 or SHA-512 digest",
-                        declared.value
-                    ),
-                ));
-                continue;
-            };
-            if let Some(kind) = &declared.kind {
-                if !kind.eq_ignore_ascii_case(algorithm.name()) {
-                    checks.push(Check::failed(
-                        CheckKind::Digest,
-                        covers,
-                        format!(
-                            "type=\"{kind}\" but the value has {} hex digits ({})",
-                            declared.value.len(),
-                            algorithm.name()
-                        ),
-                    ));
-                    continue;
-                }
-            }
-            let member = files.find(&declared.file);
-            let check = digest(covers, algorithm, &declared.value, member);
-            note(&check, member, covered);
-            checks.push(check);
+            checks.push(checksum_check(&label, declared, files, covered));
         }
         if release.container > 0 {
             checks.push(
@@ -418,6 +368,72 @@ fn metainfo_checks(
         }
         vendor.push(VendorInfo::Lvfs(release.info));
     }
+}
+
+/// The check of a release's `declared` installed size against its payload
+/// `member`; `label` names the release.
+fn size_check(label: &str, info: &LvfsRelease, declared: &str, member: &Member) -> Check {
+    let covers = format!("size of member {} ({label})", info.payload);
+    let parsed = parse_size(declared);
+    let mut check = Check::new(CheckKind::Structure, covers, Outcome::Passed);
+    check.expected = Some(declared.to_owned());
+    check.computed = Some(member.size.to_string());
+    match parsed {
+        Some(size) if size == member.size => {
+            check.detail = Some("the installed size is the payload's size".to_owned());
+        }
+        Some(_) => {
+            check.outcome = Outcome::Failed;
+            check.detail = Some("the installed size is not the payload's size".to_owned());
+        }
+        None => {
+            check.outcome = Outcome::Failed;
+            check.detail = Some(format!("'{declared}' is not a size"));
+        }
+    }
+    check
+}
+
+/// The check of one checksum a release declares, `label` naming the release:
+/// a failure when its value or `type` is unusable, else the digest check of
+/// the member it names (noted in `covered` when it passes).
+fn checksum_check(
+    label: &str,
+    declared: &Declared,
+    files: &Files<'_>,
+    covered: &mut HashSet<String>,
+) -> Check {
+    let covers = format!(
+        "member {} ({label}, {} checksum)",
+        declared.file, declared.place
+    );
+    let Some(algorithm) = algorithm_of(&declared.value) else {
+        return Check::failed(
+            CheckKind::Digest,
+            covers,
+            format!(
+                "'{}' is not a hex MD5, SHA-1, SHA-256 or SHA-512 digest",
+                declared.value
+            ),
+        );
+    };
+    if let Some(kind) = &declared.kind {
+        if !kind.eq_ignore_ascii_case(algorithm.name()) {
+            return Check::failed(
+                CheckKind::Digest,
+                covers,
+                format!(
+                    "type=\"{kind}\" but the value has {} hex digits ({})",
+                    declared.value.len(),
+                    algorithm.name()
+                ),
+            );
+        }
+    }
+    let member = files.find(&declared.file);
+    let check = digest(covers, algorithm, &declared.value, member);
+    note(&check, member, covered);
+    check
 }
 
 /// A decimal size, or hex with `0x` (fwupd reads either).
@@ -447,6 +463,26 @@ fn jcat_checks(
             return;
         }
     };
+    checks.push(jcat_summary(source, &file));
+    for item in &file.items {
+        let member = std::iter::once(&item.id)
+            .chain(&item.alias_ids)
+            .find_map(|id| files.find(id));
+        for (index, blob) in item.blobs.iter().enumerate() {
+            let kind = jcat::kind_name(blob.kind);
+            let covers = format!("member {} ({source}, {kind} blob {index})", item.id);
+            let check = match &blob.data {
+                Ok(data) => blob_check(covers, blob, data, member, covered),
+                Err(why) => Check::failed(CheckKind::Structure, covers, why.clone()),
+            };
+            checks.push(check);
+        }
+    }
+}
+
+/// The passed structure check of the JCat file `source`: its version, its
+/// items and blobs, and any bytes after its gzip data.
+fn jcat_summary(source: &str, file: &jcat::JcatFile) -> Check {
     let blobs: usize = file.items.iter().map(|i| i.blobs.len()).sum();
     let mut detail = format!(
         "JCat {}.{}: {} item(s), {blobs} blob(s)",
@@ -460,62 +496,52 @@ fn jcat_checks(
             file.trailing
         ));
     }
-    checks.push(
-        Check::new(
-            CheckKind::Structure,
-            format!("JCat file {source}"),
-            Outcome::Passed,
-        )
-        .with_detail(detail),
-    );
-    for item in &file.items {
-        let member = std::iter::once(&item.id)
-            .chain(&item.alias_ids)
-            .find_map(|id| files.find(id));
-        for (index, blob) in item.blobs.iter().enumerate() {
-            let kind = jcat::kind_name(blob.kind);
-            let covers = format!("member {} ({source}, {kind} blob {index})", item.id);
-            let data = match &blob.data {
-                Ok(data) => data,
-                Err(why) => {
-                    checks.push(Check::failed(CheckKind::Structure, covers, why.clone()));
-                    continue;
-                }
-            };
-            match (blob.kind(), blob.target) {
-                (BlobKind::Checksum(algorithm), None) => {
-                    let expected = String::from_utf8_lossy(data).into_owned();
-                    let check = digest(covers, algorithm, &expected, member);
-                    note(&check, member, covered);
-                    checks.push(check);
-                }
-                (BlobKind::Signature(what), target) => {
-                    let signs = match target {
-                        Some(t) => format!("the item's {} checksum", jcat::kind_name(t)),
-                        None => "the file".to_owned(),
-                    };
-                    let mut detail = format!(
-                        "{what} signature of {signs} present, not checked (fwkit does not verify LVFS signatures)"
-                    );
-                    if let Some(t) = blob.timestamp.filter(|t| *t > 0) {
-                        detail.push_str(&format!("; made at Unix time {t}"));
-                    }
-                    checks.push(
-                        Check::new(CheckKind::Signature, covers, Outcome::Info).with_detail(detail),
-                    );
-                }
-                (BlobKind::Checksum(_), Some(t)) | (BlobKind::Other, Some(t)) => checks.push(
-                    Check::new(CheckKind::Signature, covers, Outcome::Info).with_detail(format!(
-                        "{kind} blob over the item's {} blob, not checked",
-                        jcat::kind_name(t)
-                    )),
-                ),
-                (BlobKind::Other, None) => checks.push(
-                    Check::new(CheckKind::Signature, covers, Outcome::Info)
-                        .with_detail(format!("{kind} blob, not checked")),
-                ),
-            }
+    Check::new(
+        CheckKind::Structure,
+        format!("JCat file {source}"),
+        Outcome::Passed,
+    )
+    .with_detail(detail)
+}
+
+/// The check of one JCat `blob` holding `data` over `member`: a checksum is
+/// checked (and noted in `covered` when it passes), anything else reported.
+fn blob_check(
+    covers: String,
+    blob: &jcat::Blob,
+    data: &[u8],
+    member: Option<&Member>,
+    covered: &mut HashSet<String>,
+) -> Check {
+    let kind = jcat::kind_name(blob.kind);
+    match (blob.kind(), blob.target) {
+        (BlobKind::Checksum(algorithm), None) => {
+            let expected = String::from_utf8_lossy(data).into_owned();
+            let check = digest(covers, algorithm, &expected, member);
+            note(&check, member, covered);
+            check
         }
+        (BlobKind::Signature(what), target) => {
+            let signs = match target {
+                Some(t) => format!("the item's {} checksum", jcat::kind_name(t)),
+                None => "the file".to_owned(),
+            };
+            let mut detail = format!(
+                "{what} signature of {signs} present, not checked (fwkit does not verify LVFS signatures)"
+            );
+            if let Some(t) = blob.timestamp.filter(|t| *t > 0) {
+                detail.push_str(&format!("; made at Unix time {t}"));
+            }
+            Check::new(CheckKind::Signature, covers, Outcome::Info).with_detail(detail)
+        }
+        (BlobKind::Checksum(_), Some(t)) | (BlobKind::Other, Some(t)) => {
+            Check::new(CheckKind::Signature, covers, Outcome::Info).with_detail(format!(
+                "{kind} blob over the item's {} blob, not checked",
+                jcat::kind_name(t)
+            ))
+        }
+        (BlobKind::Other, None) => Check::new(CheckKind::Signature, covers, Outcome::Info)
+            .with_detail(format!("{kind} blob, not checked")),
     }
 }
 
