@@ -16,6 +16,10 @@
 //! refusing to replace anything that appeared there meanwhile; on any failure
 //! it is removed and the destination does not exist.
 
+mod hand;
+
+pub(crate) use hand::{HandDir, HandFile};
+
 use crate::error::{Error, Result};
 use crate::model::MemberName;
 use std::collections::HashSet;
@@ -60,30 +64,49 @@ pub(crate) struct Staging {
     dir_mtime: Option<u64>,
 }
 
-/// A file being written below the staging directory. Owned, so members
-/// can be written from several threads.
-pub(crate) struct FileOut {
-    path: PathBuf,
-    writer: io::BufWriter<File>,
-    mode: u32,
-    mtime: u64,
+/// Where one member's content is written. Owned, so members can be
+/// written from several threads.
+pub(crate) enum FileOut {
+    /// A file below the staging directory.
+    Disk {
+        path: PathBuf,
+        writer: io::BufWriter<File>,
+        mode: u32,
+        mtime: u64,
+    },
+    /// Content handed on rather than unpacked (`fwkit exec`: a sealed
+    /// memfd, or a file of a [`HandDir`]).
+    Hand(Box<dyn HandOut>),
+}
+
+/// A writer of one member's content that is not a staged file.
+pub(crate) trait HandOut: Send {
+    fn write(&mut self, data: &[u8]) -> Result<()>;
+    /// All content written: seal or sync it.
+    fn finish(self: Box<Self>) -> Result<()>;
 }
 
 impl FileOut {
     pub(crate) fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.writer
-            .write_all(data)
-            .map_err(|e| Error::write(&self.path, e))
+        match self {
+            FileOut::Disk { path, writer, .. } => {
+                writer.write_all(data).map_err(|e| Error::write(&*path, e))
+            }
+            FileOut::Hand(out) => out.write(data),
+        }
     }
 
     /// Flush, set the modification time and the permission bits.
     pub(crate) fn finish(self) -> Result<()> {
-        let FileOut {
-            path,
-            writer,
-            mode,
-            mtime,
-        } = self;
+        let (path, writer, mode, mtime) = match self {
+            FileOut::Disk {
+                path,
+                writer,
+                mode,
+                mtime,
+            } => (path, writer, mode, mtime),
+            FileOut::Hand(out) => return out.finish(),
+        };
         let file = writer
             .into_inner()
             .map_err(|e| Error::write(&path, e.into_error()))?;
@@ -206,7 +229,7 @@ impl Sink for Staging {
             .open(&path)
             .map_err(|e| Error::write(&path, e))?;
         self.created.insert(name.clone());
-        Ok(Some(FileOut {
+        Ok(Some(FileOut::Disk {
             path,
             writer: io::BufWriter::with_capacity(256 << 10, file),
             mode,

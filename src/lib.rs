@@ -61,6 +61,7 @@ mod extract;
 mod formats;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod handoff;
 mod input;
 mod model;
 pub mod pack;

@@ -15,7 +15,8 @@ Examples:
   fwkit verify upgrade-set/ --manifest upgrade-set.sha256
 
 Exit status: 0 verified, 1 not verified (a check failed, unsafe content,
-or no integrity data), 2 usage error or unreadable/unrecognised input.";
+or no integrity data), 2 usage error or unreadable/unrecognised input.
+fwkit exec answers with FLASHER's status, or 124-127 (see fwkit exec --help).";
 
 /// Unpack, verify and pack firmware packages without ever executing them.
 #[derive(Debug, Parser)]
@@ -58,6 +59,9 @@ pub enum Command {
         after_help = "Examples:\n  fwkit unpack CP022989.scexe -o CP022989\n  fwkit unpack pkg.run -o out --no-verify"
     )]
     Unpack(UnpackArgs),
+    /// Verify a package, then run FLASHER on the very bytes that were verified.
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
     /// Print a shell completion script on stdout.
     #[command(
         after_help = "Examples:\n  fwkit completions bash > /etc/bash_completion.d/fwkit\n  fwkit completions zsh > \"${fpath[1]}/_fwkit\"\n  fwkit completions fish > ~/.config/fish/completions/fwkit.fish"
@@ -188,7 +192,67 @@ pub struct UnpackArgs {
 }
 
 pub fn parse() -> Cli {
-    Cli::parse()
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `fwkit exec` leaves the other statuses to FLASHER: its own usage
+        // errors exit 125, like env's and timeout's.
+        Err(e) if e.use_stderr() && std::env::args_os().nth(1).is_some_and(|a| a == "exec") => {
+            let _ = e.print();
+            std::process::exit(125)
+        }
+        Err(e) => e.exit(),
+    }
+}
+
+const EXEC_HELP: &str = "\
+Each argument token {MEMBER} (a member path: {PUF21000.bin}, {payload/rom.bin})
+becomes /dev/fd/N, a sealed memfd (read-only, cannot be truncated) holding the
+bytes that were hashed; only those descriptors are inherited. With --as-files
+(or members over --max-memory) it becomes the path of a read-only file in a
+private directory, and {} that directory; the files are hashed again after
+FLASHER exits and the directory is removed. {{ and }} are literal braces.
+FLASHER runs only when the package is verified (or with --no-verify, which
+never skips safety checks or --require-signature). SIGINT and SIGTERM are
+passed on to FLASHER, and fwkit waits for it.
+
+Example:
+  fwkit exec CP022989.scexe --sha256 0f3c…e1 -- \\
+    sg_write_buffer --mode=dmc_offs_defer --bpw=4096 --in={PUF21000.bin} /dev/sg1
+
+Exit status:
+  FLASHER's own status when it ran (128+N when it was killed by signal N)
+  124  FLASHER exited 0, but a file handed with --as-files changed meanwhile
+       (or could not be removed)
+  125  FLASHER never ran: not verified, usage error (unknown member, a
+       directory, bad braces or flags), unreadable package, or fwkit failed
+  126  FLASHER was found but could not be executed
+  127  FLASHER was not found
+  --dry-run: 0 when FLASHER would run, 125 when not.";
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The SHA-256 of the whole file you trust.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Run FLASHER even when integrity checks fail (safety checks and
+    /// --require-signature still apply).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Hand read-only files in a private directory instead of sealed memfds.
+    #[arg(long)]
+    pub as_files: bool,
+    /// Most bytes of handed members held in memory (K, M, G suffixes);
+    /// members beyond it are handed as files.
+    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    pub max_memory: String,
+    /// Print the command line and what each descriptor or file holds; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The program to run and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "FLASHER")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// The clap definition itself, for completions and the manual page.

@@ -2,6 +2,8 @@
 //! choose the exit code, here and nowhere else.
 
 pub mod args;
+#[cfg(target_os = "linux")]
+mod exec;
 mod options;
 mod render;
 
@@ -87,6 +89,11 @@ pub fn run(cli: Cli) -> Result<Code> {
                 options::report_mode(&args.common.show),
             )
         }
+        // exec's status is FLASHER's: it shows its own outcome and exits.
+        #[cfg(target_os = "linux")]
+        Command::Exec(args) => std::process::exit(exec::run(&args)),
+        #[cfg(not(target_os = "linux"))]
+        Command::Exec(_) => anyhow::bail!("fwkit exec runs on Linux only for now"),
         Command::Keygen(args) => (keygen(&args)?, options::action_mode(&args.show)),
         Command::Sign(args) => (sign(&args)?, options::action_mode(&args.show)),
         Command::Pack(args) => (pack(&args)?, options::action_mode(&args.show)),

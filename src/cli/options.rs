@@ -310,6 +310,15 @@ fn password(prompt: &str, ask: Ask) -> Result<String> {
     Ok(first)
 }
 
+/// `exec`'s flags: the checks of `verify`, and how members are handed.
+pub fn exec_options(args: &super::args::ExecArgs) -> Result<fwkit::handoff::HandoffOptions> {
+    Ok(fwkit::handoff::HandoffOptions {
+        verify: verify_options(&args.common, args.sha256.as_deref())?,
+        as_files: args.as_files,
+        max_memory: parse_size(&args.max_memory).context("--max-memory")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_size;

@@ -3,6 +3,8 @@
 //! Errors are the exception: main prints those, once.
 
 mod bar;
+#[cfg(target_os = "linux")]
+pub mod exec;
 mod text;
 mod vendor;
 

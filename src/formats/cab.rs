@@ -130,7 +130,7 @@ pub(crate) fn scan(cp: &CabPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
             Err(Stop::Fatal(e)) => return Err(e),
             Err(Stop::Limit(why) | Stop::Content(why)) => {
                 let check = Check::new(CheckKind::Limit, "cabinet", Outcome::Failed);
-                return Ok(walk.finish(vec![check.with_detail(why)], true));
+                return Ok(walk.finish(vec![check.with_detail(why)]));
             }
         };
         if let (Some(admitted), Some(plan)) = (admitted, plans.get_mut(index)) {
@@ -157,7 +157,7 @@ pub(crate) fn scan(cp: &CabPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
     }
     let (failures, unsupported) = reader.read_all(&mut cabinet, &mut walk, sink)?;
     let check = stream_check(spec, failures, unsupported);
-    Ok(walk.finish(vec![check], true))
+    Ok(walk.finish(vec![check]))
 }
 
 /// Each folder's entries in the order of their bytes.
@@ -233,7 +233,7 @@ fn failed_open(walk: Walk, why: String) -> ScanResult {
         "cabinet",
         format!("the cab crate could not read the cabinet: {why}"),
     );
-    walk.finish(vec![check], true)
+    walk.finish(vec![check])
 }
 
 /// Run `f`, turning a panic into an error message. The headers were checked

@@ -56,7 +56,7 @@ pub(crate) fn scan(sp: &SetPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
         Ok(files) => files,
         Err(why) => {
             let check = Check::new(CheckKind::Limit, "directory set", Outcome::Failed);
-            return Ok(walk.finish(vec![check.with_detail(why)], false));
+            return Ok(walk.abandon(vec![check.with_detail(why)]));
         }
     };
     let described = read_manifests(sp, &files, &mut walk)?;
@@ -77,7 +77,7 @@ pub(crate) fn scan(sp: &SetPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
             "no manifest (SHA256SUMS, MD5SUMS, CHECKSUM, *.sha256, … or --manifest) describes the set",
         ));
     }
-    Ok(walk.finish(checks, true))
+    Ok(walk.finish(checks))
 }
 
 /// Every file, directory and link below `root`, in sorted order, through

@@ -140,12 +140,12 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
                 covers,
                 format!("central directory unreadable: {why}"),
             );
-            return Ok(walk.finish(vec![check], false));
+            return Ok(walk.abandon(vec![check]));
         }
     };
     if let Err(e) = archive.validate_header_consistency() {
         let check = Check::failed(CheckKind::Structure, covers, e.to_string());
-        return Ok(walk.finish(vec![check], false));
+        return Ok(walk.abandon(vec![check]));
     }
     let mut warnings = Vec::new();
     if archive.offset() > 0 {
@@ -158,7 +158,7 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
         Ok(listing) => listing,
         Err((why, mut checks)) => {
             checks.push(Check::new(CheckKind::Limit, covers, Outcome::Failed).with_detail(why));
-            let mut result = walk.finish(checks, true);
+            let mut result = walk.finish(checks);
             result.warnings.extend(warnings);
             return Ok(result);
         }
@@ -181,7 +181,7 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
         check.detail = Some(listing.failures.join("; "));
     }
     listing.checks.push(check);
-    let mut result = walk.finish(listing.checks, true);
+    let mut result = walk.finish(listing.checks);
     result.warnings.extend(warnings);
     Ok(result)
 }

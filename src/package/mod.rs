@@ -221,7 +221,7 @@ impl Package {
         if options.recursive > 0 && report.checks.iter().all(|c| !c.outcome.is_failure()) {
             nested::unpack(self, staging.root(), &mut report, options)?;
         }
-        if place(&report, options.no_verify) && !signature_refused(&report, options) {
+        if place(&report, options) && !signature_refused(&report, options) {
             report.unpacked = Some(staging.commit()?);
         }
         Ok(report)
@@ -239,10 +239,22 @@ fn signature_refused(report: &Report, options: &UnpackOptions) -> bool {
             .any(|c| c.kind == CheckKind::Signature && c.outcome.is_failure())
 }
 
+impl Package {
+    /// The one pass of `verify`, with member content written to `sink`
+    /// (`handoff`: the members a program is given).
+    pub(crate) fn run_into(
+        &self,
+        options: &VerifyOptions,
+        sink: &mut dyn crate::extract::Sink,
+    ) -> Result<Report> {
+        self.run(options, sink)
+    }
+}
+
 /// Is the staged tree placed? Never when a member is unsafe or a limit or
 /// structure check failed; with failed integrity checks only on `no_verify`;
 /// otherwise (verified, or nothing failed but there is no integrity data) yes.
-fn place(report: &Report, no_verify: bool) -> bool {
+fn place(report: &Report, options: &UnpackOptions) -> bool {
     let unsafe_content = report.checks.iter().any(|c| {
         c.outcome.is_failure()
             && matches!(
@@ -251,5 +263,5 @@ fn place(report: &Report, no_verify: bool) -> bool {
             )
     }) || report.members.iter().any(|m| m.problem.is_some());
     let integrity_failed = report.checks.iter().any(|c| c.outcome.is_failure());
-    !unsafe_content && (!integrity_failed || no_verify)
+    !unsafe_content && (!integrity_failed || options.no_verify)
 }

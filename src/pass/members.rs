@@ -399,13 +399,22 @@ impl Walk {
     }
 
     /// The walk's result: `checks` from the container, then the safety
-    /// tree's (when `with_tree`: a container that read no entries says
-    /// nothing of them).
-    pub(crate) fn finish(mut self, mut checks: Vec<Check>, with_tree: bool) -> ScanResult {
+    /// tree's.
+    pub(crate) fn finish(self, mut checks: Vec<Check>) -> ScanResult {
         let (tree_checks, chained) = self.tree.finish();
-        if with_tree {
-            checks.extend(tree_checks);
-        }
+        checks.extend(tree_checks);
+        self.result(checks, chained)
+    }
+
+    /// The result of a walk whose container could not list its entries:
+    /// `checks` say why, and the safety tree says nothing of entries it
+    /// never saw.
+    pub(crate) fn abandon(self, checks: Vec<Check>) -> ScanResult {
+        let (_, chained) = self.tree.finish();
+        self.result(checks, chained)
+    }
+
+    fn result(mut self, checks: Vec<Check>, chained: Vec<(MemberName, String)>) -> ScanResult {
         mark_refused(&mut self.members, chained);
         ScanResult {
             members: self.members,

@@ -144,29 +144,40 @@ pub(crate) fn run(pass: &Pass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> {
             blocks.set_window(spec.range);
             stream_checks.push(tar::stream(&mut walk, &mut blocks, (spec, index), sink)?);
         }
-        let mut computed = vec![None; pass.digests.len()];
         let inline = blocks.finish().map_err(|e| Error::read(input.path(), e))?;
         let threads = handles.into_iter().map(|h| {
             h.join()
                 .map_err(|_| Error::read(input.path(), io::Error::other("digest thread failed")))
         });
-        for results in std::iter::once(Ok(inline)).chain(threads) {
-            for (i, value) in results? {
-                if let Some(slot) = computed.get_mut(i) {
-                    *slot = Some(value);
-                }
-            }
-        }
-        let mut checks: Vec<Check> = pass
-            .digests
-            .iter()
-            .zip(computed)
-            .map(|(digest, value)| crate::verify::digest_check(digest, value))
-            .collect();
+        let mut checks = digest_checks(pass.digests, std::iter::once(Ok(inline)).chain(threads))?;
         checks.extend(stream_checks);
         // Without streams there were no members, and nothing to say of them.
-        Ok(walk.finish(checks, !pass.streams.is_empty()))
+        Ok(match pass.streams.is_empty() {
+            true => walk.abandon(checks),
+            false => walk.finish(checks),
+        })
     })
+}
+
+/// The check of every range digest, from the values the inline hashers and
+/// the digest threads computed (by digest index).
+fn digest_checks(
+    digests: &[RangeDigest],
+    results: impl Iterator<Item = Result<Vec<(usize, String)>>>,
+) -> Result<Vec<Check>> {
+    let mut computed = vec![None; digests.len()];
+    for results in results {
+        for (i, value) in results? {
+            if let Some(slot) = computed.get_mut(i) {
+                *slot = Some(value);
+            }
+        }
+    }
+    Ok(digests
+        .iter()
+        .zip(computed)
+        .map(|(digest, value)| crate::verify::digest_check(digest, value))
+        .collect())
 }
 
 /// Only the digests over byte ranges: the input read once, nothing

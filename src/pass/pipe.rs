@@ -54,7 +54,7 @@ fn decode<R: BufRead>(mut decoder: Decoder<R>, tx: &SyncSender<io::Result<Vec<u8
     }
     let mut inner = decoder.into_inner();
     let trailing = match inner.fill_buf() {
-        Ok(rest) if rest.is_empty() => return,
+        Ok([]) => return,
         Ok(_) => io::Error::other("bytes after the end of the compressed stream"),
         Err(e) => e,
     };

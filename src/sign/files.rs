@@ -148,7 +148,11 @@ impl Signature {
             }
         };
         let trusted = if lines.at_end() {
-            signify::check_two_line(prehashed, key_id)?;
+            // A two-line signature is signify's, which is always over the
+            // message itself: a prehashed one has lost its trusted comment.
+            if prehashed {
+                return Err(SignError::MissingTrustedComment { key_id });
+            }
             None
         } else {
             let comment = lines.next_prefixed(TRUSTED_PREFIX)?;

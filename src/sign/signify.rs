@@ -12,7 +12,7 @@
 //! `<name> public key` with `-c <name>`) for a key, `verify with <key>.pub`
 //! for a signature.
 
-use super::{KeyId, KeyKind, SignError};
+use super::KeyKind;
 
 /// Which tool wrote a public key, judged by its comment: minisign writes
 /// `minisign public key <ID>`, signify `<name> public key`. A bare base64
@@ -23,15 +23,6 @@ pub(super) fn key_kind(untrusted_comment: &str) -> KeyKind {
     } else {
         KeyKind::Minisign
     }
-}
-
-/// A two-line signature is signify's, which is always over the message
-/// itself: a prehashed one has lost its trusted comment.
-pub(super) fn check_two_line(prehashed: bool, key_id: KeyId) -> Result<(), SignError> {
-    if prehashed {
-        return Err(SignError::MissingTrustedComment { key_id });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -186,16 +186,13 @@ impl Tree {
         Admission::Refused(name, why)
     }
 
-    /// The safety checks of the whole tree: refused members and link chains,
-    /// and the members refused only now (symlink chains).
-    pub(crate) fn finish(&self) -> (Vec<Check>, Vec<(MemberName, String)>) {
-        let mut checks = Vec::new();
-        let mut chained = Vec::new();
-        // The symlink names as a trie of components: (parent prefix, component)
-        // -> prefix id, and which prefixes are symlinks. Walking a target then
-        // costs one lookup of one component per step, so the time is linear
-        // in the target's length (a target of many components used to cost a
-        // join and a parse of the whole walked path per component: quadratic).
+    /// The symlink names as a trie of components: (parent prefix, component)
+    /// -> prefix id, and which prefixes are symlinks. Walking a target then
+    /// costs one lookup of one component per step, so the time is linear in
+    /// the target's length (a target of many components used to cost a join
+    /// and a parse of the whole walked path per component: quadratic).
+    #[allow(clippy::type_complexity)]
+    fn link_trie(&self) -> (HashMap<(usize, &str), usize>, Vec<bool>) {
         let mut trie: HashMap<(usize, &str), usize> = HashMap::new();
         let mut is_link = vec![false];
         for (name, _) in &self.links {
@@ -211,6 +208,15 @@ impl Tree {
                 *slot = true;
             }
         }
+        (trie, is_link)
+    }
+
+    /// The safety checks of the whole tree: refused members and link chains,
+    /// and the members refused only now (symlink chains).
+    pub(crate) fn finish(&self) -> (Vec<Check>, Vec<(MemberName, String)>) {
+        let mut checks = Vec::new();
+        let mut chained = Vec::new();
+        let (trie, is_link) = self.link_trie();
         for (name, target) in &self.links {
             // A `..` after a component that is itself a symlink can climb out of
             // the tree even though the text looks contained (`q -> .`, `p -> q/..`).

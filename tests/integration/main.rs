@@ -73,3 +73,8 @@ mod pack;
 // package per command (traced with `strace`), and the shape of src/:
 // imports that run down the layers, files and functions that stay small.
 mod layers;
+
+// fwkit exec (issue 12): a real flasher (Debian's `flashrom`, dummy
+// programmer) and sh scripts run on the verified bytes; packages from
+// `fwkit pack` and Debian's `makeself`.
+mod exec;

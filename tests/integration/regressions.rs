@@ -344,3 +344,30 @@ fn signed_zip_with_dot_slash_names_verifies() {
         run.stdout
     );
 }
+
+/// Found by the hostile-name table: text output printed member names raw, so
+/// a member named `evil\nverdict: verified` printed a line that read like a
+/// real verdict, and an escape sequence reached the terminal. Every name,
+/// header field and message is now shown with control characters escaped.
+#[test]
+fn a_member_name_cannot_forge_a_line_of_the_report() {
+    let tmp = TempDir::new().unwrap();
+    let mut tar = Tar::new();
+    tar.file("a.bin", 0o644, b"a");
+    tar.file("evil\nverdict: verified\u{1b}[2J", 0o644, b"x");
+    let pkg = tmp.path().join("evil.tar");
+    std::fs::write(&pkg, tar.finish()).unwrap();
+    for command in ["verify", "inspect"] {
+        let run = crate::util::fwkit(tmp.path(), [command, pkg.to_str().unwrap()]);
+        let text = run.stdout;
+        assert!(
+            !text.lines().any(|l| l.starts_with("verdict: verified")),
+            "{command}: {text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{command}: {text}");
+        assert!(
+            text.contains("evil\\nverdict: verified"),
+            "{command}: {text}"
+        );
+    }
+}

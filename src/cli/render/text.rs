@@ -29,7 +29,7 @@ pub fn report(
     writeln!(
         out,
         "{}: {} package, {} bytes",
-        report.path.display(),
+        safe(&report.path.display().to_string()),
         report.format,
         report.size
     )?;
@@ -39,7 +39,9 @@ pub fn report(
             writeln!(
                 out,
                 "  {:>10}..{:<10} {}",
-                layer.range.0, layer.range.1, layer.kind
+                layer.range.0,
+                layer.range.1,
+                safe(&layer.kind)
             )?;
         }
         for info in &report.vendor {
@@ -76,7 +78,8 @@ pub fn report(
         writeln!(
             out,
             "nested package in member {} (unpacked as {}):",
-            nested.member, nested.unpacked_as
+            safe(&nested.member),
+            safe(&nested.unpacked_as)
         )?;
         let mut inner = Vec::new();
         self::report(&mut inner, &nested.report, reading, detail)?;
@@ -109,7 +112,7 @@ pub fn warnings(out: &mut impl Write, report: &Report, detail: Detail) -> io::Re
         } else {
             cut_list(warning)
         };
-        writeln!(out, "warning: {warning}")?;
+        writeln!(out, "warning: {}", safe(&warning))?;
     }
     more(out, "warning:", report.warnings.len(), shown, "warnings")
 }
@@ -160,17 +163,19 @@ fn members(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<
             .unwrap_or_default();
         writeln!(
             out,
-            "  {:04o} {:>12}  {:<7} {}{problem}",
+            "  {:04o} {:>12}  {:<7} {}{}",
             m.mode & 0o7777,
             m.size,
-            kind,
-            m.name
+            safe(&kind),
+            safe(&m.name),
+            safe(&problem)
         )?;
     }
     more(out, " ", report.members.len(), shown, "members")
 }
 
 fn check_line(out: &mut impl Write, check: &Check, text: &str) -> io::Result<()> {
+    let text = safe(text);
     writeln!(out, "  {:<8} {:<10} {text}", outcome(check), kind(check))
 }
 
@@ -314,7 +319,7 @@ fn verdict(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<
     if detail == Detail::Full {
         writeln!(out, "verdict: NOT VERIFIED")?;
         for reason in reasons {
-            writeln!(out, "  - {reason}")?;
+            writeln!(out, "  - {}", safe(reason))?;
         }
         return Ok(());
     }
@@ -342,7 +347,7 @@ fn verdict(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<
         )?,
     }
     for reason in others.iter().take(SHOWN) {
-        writeln!(out, "  - {reason}")?;
+        writeln!(out, "  - {}", safe(reason))?;
     }
     more(out, "  -", others.len(), SHOWN, "reasons")
 }
@@ -426,9 +431,40 @@ fn kind(check: &Check) -> String {
         .unwrap_or_default()
 }
 
+/// `text` with every control character (newline, escape, C1 controls) and
+/// every bidirectional override shown as an escape: a member name, header
+/// field or message from a package can neither start a line of its own (a
+/// fake "verdict: verified") nor drive the terminal.
+pub fn safe(text: &str) -> Cow<'_, str> {
+    let hostile =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(hostile) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().saturating_add(8));
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hostile(c) => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{cut_list, member_source, thousands};
+    use super::{cut_list, member_source, safe, thousands};
+
+    #[test]
+    fn hostile_text_cannot_start_a_line_or_drive_the_terminal() {
+        assert_eq!(safe("fw/a.bin"), "fw/a.bin");
+        let evil = safe("x\nverdict: verified\u{1b}[2J\u{202e}");
+        assert!(!evil.chars().any(|c| c.is_control()), "{evil}");
+        assert!(evil.contains("\\n") && evil.contains("\\u{1b}") && evil.contains("\\u{202e}"));
+    }
 
     #[test]
     fn thousands_separators() {

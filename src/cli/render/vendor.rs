@@ -1,6 +1,7 @@
 //! Vendor metadata in the text report (`inspect`): makeself headers, HP and
 //! HPE component descriptions, PE wrappers, Dell, NetApp and LVFS releases.
 
+use super::text::safe;
 use fwkit::{DellPackage, HpComponent, HpeFwpkg, LvfsRelease, MakeselfInfo, PeInfo, VendorInfo};
 use std::io::{self, Write};
 
@@ -11,7 +12,11 @@ pub fn vendor(out: &mut impl Write, info: &VendorInfo) -> io::Result<()> {
         VendorInfo::Pe(pe) => pe_wrapper(out, pe),
         VendorInfo::HpeFwpkg(f) => hpe_fwpkg(out, f),
         VendorInfo::NetappSp(n) => {
-            writeln!(out, "NetApp Service Processor package ({}):", n.source)?;
+            writeln!(
+                out,
+                "NetApp Service Processor package ({}):",
+                safe(&n.source)
+            )?;
             writeln!(out, "  version: {}", opt(&n.version))
         }
         VendorInfo::DellPackage(p) => dell_package(out, p),
@@ -20,9 +25,10 @@ pub fn vendor(out: &mut impl Write, info: &VendorInfo) -> io::Result<()> {
     }
 }
 
-/// A value, or `-` when the package does not say.
+/// A value, or `-` when the package does not say; shown safely.
 fn opt(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "-".to_owned())
+    v.as_deref()
+        .map_or_else(|| "-".to_owned(), |v| safe(v).into_owned())
 }
 
 /// The variables of a makeself header.
@@ -35,7 +41,7 @@ fn makeself(out: &mut impl Write, m: &MakeselfInfo) -> io::Result<()> {
         out,
         "  script: {} {} (never run by fwkit)",
         opt(&m.script),
-        m.script_args.clone().unwrap_or_default()
+        safe(m.script_args.as_deref().unwrap_or_default())
     )?;
     writeln!(out, "  compression: {}", opt(&m.compression))?;
     writeln!(
@@ -51,7 +57,7 @@ fn makeself(out: &mut impl Write, m: &MakeselfInfo) -> io::Result<()> {
 
 /// An HP smart component's XML description.
 fn hp_component(out: &mut impl Write, c: &HpComponent) -> io::Result<()> {
-    writeln!(out, "HP smart component ({}):", c.source)?;
+    writeln!(out, "HP smart component ({}):", safe(&c.source))?;
     writeln!(out, "  name: {}", opt(&c.name))?;
     writeln!(
         out,
@@ -61,7 +67,7 @@ fn hp_component(out: &mut impl Write, c: &HpComponent) -> io::Result<()> {
     )?;
     writeln!(out, "  release date: {}", opt(&c.release_date))?;
     if !c.products.is_empty() {
-        writeln!(out, "  products: {}", c.products.join(", "))?;
+        writeln!(out, "  products: {}", safe(&c.products.join(", ")))?;
     }
     devices(out, &c.devices)
 }
@@ -74,7 +80,9 @@ fn pe_wrapper(out: &mut impl Write, pe: &PeInfo) -> io::Result<()> {
         writeln!(
             out,
             "  section {:<8} bytes {}..{}",
-            s.name, s.range.0, s.range.1
+            safe(&s.name),
+            s.range.0,
+            s.range.1
         )?;
     }
     writeln!(out, "  overlay: bytes {}..{}", pe.overlay.0, pe.overlay.1)?;
@@ -93,7 +101,7 @@ fn pe_wrapper(out: &mut impl Write, pe: &PeInfo) -> io::Result<()> {
 fn hpe_fwpkg(out: &mut impl Write, f: &HpeFwpkg) -> io::Result<()> {
     writeln!(out, "HPE firmware package (payload.json):")?;
     writeln!(out, "  package format: {}", opt(&f.package_format))?;
-    writeln!(out, "  updatable by: {}", f.updatable_by.join(", "))?;
+    writeln!(out, "  updatable by: {}", safe(&f.updatable_by.join(", ")))?;
     devices(out, &f.devices)
 }
 
@@ -118,18 +126,18 @@ fn dell_package(out: &mut impl Write, p: &DellPackage) -> io::Result<()> {
 
 /// One release of an LVFS cabinet's metainfo.
 fn lvfs_release(out: &mut impl Write, r: &LvfsRelease) -> io::Result<()> {
-    writeln!(out, "LVFS release ({}):", r.source)?;
+    writeln!(out, "LVFS release ({}):", safe(&r.source))?;
     writeln!(out, "  component: {}", opt(&r.component_id))?;
     writeln!(out, "  name: {}", opt(&r.name))?;
     writeln!(out, "  version: {} ({})", opt(&r.version), opt(&r.date))?;
     writeln!(
         out,
         "  payload: {} (installed size {})",
-        r.payload,
+        safe(&r.payload),
         opt(&r.installed_size)
     )?;
     if !r.devices.is_empty() {
-        writeln!(out, "  devices: {}", r.devices.join(", "))?;
+        writeln!(out, "  devices: {}", safe(&r.devices.join(", ")))?;
     }
     Ok(())
 }

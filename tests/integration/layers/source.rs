@@ -204,7 +204,7 @@ const LAYERS: [&[&str]; 8] = [
     &["pass"],
     &["formats"],
     &["package"],
-    &["pack"],
+    &["pack", "handoff"],
     &["cli", "fuzzing", "lib", "main"],
 ];
 
