@@ -25,7 +25,7 @@ pub enum Error {
         source: io::Error,
     },
     /// No known format matches the first bytes of the file.
-    #[error("{path}: not a recognised firmware package (first bytes: {head})")]
+    #[error("{path}: not a recognised firmware package (first bytes: {head}); a bare image is verified (format raw) only with integrity data: --sha256, or a detached signature beside it (PKG.minisig, PKG.sig, PKG.sign or PKG.asc) checked with --key/--keyring")]
     Unrecognised {
         /// The file.
         path: PathBuf,
@@ -39,6 +39,12 @@ pub enum Error {
         path: PathBuf,
         /// Name of the recognised format.
         format: &'static str,
+    },
+    /// A bare image (format `raw`) has no members: there is nothing to unpack.
+    #[error("{path}: a bare image (format raw) is not a container, so there is nothing to unpack; check it with `fwkit verify` and copy it as it is")]
+    RawNotUnpacked {
+        /// The file.
+        path: PathBuf,
     },
     /// The unpack destination exists already; fwkit never overwrites.
     #[error("destination {path} already exists; fwkit never writes into an existing path")]

@@ -68,6 +68,7 @@ pub mod pack;
 mod package;
 mod pass;
 pub mod sign;
+pub mod trust;
 mod verify;
 
 pub use detect::{detect, Encoding, HEAD_LEN};

@@ -84,13 +84,14 @@ pub struct Common {
     pub show: ReportOutput,
     #[command(flatten)]
     pub limits: LimitArgs,
-    /// A trusted public key (minisign or signify .pub) or X.509 certificate
-    /// (PEM or DER, for Authenticode), repeatable; a valid signature by one
-    /// of them must then cover the whole package.
+    /// A trusted key (repeatable), detected by content: minisign or signify
+    /// .pub, OpenPGP public key or keyring (armored or binary), X.509
+    /// certificate (PEM or DER); a valid signature by one of the keys must
+    /// then cover the whole package.
     #[arg(long, value_name = "PUB")]
     pub key: Vec<PathBuf>,
-    /// A directory of trusted public keys (every *.pub in it) and X.509
-    /// certificates (every *.pem, *.crt, *.cer, *.der).
+    /// A directory of trusted keys (every *.pub, *.asc, *.gpg, *.pgp, *.pem,
+    /// *.crt, *.cer, *.der in it, each detected by content).
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
     /// Fail unless a signature is checked (needs --key or --keyring).
@@ -100,7 +101,8 @@ pub struct Common {
     /// YYYY-MM-DD (default: the verified time stamp's time, else now).
     #[arg(long, value_name = "WHEN")]
     pub at: Option<String>,
-    /// Accept SHA-1 digests and RSA keys under 2048 bits (reported).
+    /// Accept SHA-1 digests, DSA and RSA keys under 2048 bits (reported as
+    /// legacy).
     #[arg(long)]
     pub allow_legacy_crypto: bool,
 }

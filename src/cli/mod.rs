@@ -67,7 +67,14 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Inspect(args) => (inspect(&args)?, options::report_mode(&args.common.show)),
         Command::Verify(args) => {
             let options = options::verify_command_options(&args)?;
-            let report = open(&args.common)?.verify(&options)?;
+            // With --sha256, a file that is no container is a bare image.
+            let package = match options.sha256 {
+                Some(_) if args.common.manifest.is_empty() => {
+                    Package::open_raw(&args.common.package)?
+                }
+                _ => open(&args.common)?,
+            };
+            let report = package.verify(&options)?;
             (
                 Done::Report(Reading::Verify, Box::new(report)),
                 options::report_mode(&args.common.show),

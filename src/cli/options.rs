@@ -125,12 +125,14 @@ fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions
     } else {
         None
     };
+    let trust = load_trust(&common.key, common.keyring.as_deref())?;
     Ok(VerifyOptions {
         sha256,
         limits: limits(&common.limits)?,
         progress,
         hash_members: false,
-        keys: load_keys(&common.key, common.keyring.as_deref())?,
+        keys: trust.minisign(),
+        trust,
         require_signature: common.require_signature,
         anchors: super::trust_x509::load_anchors(&common.key, common.keyring.as_deref())?,
         at: common
@@ -142,35 +144,49 @@ fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions
     })
 }
 
-/// Read the trusted public keys named on the command line.
-pub fn load_keys(
+/// Files of a `--keyring` directory that are read (each detected by content).
+const KEYRING_EXTENSIONS: [&str; 8] = ["pub", "asc", "gpg", "pgp", "pem", "crt", "cer", "der"];
+/// Largest key or certificate file read.
+const MAX_KEY_FILE: u64 = 16 << 20;
+
+/// Read the trusted keys and certificates named on the command line:
+/// minisign/signify public keys, OpenPGP keys or keyrings, X.509
+/// certificates, each detected by content.
+pub fn load_trust(
     files: &[std::path::PathBuf],
     keyring: Option<&std::path::Path>,
-) -> Result<Vec<fwkit::sign::PublicKey>> {
+) -> Result<fwkit::trust::TrustStore> {
+    use std::io::Read as _;
     let mut paths: Vec<std::path::PathBuf> = files.to_vec();
     if let Some(dir) = keyring {
         let mut found: Vec<_> = std::fs::read_dir(dir)
             .with_context(|| format!("--keyring {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pub"))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| KEYRING_EXTENSIONS.contains(&x))
+            })
             .collect();
         found.sort();
-        if found.is_empty() && super::trust_x509::keyring_certificates(dir)?.is_empty() {
-            bail!("--keyring {}: no *.pub files in it", dir.display());
+        if found.is_empty() {
+            bail!(
+                "--keyring {}: no key files in it (*.{})",
+                dir.display(),
+                KEYRING_EXTENSIONS.join(", *.")
+            );
         }
         paths.extend(found);
     }
-    paths
-        .iter()
-        .filter(|path| !super::trust_x509::is_certificate(path))
-        .map(|path| {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read public key {}", path.display()))?;
-            fwkit::sign::PublicKey::parse(&text).with_context(|| {
-                format!("{} is not a minisign or signify public key", path.display())
-            })
-        })
-        .collect()
+    let mut store = fwkit::trust::TrustStore::default();
+    for path in &paths {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_KEY_FILE).read_to_end(&mut bytes))
+            .with_context(|| format!("cannot read key file {}", path.display()))?;
+        store.add(&path.display().to_string(), &bytes)?;
+    }
+    Ok(store)
 }
 
 /// `pack`'s flags; reads (and may ask the passphrase of) the `--sign` key.

@@ -9,6 +9,8 @@ use crate::detect::{lines, text_prefix, FormatKind, MAKESELF_MARKER};
 use crate::input::Input;
 use crate::model::RangeDigest;
 use crate::model::{Algorithm, Check, CheckKind, Layer, MakeselfInfo, Outcome, VendorInfo};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use std::io;
 
 /// Largest stub fwkit reads looking for the payload offset.
@@ -228,13 +230,7 @@ pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
         _ => None,
     };
     add_chunks(&mut layout, source, &chunks, offset, legacy_range)?;
-    if info.signed {
-        layout.checks.push(
-            Check::new(CheckKind::Signature, "payload", Outcome::Info)
-                .with_range((offset, len))
-                .with_detail("gpg detached signature present, not checked"),
-        );
-    }
+    signature(&stub.vars, (offset, len), &mut layout);
     if let Some(cmd) = &info.decrypt_cmd {
         layout.warnings.push(format!(
             "header declares decrypt_cmd '{cmd}'; fwkit never runs it"
@@ -390,6 +386,7 @@ fn add_chunks(
                     skip: Vec::new(),
                     range: legacy_range.unwrap_or(range),
                     algorithm: *algorithm,
+                    suffix: Vec::new(),
                     expected: expected.clone(),
                     covers: if legacy_range.is_some() {
                         "stub line 6 to end of file (makeself 1.x)".to_owned()
@@ -404,6 +401,29 @@ fn add_chunks(
         start = end;
     }
     Ok(())
+}
+
+/// makeself 2.4.5 `--sign`: `gpg --detach-sig` of the compressed payload
+/// (every chunk, from the end of the stub to the end of the file), base64
+/// without line breaks, in `SIGNATURE="..."`; kept for the OpenPGP checks.
+fn signature(vars: &[Assignment], range: crate::model::ByteRange, layout: &mut Layout) {
+    let signature = shell::first(vars, "SIGNATURE").map(|a| a.value.clone());
+    match signature
+        .filter(|v| !v.is_empty())
+        .map(|v| BASE64.decode(v.trim()))
+    {
+        Some(Ok(bytes)) => layout.openpgp.push((
+            "payload (makeself SIGNATURE=, gpg detached signature)".to_owned(),
+            range,
+            bytes,
+        )),
+        Some(Err(e)) => layout.checks.push(
+            Check::new(CheckKind::Signature, "payload", Outcome::Info)
+                .with_range(range)
+                .with_detail(format!("SIGNATURE= is not base64 ({e}); not checked")),
+        ),
+        None => {}
+    }
 }
 
 /// A stub that also carries an HP-style `_SKIP=N` line must agree with itself.

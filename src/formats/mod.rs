@@ -50,6 +50,9 @@ pub(crate) struct Layout {
     pub warnings: Vec<String>,
     /// A PE's Authenticode certificate table.
     pub authenticode: Option<crate::verify::authenticode::Table>,
+    /// OpenPGP signatures the headers carry over a byte range (makeself's
+    /// `SIGNATURE=`): (what they cover, the range, the signature bytes).
+    pub openpgp: Vec<(String, ByteRange, Vec<u8>)>,
 }
 
 impl Layout {
@@ -64,6 +67,7 @@ impl Layout {
             capture: Capture::Metadata,
             warnings: Vec::new(),
             authenticode: None,
+            openpgp: Vec::new(),
         }
     }
 
@@ -129,6 +133,8 @@ pub(crate) fn layout(kind: FormatKind, head: &[u8], source: &Input) -> io::Resul
         FormatKind::Cab => cab::layout(source),
         // Detection never yields a set: directories are opened by `formats::set`.
         FormatKind::Set => Ok(Layout::new(kind)),
+        // A bare image: no members, the whole file is what is checked.
+        FormatKind::Raw => Ok(Layout::new(kind)),
         FormatKind::Tar => {
             let mut layout = Layout::new(kind);
             layout.add_stream(source, (0, source.len()), "archive".to_owned())?;

@@ -24,6 +24,9 @@ pub enum FormatKind {
     Cab,
     /// A directory of files described by checksum manifests.
     Set,
+    /// A bare image: a file that is no recognised container, verified as a
+    /// whole by a detached signature or the caller's SHA-256.
+    Raw,
 }
 
 impl FormatKind {
@@ -38,6 +41,7 @@ impl FormatKind {
             FormatKind::Pe => "pe",
             FormatKind::Cab => "cab",
             FormatKind::Set => "set",
+            FormatKind::Raw => "raw",
         }
     }
 }

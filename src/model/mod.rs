@@ -345,4 +345,7 @@ pub(crate) struct RangeDigest {
     pub expected: String,
     pub covers: String,
     pub kind: CheckKind,
+    /// Bytes hashed after the range (an OpenPGP signature's hashed
+    /// trailer); empty for every digest a package declares.
+    pub suffix: Vec<u8>,
 }

@@ -4,6 +4,7 @@
 
 mod nested;
 mod profiles;
+mod raw;
 mod run;
 
 use crate::detect::{detect, FormatKind, HEAD_LEN};
@@ -104,7 +105,7 @@ impl Package {
         let head = input
             .read_at(0, HEAD_LEN as u64)
             .map_err(|e| Error::read(&path, e))?;
-        let Some(kind) = detect(&head) else {
+        let Some(kind) = detect(&head).or_else(|| raw::signed_image(&path)) else {
             return Err(Error::Unrecognised {
                 head: verify::hex(head.get(..16).unwrap_or(&head)),
                 path,
@@ -201,6 +202,11 @@ impl Package {
     /// Member names, links and types are checked before anything is written;
     /// see the `extract` module. Safety checks are never skipped.
     pub fn unpack(&self, dest: impl AsRef<Path>, options: &UnpackOptions) -> Result<Report> {
+        if self.layout.format == FormatKind::Raw {
+            return Err(Error::RawNotUnpacked {
+                path: self.path.clone(),
+            });
+        }
         if options.recursive > MAX_RECURSIVE {
             return Err(Error::Invalid {
                 setting: Setting::Recursive,
@@ -215,11 +221,22 @@ impl Package {
         if options.recursive > 0 && report.checks.iter().all(|c| !c.outcome.is_failure()) {
             nested::unpack(self, staging.root(), &mut report, options)?;
         }
-        if place(&report, options) {
+        if place(&report, options) && !signature_refused(&report, options) {
             report.unpacked = Some(staging.commit()?);
         }
         Ok(report)
     }
+}
+
+/// `--no-verify` never skips `--require-signature`: with it, a failed
+/// signature check (a bad signature, or the policy finding none that covers
+/// the package) keeps the tree from being placed.
+fn signature_refused(report: &Report, options: &UnpackOptions) -> bool {
+    options.verify.require_signature
+        && report
+            .checks
+            .iter()
+            .any(|c| c.kind == CheckKind::Signature && c.outcome.is_failure())
 }
 
 impl Package {

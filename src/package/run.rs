@@ -24,6 +24,7 @@ use crate::model::{
 use crate::pass::{self, Pass, ScanResult};
 use crate::sign;
 use crate::verify::manifest::Manifest;
+use crate::verify::openpgp::PgpFile;
 use crate::verify::signature::{self, Carried, Detached, Evidence, MAX_SIGNATURE_FILE};
 use crate::verify::{self, authenticode, VerifyOptions};
 use std::io::BufReader;
@@ -34,7 +35,9 @@ const SPECULATIVE_SHA256: u64 = 256 << 20;
 impl Package {
     pub(super) fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
         let layout = &self.layout;
-        let digests = self.range_digests(options);
+        let openpgp = self.openpgp_files()?;
+        let mut digests = self.range_digests(options);
+        digests.extend(verify::openpgp::range_digests(&openpgp, options));
         let mut checks = layout.checks.clone();
         if let Some(table) = layout.authenticode.as_ref() {
             if options.anchors.is_empty() {
@@ -59,7 +62,8 @@ impl Package {
             checks.extend(self.broken(&digests, options)?);
         } else {
             let result = self.pass(&digests, options, &[], sink)?;
-            self.decide(result, options, &mut checks, &mut report)?;
+            let found = Found { result, openpgp };
+            self.decide(found, options, &mut checks, &mut report)?;
         }
         report.verdict = verify::verdict(&checks, &report.members);
         report.uncovered = verify::uncovered(&checks, self.size);
@@ -91,6 +95,7 @@ impl Package {
                 expected: String::new(),
                 covers: "whole file (for its detached signature)".to_owned(),
                 kind: CheckKind::Signature,
+                suffix: Vec::new(),
             });
         }
         digests
@@ -218,15 +223,20 @@ impl Package {
     /// rules, the stub, signatures.
     fn decide(
         &self,
-        result: ScanResult,
+        found: Found,
         options: &VerifyOptions,
         checks: &mut Vec<Check>,
         report: &mut Report,
     ) -> Result<()> {
         let layout = &self.layout;
-        // The BLAKE2b-512 is an input to the signature check, not a check.
-        let (prehash, pass_checks): (Vec<Check>, Vec<Check>) = result
+        let Found { result, openpgp } = found;
+        // The BLAKE2b-512 and the OpenPGP digests are inputs to the
+        // signature checks, not checks.
+        let (openpgp_digests, pass_checks): (Vec<Check>, Vec<Check>) = result
             .checks
+            .into_iter()
+            .partition(verify::openpgp::is_digest);
+        let (prehash, pass_checks): (Vec<Check>, Vec<Check>) = pass_checks
             .into_iter()
             .partition(|c| c.algorithm == Some(Algorithm::Blake2b512));
         let prehash = prehash
@@ -287,7 +297,12 @@ impl Package {
                 _ => Vec::new(),
             },
         };
-        let evidence = Evidence { stub_ok, prehash };
+        let evidence = Evidence {
+            stub_ok,
+            prehash,
+            openpgp,
+            openpgp_digests,
+        };
         checks.extend(signature::checks(carried, options, evidence));
         Ok(())
     }
@@ -341,11 +356,52 @@ impl Package {
             if !path.is_file() {
                 continue;
             }
+            let text = read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?;
+            if crate::trust::openpgp::is_signature(&text) {
+                continue; // an OpenPGP `.sig`: see `openpgp_files`
+            }
             found.push(Detached {
                 name: path.display().to_string(),
-                text: read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?,
+                text,
                 data: (BufReader::new(input.cursor(input.len())), input.len()),
             });
+        }
+        Ok(found)
+    }
+}
+
+/// What the pass found, with what the signature checks need beside it.
+struct Found {
+    result: ScanResult,
+    openpgp: Vec<PgpFile>,
+}
+
+impl Package {
+    /// Detached OpenPGP signatures beside the package: `PKG.sign` (Dell),
+    /// `PKG.asc`, and a `PKG.sig` whose content is OpenPGP (a minisign or
+    /// signify `.sig` is read by `detached`).
+    fn openpgp_files(&self) -> Result<Vec<PgpFile>> {
+        if self.input.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for extension in ["sign", "asc", "sig"] {
+            let path = sign::detached_path(&self.path, extension);
+            if !path.is_file() {
+                continue;
+            }
+            let text = read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?;
+            if extension == "sig" && !crate::trust::openpgp::is_signature(&text) {
+                continue;
+            }
+            found.push(PgpFile::detached(
+                &path.display().to_string(),
+                &text,
+                self.size,
+            ));
+        }
+        for (covers, range, bytes) in &self.layout.openpgp {
+            found.push(PgpFile::embedded(covers, *range, bytes));
         }
         Ok(found)
     }

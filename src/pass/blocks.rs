@@ -79,7 +79,10 @@ impl<'a> RangeHashers<'a> {
         self.jobs
             .iter()
             .zip(self.hashers)
-            .map(|((i, _), hasher)| (*i, hasher.finish()))
+            .map(|((i, digest), mut hasher)| {
+                hasher.update(&digest.suffix);
+                (*i, hasher.finish())
+            })
             .collect()
     }
 }

@@ -211,6 +211,7 @@ pub(crate) fn image_digests(table: &Table, len: u64) -> Vec<RangeDigest> {
             expected: super::hex(&found.claimed.1),
             covers: format!("Authenticode image digest ({COVERS})"),
             kind: CheckKind::Signature,
+            suffix: Vec::new(),
         });
     }
     digests

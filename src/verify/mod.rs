@@ -7,6 +7,7 @@ mod cms_signer;
 pub(crate) mod digest;
 pub mod fwkit_manifest;
 pub(crate) mod manifest;
+pub(crate) mod openpgp;
 mod options;
 pub(crate) mod safety;
 pub(crate) mod signature;
@@ -52,6 +53,7 @@ pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
         expected: hex(sha256),
         covers: "whole file (--sha256)".to_owned(),
         kind: CheckKind::External,
+        suffix: Vec::new(),
     }
 }
 
@@ -139,8 +141,12 @@ fn is_integrity(check: &Check) -> bool {
         CheckKind::Digest | CheckKind::External => true,
         CheckKind::Stream => check.algorithm == Some(Algorithm::StreamCheck),
         // An Authenticode signature carries the digest of the image it
-        // covers, computed in the pass.
-        CheckKind::Signature => check.algorithm.is_some() && check.computed.is_some(),
+        // covers, computed in the pass; any other signature that verified
+        // proves the bytes it covers are intact (a bare image has nothing else).
+        CheckKind::Signature => {
+            (check.algorithm.is_some() && check.computed.is_some())
+                || (check.outcome == Outcome::Passed && check.range.is_some())
+        }
         _ => false,
     }
 }

@@ -26,8 +26,19 @@ pub struct VerifyOptions {
     /// When certificates are judged valid; `None`: at the verified time
     /// stamp's time, else now.
     pub at: Option<At>,
-    /// Accept SHA-1 digests and RSA keys under 2048 bits (reported).
+    /// Every trusted key and certificate (minisign/signify, OpenPGP,
+    /// X.509), detected by content. Its minisign keys are also in `keys`.
+    pub trust: crate::trust::TrustStore,
+    /// Accept SHA-1 digests, DSA and RSA keys under 2048 bits (reported as
+    /// legacy); refused (not run) otherwise.
     pub allow_legacy_crypto: bool,
+}
+
+impl VerifyOptions {
+    /// True when the caller trusts any key or certificate.
+    pub fn has_trust(&self) -> bool {
+        !self.keys.is_empty() || !self.trust.is_empty() || !self.anchors.is_empty()
+    }
 }
 
 /// When a signer's certificates must be valid (`--at`).
@@ -62,6 +73,7 @@ impl std::fmt::Debug for VerifyOptions {
                 &self.anchors.iter().map(|a| a.subject()).collect::<Vec<_>>(),
             )
             .field("at", &self.at)
+            .field("trust", &self.trust.anchors.len())
             .field("allow_legacy_crypto", &self.allow_legacy_crypto)
             .finish()
     }

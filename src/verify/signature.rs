@@ -155,7 +155,8 @@ pub(crate) fn checks<R: Read>(
             check,
         });
     }
-    for (check, whole) in carried.authenticode {
+    let openpgp = super::openpgp::checks(&pass.openpgp, &pass.openpgp_digests, options);
+    for (check, whole) in carried.authenticode.into_iter().chain(openpgp) {
         found.push(Found {
             covers: check.covers.clone(),
             whole,
@@ -221,7 +222,7 @@ fn policy(found: &[Found], options: &VerifyOptions, stub_ok: Option<bool>) -> Op
     let satisfied = found
         .iter()
         .any(|f| f.whole && f.check.outcome == Outcome::Passed);
-    if options.keys.is_empty() && options.anchors.is_empty() {
+    if !options.has_trust() {
         let detail = match found.is_empty() {
             true => "a signature is required (--require-signature) and none was found",
             false => "a signature is required (--require-signature) but no --key/--keyring was given to check it",
@@ -239,7 +240,7 @@ fn policy(found: &[Found], options: &VerifyOptions, stub_ok: Option<bool>) -> Op
         .map(|f| f.covers.as_str())
         .collect();
     let detail = if found.is_empty() {
-        "no signature found (looked for *.minisig/*.sig members, a detached PKG.minisig/PKG.sig and an Authenticode signature)"
+        "no signature found (looked for *.minisig/*.sig members, a detached PKG.minisig/PKG.sig/PKG.sign/PKG.asc and an Authenticode signature)"
             .to_owned()
     } else if partial.is_empty() {
         "no valid signature by the given key(s)".to_owned()
@@ -262,4 +263,8 @@ pub(crate) struct Evidence {
     pub stub_ok: Option<bool>,
     /// The whole file's BLAKE2b-512, when a detached minisign signature exists.
     pub prehash: Option<[u8; 64]>,
+    /// Detached OpenPGP signature files beside the package.
+    pub openpgp: Vec<super::openpgp::PgpFile>,
+    /// The digests the pass computed for them.
+    pub openpgp_digests: Vec<Check>,
 }

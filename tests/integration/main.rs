@@ -28,6 +28,12 @@ mod output;
 mod shell_formats;
 mod signing;
 
+// OpenPGP signatures (`openpgp`): keys, signatures and makeself `--sign` archives
+// made by GnuPG at test time in a temporary GNUPGHOME, `gpgv` as the oracle;
+// bare images (`raw`): `fwkit sign` with minisign as the oracle.
+mod openpgp;
+mod raw;
+
 // Zip, PE-wrapped and manifest packages (`zip`, `pe`, `manifests`): built at
 // test time with Info-ZIP `zip`, 7-Zip (`7z`, p7zip-full), Python's
 // `zipfile`, GNU tar with gzip/xz/bzip2/zstd, and coreutils

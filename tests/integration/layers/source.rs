@@ -200,7 +200,7 @@ fn crate_paths(code: &str) -> Vec<(usize, String)> {
 const LAYERS: [&[&str]; 8] = [
     &["error", "model"],
     &["input", "detect", "sign", "extract"],
-    &["verify"],
+    &["trust", "verify"],
     &["pass"],
     &["formats"],
     &["package"],

@@ -1,0 +1,50 @@
+//! Bare images (format `raw`): a file that is no recognised container,
+//! verified as a whole. It opens as `raw` only when it has integrity data:
+//! a detached signature beside it (opened by [`Package::open`]), or the
+//! caller's SHA-256 ([`Package::open_raw`]). It is never unpacked.
+
+use super::Package;
+use crate::detect::{detect, FormatKind, HEAD_LEN};
+use crate::error::{Error, Result};
+use crate::formats::Layout;
+use crate::input::{FileSystem, Input, Open};
+use crate::sign;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Extensions of the detached signature files looked for beside a package.
+pub(crate) const DETACHED: [&str; 4] = ["minisig", "sig", "sign", "asc"];
+
+/// `Some(Raw)` when a detached signature file sits beside `path`.
+pub(super) fn signed_image(path: &Path) -> Option<FormatKind> {
+    DETACHED
+        .iter()
+        .any(|ext| sign::detached_path(path, ext).is_file())
+        .then_some(FormatKind::Raw)
+}
+
+impl Package {
+    /// [`Package::open`], but a file whose content is no recognised
+    /// container opens as a bare image (format `raw`) even without a
+    /// detached signature: for a caller that checks it with its own
+    /// SHA-256 (`VerifyOptions::sha256`). A raw package without any
+    /// integrity data verifies as nothing; the CLI refuses it before.
+    pub fn open_raw(path: impl AsRef<Path>) -> Result<Package> {
+        let path = path.as_ref();
+        let opener: Arc<dyn Open> = Arc::new(FileSystem);
+        let input = Input::open(&*opener, path)?;
+        let head = input
+            .read_at(0, HEAD_LEN as u64)
+            .map_err(|e| Error::read(path, e))?;
+        if detect(&head).is_some() || path.is_dir() {
+            return Package::open(path);
+        }
+        Ok(Package {
+            size: input.len(),
+            path: path.to_path_buf(),
+            layout: Layout::new(FormatKind::Raw),
+            input: Some(input),
+            opener,
+        })
+    }
+}
