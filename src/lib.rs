@@ -67,6 +67,7 @@ mod model;
 pub mod pack;
 mod package;
 mod pass;
+pub mod plan;
 pub mod sign;
 mod verify;
 

@@ -135,6 +135,19 @@ fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions
     })
 }
 
+/// The verify options of `fwkit plan`: those `fwkit verify` takes from the
+/// same flags, without a progress bar.
+pub fn plan_verify_options(args: &super::args::PlanArgs) -> Result<VerifyOptions> {
+    Ok(VerifyOptions {
+        sha256: None,
+        limits: limits(&args.limits)?,
+        progress: None,
+        hash_members: false,
+        keys: load_keys(&args.key, args.keyring.as_deref())?,
+        require_signature: args.require_signature,
+    })
+}
+
 /// Read the trusted public keys named on the command line.
 pub fn load_keys(
     files: &[std::path::PathBuf],

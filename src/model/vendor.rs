@@ -44,6 +44,25 @@ pub struct LvfsRelease {
     pub installed_size: Option<String>,
     /// Device GUIDs from `<provides><firmware type="flashed">`.
     pub devices: Vec<String>,
+    /// The component's `<requires>` children, as declared (`fwkit plan`
+    /// evaluates them).
+    pub requires: Vec<LvfsRequire>,
+}
+
+/// One child of a metainfo `<requires>`: `<firmware>`, `<hardware>`,
+/// `<not_hardware>`, `<id>`, `<client>`…, its attributes and text as written.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LvfsRequire {
+    /// The element's name, e.g. `firmware`.
+    pub element: String,
+    /// `compare`, e.g. `ge`.
+    pub compare: Option<String>,
+    /// `version`.
+    pub version: Option<String>,
+    /// The text: another device's GUID, HWIDs joined by `|`, a feature.
+    pub text: Option<String>,
+    /// `depth` (a parent or child device).
+    pub depth: Option<String>,
 }
 
 /// What an HPE `.fwpkg`'s `payload.json` declares.
