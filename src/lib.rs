@@ -68,6 +68,7 @@ pub mod pack;
 mod package;
 mod pass;
 pub mod plan;
+pub use model::FwkitRelease;
 pub mod sign;
 mod verify;
 

@@ -319,6 +319,14 @@ pub struct PackArgs {
     /// fwpkg: the device name written to payload.json.
     #[arg(long, value_name = "NAME")]
     pub device: Option<String>,
+    /// A device GUID the package flashes, signed in the manifest (repeatable;
+    /// read by `fwkit plan`).
+    #[arg(long, value_name = "GUID")]
+    pub provides: Vec<String>,
+    /// What must hold before it is applied, signed in the manifest
+    /// (repeatable): 'ge E.02.26' (the device itself) or 'ge 1.4 GUID'.
+    #[arg(long, value_name = "'CMP VERSION [GUID]'")]
+    pub requires: Vec<String>,
     /// fwpkg: the device's target GUID.
     #[arg(long, value_name = "GUID")]
     pub target: Option<String>,

@@ -220,6 +220,8 @@ pub fn pack_options(args: &PackArgs) -> Result<PackOptions> {
         sign,
         run: args.run.clone(),
         device,
+        provides: args.provides.clone(),
+        requires: args.requires.clone(),
     })
 }
 

@@ -23,6 +23,22 @@ pub enum VendorInfo {
     NetappSp(NetappSp),
     /// One release of an LVFS cabinet's `*.metainfo.xml`.
     Lvfs(LvfsRelease),
+    /// The signed `provides`/`requires` of a package fwkit built.
+    Fwkit(FwkitRelease),
+}
+
+/// What a fwkit manifest says a package applies to (`fwkit pack
+/// --provides … --requires …`), under the manifest's signature.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FwkitRelease {
+    /// The manifest's `name`.
+    pub name: String,
+    /// The manifest's `version`: the version the package installs.
+    pub version: String,
+    /// `provides` lines: device GUIDs.
+    pub provides: Vec<String>,
+    /// `requires` lines: `<compare> <version> [<GUID>]`.
+    pub requires: Vec<String>,
 }
 
 /// One release an LVFS cabinet's metainfo file declares.

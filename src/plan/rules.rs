@@ -3,7 +3,7 @@
 //! applied. Read from the vendor metadata `Package::verify` reports.
 
 use super::version::{compare, VersionFormat};
-use crate::model::{HpComponent, HpeFwpkg, LvfsRelease, LvfsRequire, VendorInfo};
+use crate::model::{FwkitRelease, HpComponent, HpeFwpkg, LvfsRelease, LvfsRequire, VendorInfo};
 use serde::Serialize;
 use std::cmp::Ordering;
 
@@ -207,6 +207,7 @@ pub fn releases(vendor: &[VendorInfo]) -> Vec<Release> {
             VendorInfo::Lvfs(r) => out.extend(lvfs(r)),
             VendorInfo::HpComponent(c) => out.extend(hp(c)),
             VendorInfo::HpeFwpkg(p) => out.extend(hpe(p)),
+            VendorInfo::Fwkit(f) => out.push(fwkit(f)),
             _ => {}
         }
     }
@@ -287,6 +288,45 @@ fn lvfs_requirement(r: &LvfsRequire) -> Requirement {
             ),
             fatal: false,
         },
+    }
+}
+
+fn fwkit(f: &FwkitRelease) -> Release {
+    let requires = f
+        .requires
+        .iter()
+        .map(|line| {
+            let words: Vec<&str> = line.split(' ').collect();
+            let predicate = match (
+                words.first().and_then(|c| Compare::from_name(c)),
+                words.get(1),
+            ) {
+                (Some(compare), Some(v)) => Predicate {
+                    compare,
+                    version: (*v).to_owned(),
+                },
+                _ => {
+                    return Requirement::NotEvaluated {
+                        what: format!("requires {line}"),
+                        fatal: true,
+                    }
+                }
+            };
+            match words.get(2) {
+                None => Requirement::SelfVersion { predicate },
+                Some(guid) => Requirement::OtherDevice {
+                    guid: guid.to_ascii_lowercase(),
+                    predicate: Some(predicate),
+                },
+            }
+        })
+        .collect();
+    Release {
+        source: "fwkit",
+        name: Some(f.name.clone()),
+        version: f.version.clone(),
+        devices: f.provides.iter().map(|g| g.to_ascii_lowercase()).collect(),
+        requires,
     }
 }
 

@@ -486,3 +486,101 @@ fn inventory_from_fwupd_devices() {
     run.expect(2);
     assert!(run.stderr.contains("no package to plan"), "{}", run.stderr);
 }
+
+/// `fwkit pack SRC -o OUT --format FORMAT --version VERSION --sign k.key
+/// --provides GUID --requires 'ge NEEDS'` in `dir`.
+fn signed_set(dir: &Path, format: &str, out: &str, version: &str, needs: &str) -> PathBuf {
+    let src = dir.join(format!("src-{version}"));
+    write_file(
+        &src.join("mp.bin"),
+        &prng(version.len() as u64 + 99, 2048),
+        0o644,
+    );
+    let requires = format!("ge {needs}");
+    fwkit(
+        dir,
+        [
+            "pack",
+            src.to_str().unwrap(),
+            "-o",
+            out,
+            "--format",
+            format,
+            "--name",
+            "MP",
+            "--version",
+            version,
+            "--sign",
+            "k.key",
+            "--provides",
+            GUID,
+            "--requires",
+            &requires,
+        ],
+    )
+    .expect(0);
+    dir.join(out)
+}
+
+#[test]
+fn signed_fwkit_sets_carry_their_own_path() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    fwkit(dir, ["keygen", "-o", "k", "--no-password"]).expect(0);
+    let sets = dir.join("sets");
+    fs::create_dir(&sets).unwrap();
+    for (version, needs) in [
+        ("E.02.26", "E.02.10"),
+        ("E.02.29", "E.02.26"),
+        ("E.03.13", "E.02.29"),
+    ] {
+        signed_set(dir, "set", &format!("sets/mp-{version}"), version, needs);
+    }
+    let inv = inventory(dir, "E.02.10");
+    let args = [
+        sets.as_os_str(),
+        os("--inventory"),
+        inv.as_os_str(),
+        os("--key"),
+        os("k.pub"),
+        os("--require-signature"),
+    ];
+    let doc = plan_json(dir, &args, 0);
+    assert_eq!(step_versions(&doc), ["E.02.26", "E.02.29", "E.03.13"]);
+    assert_eq!(doc["devices"][0]["version_format"], "plain");
+    // The provides and requires are under the manifest's signature: another
+    // key, and the plan refuses every package.
+    fwkit(dir, ["keygen", "-o", "other", "--no-password"]).expect(0);
+    let other = [
+        sets.as_os_str(),
+        os("--inventory"),
+        inv.as_os_str(),
+        os("--key"),
+        os("other.pub"),
+    ];
+    let doc = plan_json(dir, &other, 1);
+    assert_eq!(doc["outcome"], "not-verified");
+    // Without E.02.26: no path, and the missing step is named.
+    fs::remove_dir_all(sets.join("mp-E.02.26")).unwrap();
+    let doc = plan_json(dir, &args, 1);
+    assert_eq!(doc["devices"][0]["outcome"], "no-path");
+    let why = doc["devices"][0]["detail"].as_str().unwrap();
+    assert!(why.contains("no package provides >= E.02.26"), "{why}");
+    // An unsigned requirement cannot be added: a bad --requires is a usage error.
+    let src = dir.join("src-E.02.26");
+    let run = fwkit(
+        dir,
+        [
+            "pack",
+            src.to_str().unwrap(),
+            "-o",
+            "x.zip",
+            "--format",
+            "zip",
+            "--requires",
+            "newer 1",
+        ],
+    );
+    run.expect(2);
+    assert!(run.stderr.contains("requires 'newer 1'"), "{}", run.stderr);
+}
