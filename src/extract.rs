@@ -356,6 +356,53 @@ pub(crate) fn write_new_file(
     Ok(())
 }
 
+/// What [`write_file`] does when the file exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse ([`Error::DestinationExists`]): the default everywhere.
+    Keep,
+    /// Replace it, atomically: the old file or the new one, never half.
+    Replace,
+}
+
+/// Write `bytes` to `path` as a new file of mode `mode` (permission bits),
+/// staged beside it, synced, then renamed into place: a reader sees the old
+/// file or the whole new one. With [`Existing::Keep`] an existing path is
+/// never touched.
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32, existing: Existing) -> Result<()> {
+    let write = |f: &mut File| f.write_all(bytes).map_err(|e| Error::write(path, e));
+    match existing {
+        Existing::Keep => write_new_file(path, mode, write),
+        Existing::Replace => replace_file(path, mode, write),
+    }
+}
+
+/// Replace `path` (or create it) atomically with what `write` writes, with
+/// mode `mode`; a crash leaves the old file or the new one.
+pub(crate) fn replace_file(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File) -> Result<()>,
+) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".fwkit-write-")
+        .tempfile_in(&parent)
+        .map_err(|e| Error::write(&parent, e))?;
+    write(temp.as_file_mut())?;
+    set_mode(temp.path(), mode)?;
+    // On disk before the rename, so a crash leaves the old file or the new.
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| Error::write(path, e))?;
+    temp.persist(path)
+        .map_err(|e| Error::write(path, e.error))?;
+    Ok(())
+}
+
 /// Stage a directory tree for `out` (which must not exist); see [`Staging`].
 pub(crate) fn stage_dir(out: &Path) -> Result<Staging> {
     Staging::new(out)

@@ -74,6 +74,7 @@ mod verify;
 
 pub use detect::{detect, Encoding, HEAD_LEN};
 pub use error::{Error, Result, Setting};
+pub use extract::{write_file, Existing};
 pub use input::{FileSystem, Open, ReadAt, Seekable};
 pub use model::{
     Algorithm, ByteRange, Check, CheckKind, DellPackage, FormatKind, HpComponent, HpDevice,

@@ -145,52 +145,32 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Who may read a file the CLI writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Access {
-    /// The default permissions (the umask decides).
+    /// Mode 0644.
     Anyone,
     /// Mode 0600 on Unix: a secret key.
     Owner,
 }
 
-/// What [`write_new`] does when the file exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Existing {
-    /// Refuse: fwkit never overwrites it.
-    Keep,
-    /// Replace it (`--force`).
-    Replace,
-}
+/// Write `bytes` to a new file, atomically; never replaces one unless
+/// `existing` says so (the library's one writer does it).
+use fwkit::Existing;
 
-/// Write `bytes` to a new file; never replaces one unless `existing` says so.
 fn write_new(
     path: &std::path::Path,
     bytes: &[u8],
     access: Access,
     existing: Existing,
 ) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if existing == Existing::Replace {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    if access == Access::Owner {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let _ = access;
-    let mut file = options.open(path).with_context(|| {
-        if path.exists() && existing == Existing::Keep {
-            format!("{} exists; fwkit never overwrites it", path.display())
-        } else {
-            format!("cannot write {}", path.display())
+    let mode = match access {
+        Access::Owner => 0o600,
+        Access::Anyone => 0o644,
+    };
+    fwkit::write_file(path, bytes, mode, existing).map_err(|e| match e {
+        fwkit::Error::DestinationExists { path } => {
+            anyhow::anyhow!("{} exists; fwkit never overwrites it", path.display())
         }
-    })?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
+        other => other.into(),
+    })
 }
 
 fn keygen(args: &args::KeygenArgs) -> Result<Done> {

@@ -4,8 +4,9 @@
 use super::archive::{io_err, tar_entries, Codec, Encoder};
 use super::{Item, PackReport};
 use crate::error::{Error, Result};
+use crate::extract;
 use crate::formats::fwkit_sfx;
-use crate::input::FileSystem;
+use crate::input::{mode_of, FileSystem};
 use crate::model::Algorithm;
 use crate::verify::digest::Hasher;
 use crate::verify::fwkit_manifest::{FwkitManifest, MANIFEST_NAME, SIGNATURE_NAME};
@@ -84,42 +85,17 @@ fn report_for(package: &Path, manifest_bytes: &[u8], key: &crate::sign::SecretKe
     }
 }
 
+/// Replace `package` atomically with `bytes`, keeping its permissions; a
+/// new file (an unsigned set gaining its first signature) gets 0644.
 fn replace_file(package: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = match package.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => ".".into(),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".fwkit-resign-")
-        .tempfile_in(&parent)
-        .map_err(|e| Error::write(&parent, e))?;
-    temp.write_all(bytes).map_err(io_err(package))?;
-    // Keep the replaced file's permissions; a new file (an unsigned set gaining
-    // its first signature) gets 0644.
     let mode = match std::fs::metadata(package) {
-        Ok(meta) => meta.permissions(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::Permissions::from_mode(0o644)
-            }
-            #[cfg(not(unix))]
-            {
-                temp.as_file()
-                    .metadata()
-                    .map_err(io_err(package))?
-                    .permissions()
-            }
-        }
+        Ok(meta) => mode_of(&meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => 0o644,
         Err(e) => return Err(Error::read(package, e)),
     };
-    std::fs::set_permissions(temp.path(), mode).map_err(io_err(package))?;
-    // On disk before the rename, so a crash leaves the old file or the new.
-    temp.as_file().sync_all().map_err(io_err(package))?;
-    temp.persist(package)
-        .map_err(|e| Error::write(package, e.error))?;
-    Ok(())
+    extract::replace_file(package, mode, |f| {
+        f.write_all(bytes).map_err(io_err(package))
+    })
 }
 
 /// One byte past the manifest cap, so an oversized one fails to parse.

@@ -19,17 +19,25 @@ fn workers(jobs: usize) -> usize {
 const CHUNK_BYTES: u64 = 4 << 20;
 const CHUNK_JOBS: usize = 512;
 
-/// Consecutive runs of job indices, in order.
+/// Consecutive runs of job indices, in order; a job of [`CHUNK_BYTES`] or
+/// more is a run of its own, so a large member never waits behind small ones.
 fn chunks<J>(jobs: &[(u64, J)]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0usize, 0u64);
     for (i, (size, _)) in jobs.iter().enumerate() {
+        let end = i.saturating_add(1);
+        if *size >= CHUNK_BYTES {
+            if start < i {
+                out.push(start..i);
+            }
+            out.push(i..end);
+            (start, bytes) = (end, 0);
+            continue;
+        }
         bytes = bytes.saturating_add(*size);
-        let len = i.saturating_add(1).saturating_sub(start);
-        if bytes >= CHUNK_BYTES || len >= CHUNK_JOBS {
-            out.push(start..i.saturating_add(1));
-            start = i.saturating_add(1);
-            bytes = 0;
+        if bytes >= CHUNK_BYTES || end.saturating_sub(start) >= CHUNK_JOBS {
+            out.push(start..end);
+            (start, bytes) = (end, 0);
         }
     }
     if start < jobs.len() {
