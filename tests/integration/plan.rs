@@ -584,3 +584,60 @@ fn signed_fwkit_sets_carry_their_own_path() {
     run.expect(2);
     assert!(run.stderr.contains("requires 'newer 1'"), "{}", run.stderr);
 }
+
+/// An HPE-style `.fwpkg` (made by `fwkit pack --format fwpkg`): its
+/// `payload.json` `Devices.Device[].Target` and `Version` are the release.
+#[test]
+fn hpe_fwpkg_targets_are_read() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let src = dir.join("ilo");
+    write_file(&src.join("ilo5_278.bin"), &prng(5, 4096), 0o644);
+    let target = "4764a662-b342-4fc7-9ce9-258c5d99e815";
+    fwkit(
+        dir,
+        [
+            "pack",
+            "ilo",
+            "-o",
+            "ilo5.fwpkg",
+            "--format",
+            "fwpkg",
+            "--device",
+            "iLO 5",
+            "--target",
+            target,
+            "--version",
+            "2.78",
+        ],
+    )
+    .expect(0);
+    let inv = dir.join("inv.json");
+    let text = format!(
+        r#"{{"devices": [{{"name": "iLO 5", "guids": ["{}"], "version": "2.72"}}]}}"#,
+        target.to_ascii_uppercase()
+    );
+    fs::write(&inv, text).unwrap();
+    let doc = plan_json(
+        dir,
+        &[os("ilo5.fwpkg"), os("--inventory"), inv.as_os_str()],
+        0,
+    );
+    assert_eq!(step_versions(&doc), ["2.78"]);
+    assert_eq!(doc["devices"][0]["version_format"], "pair");
+    assert_eq!(doc["packages"][0]["releases"][0]["source"], "hpe");
+    // Already at 2.78: a reinstall, refused without the flag.
+    fs::write(
+        &inv,
+        format!(
+            r#"{{"devices": [{{"name": "iLO 5", "guids": ["{target}"], "version": "2.78"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let doc = plan_json(
+        dir,
+        &[os("ilo5.fwpkg"), os("--inventory"), inv.as_os_str()],
+        1,
+    );
+    assert_eq!(doc["outcome"], "refused");
+}
