@@ -366,6 +366,10 @@ pub struct PlanArgs {
     /// Print the inventory made from `fwupdmgr get-devices --json` output and exit.
     #[arg(long, value_name = "FILE", conflicts_with = "inventory")]
     pub inventory_from_fwupd: Option<PathBuf>,
+    /// A pipeline policy (TOML): required signers, allowed formats,
+    /// require-signature, forbid-downgrade, minimum versions per device.
+    #[arg(long, value_name = "POLICY.toml")]
+    pub policy: Option<PathBuf>,
     /// Apply an older release when no newer one exists.
     #[arg(long)]
     pub allow_downgrade: bool,

@@ -58,10 +58,19 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
     if packages.is_empty() {
         anyhow::bail!("no package to plan: the directories named are empty");
     }
+    let policy = match &args.policy {
+        Some(path) => {
+            let bytes = read_capped(path, plan::policy::MAX_POLICY)?;
+            let name = path.display().to_string();
+            Some(plan::policy::parse(&name, &bytes).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let options = plan::PlanOptions {
         verify: super::options::plan_verify_options(args)?,
         allow_downgrade: args.allow_downgrade,
         allow_reinstall: args.allow_reinstall,
+        policy,
     };
     let plan = plan::plan(&packages, &inv, &options);
     if let Some(junit) = &args.junit {
@@ -78,6 +87,7 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
             "applicable": plan.applicable,
             "devices": plan.devices,
             "packages": plan.packages,
+            "policy": plan.policy,
         });
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
@@ -92,6 +102,14 @@ fn outcome(plan: &Plan) -> &'static str {
     let device = |o: DeviceOutcome| plan.devices.iter().any(|d| d.outcome == o);
     if plan.applicable {
         "plan-found"
+    } else if plan.policy.iter().any(|c| c.outcome.fails())
+        || plan
+            .packages
+            .iter()
+            .flat_map(|p| &p.checks)
+            .any(|c| c.outcome.fails() && c.rule.starts_with("policy "))
+    {
+        "policy-violated"
     } else if plan.packages.iter().any(|p| !p.verified) {
         "not-verified"
     } else if device(DeviceOutcome::NoPath) || device(DeviceOutcome::Partial) {
@@ -137,6 +155,9 @@ fn text(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
             writeln!(out, "  {why}")?;
         }
     }
+    for c in plan.policy.iter().filter(|c| c.outcome.fails()) {
+        writeln!(out, "FAIL {}: {}", c.rule, c.detail)?;
+    }
     for p in &plan.packages {
         let bad: Vec<_> = p.checks.iter().filter(|c| c.outcome.fails()).collect();
         let word = if bad.is_empty() { "ok  " } else { "FAIL" };
@@ -174,34 +195,40 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// The JUnit report: a testsuite per package, a testcase per rule.
+/// The JUnit report: a testsuite per package (and one for the policy's
+/// rules on devices and flags), a testcase per rule.
 fn junit_xml(plan: &Plan) -> String {
+    let mut suites: Vec<(String, &[plan::RuleCheck])> = plan
+        .packages
+        .iter()
+        .map(|p| (p.path.display().to_string(), p.checks.as_slice()))
+        .collect();
+    if !plan.policy.is_empty() {
+        suites.push(("policy".to_owned(), plan.policy.as_slice()));
+    }
+    let all = suites.iter().flat_map(|(_, checks)| checks.iter());
+    let (tests, failures) = all.fold((0usize, 0usize), |(t, f), c| {
+        (
+            t.saturating_add(1),
+            f.saturating_add(usize::from(c.outcome.fails())),
+        )
+    });
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let count = |f: &dyn Fn(RuleOutcome) -> bool| -> usize {
-        plan.packages
-            .iter()
-            .flat_map(|p| &p.checks)
-            .filter(|c| f(c.outcome))
-            .count()
-    };
     s.push_str(&format!(
-        "<testsuites name=\"fwkit plan\" tests=\"{}\" failures=\"{}\">\n",
-        count(&|_| true),
-        count(&|o| o.fails())
+        "<testsuites name=\"fwkit plan\" tests=\"{tests}\" failures=\"{failures}\">\n"
     ));
-    for p in &plan.packages {
-        let name = xml(&p.path.display().to_string());
-        let failures = p.checks.iter().filter(|c| c.outcome.fails()).count();
-        let skipped = p
-            .checks
+    for (name, checks) in suites {
+        let name = xml(&name);
+        let failures = checks.iter().filter(|c| c.outcome.fails()).count();
+        let skipped = checks
             .iter()
             .filter(|c| !c.outcome.fails() && c.outcome != RuleOutcome::Passed)
             .count();
         s.push_str(&format!(
             "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
-            p.checks.len()
+            checks.len()
         ));
-        for c in &p.checks {
+        for c in checks {
             s.push_str(&format!(
                 "    <testcase classname=\"{name}\" name=\"{}\">",
                 xml(&c.rule)

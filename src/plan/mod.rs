@@ -8,6 +8,7 @@
 
 pub mod inventory;
 mod path;
+pub mod policy;
 pub mod rules;
 pub mod version;
 
@@ -30,6 +31,8 @@ pub struct PlanOptions {
     pub allow_downgrade: bool,
     /// Apply the release the device runs already (`--allow-reinstall`).
     pub allow_reinstall: bool,
+    /// The pipeline's policy (`--policy`), if any.
+    pub policy: Option<policy::Policy>,
 }
 
 /// How one rule came out.
@@ -76,6 +79,8 @@ pub struct PackagePlan {
     pub format: Option<String>,
     /// Whether it verified as `fwkit verify` would.
     pub verified: bool,
+    /// The key ids of the good signatures checked on it.
+    pub signers: Vec<String>,
     /// The releases its vendor metadata declares.
     pub releases: Vec<Release>,
     /// Every rule checked, in order.
@@ -134,6 +139,25 @@ pub struct Plan {
     pub devices: Vec<DevicePlan>,
     /// Every package named, in order.
     pub packages: Vec<PackagePlan>,
+    /// The policy's rules on devices and flags.
+    pub policy: Vec<RuleCheck>,
+}
+
+/// The key ids of the good signatures among `checks`.
+fn signers(checks: &[crate::model::Check]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| {
+            c.kind == crate::model::CheckKind::Signature
+                && c.outcome == crate::model::Outcome::Passed
+        })
+        .filter_map(|c| {
+            c.computed
+                .as_deref()?
+                .strip_prefix("key id ")
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 /// The packages named: files as they are, each entry of a directory.
@@ -164,6 +188,7 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
         path: path.to_owned(),
         format: None,
         verified: false,
+        signers: Vec::new(),
         releases: Vec::new(),
         checks: Vec::new(),
     };
@@ -171,7 +196,8 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
     let (outcome, detail) = match report {
         Err(e) => (RuleOutcome::NotRun, format!("cannot be read: {e}")),
         Ok(report) => {
-            plan.format = Some(format!("{:?}", report.format));
+            plan.format = Some(report.format.name().to_owned());
+            plan.signers = signers(&report.checks);
             plan.verified = report.verdict.is_verified();
             plan.releases = rules::releases(&report.vendor);
             match &report.verdict {
@@ -204,14 +230,33 @@ pub fn plan(packages: &[PathBuf], inventory: &Inventory, options: &PlanOptions) 
         .iter()
         .map(|p| read_package(p, &options.verify))
         .collect();
+    let forbid = options.policy.as_ref().is_some_and(|p| p.forbid_downgrade);
+    let mut rules = Vec::new();
+    if forbid && options.allow_downgrade {
+        rules.push(RuleCheck {
+            rule: "policy forbid-downgrade".to_owned(),
+            outcome: RuleOutcome::Failed,
+            detail: "--allow-downgrade given, but the policy forbids downgrades".to_owned(),
+        });
+    }
+    let effective = PlanOptions {
+        allow_downgrade: options.allow_downgrade && !forbid,
+        ..options.clone()
+    };
     let mut devices = Vec::new();
     for device in &inventory.devices {
-        if let Some(d) = plan_device(device, inventory, &mut packages, options) {
-            devices.push(d);
+        let planned = plan_device(device, inventory, &mut packages, &effective);
+        if let Some(policy) = &options.policy {
+            rules.extend(policy::device_checks(policy, device, planned.as_ref()));
         }
+        devices.extend(planned);
     }
     for package in &mut packages {
         note_unmatched(package, inventory);
+        if let Some(policy) = &options.policy {
+            let checks = policy::package_checks(policy, package);
+            package.checks.extend(checks);
+        }
     }
     let applicable = !packages.is_empty()
         && packages
@@ -219,11 +264,13 @@ pub fn plan(packages: &[PathBuf], inventory: &Inventory, options: &PlanOptions) 
             .all(|p| p.verified && !p.checks.iter().any(|c| c.outcome.fails()))
         && devices
             .iter()
-            .all(|d| d.outcome == DeviceOutcome::PlanFound);
+            .all(|d| d.outcome == DeviceOutcome::PlanFound)
+        && !rules.iter().any(|c| c.outcome.fails());
     Plan {
         applicable,
         devices,
         packages,
+        policy: rules,
     }
 }
 

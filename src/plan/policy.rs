@@ -116,7 +116,11 @@ pub fn package_checks(policy: &Policy, package: &PackagePlan) -> Vec<RuleCheck> 
         format!("signed by key id {}", package.signers.join(", "))
     };
     if policy.require_signature {
-        out.push(check("require-signature", !package.signers.is_empty(), signed_by.clone()));
+        out.push(check(
+            "require-signature",
+            !package.signers.is_empty(),
+            signed_by.clone(),
+        ));
     }
     let wanted = &policy.signers.minisign;
     if !wanted.is_empty() {
@@ -124,7 +128,10 @@ pub fn package_checks(policy: &Policy, package: &PackagePlan) -> Vec<RuleCheck> 
             .signers
             .iter()
             .any(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)));
-        let detail = format!("{signed_by}; the policy requires one of {}", wanted.join(", "));
+        let detail = format!(
+            "{signed_by}; the policy requires one of {}",
+            wanted.join(", ")
+        );
         out.push(check("signers", holds, detail));
     }
     if let Some(allowed) = &policy.allowed_formats {
@@ -137,7 +144,11 @@ pub fn package_checks(policy: &Policy, package: &PackagePlan) -> Vec<RuleCheck> 
 }
 
 /// The policy's rules on one device's plan.
-pub fn device_checks(policy: &Policy, device: &Device, plan: Option<&DevicePlan>) -> Vec<RuleCheck> {
+pub fn device_checks(
+    policy: &Policy,
+    device: &Device,
+    plan: Option<&DevicePlan>,
+) -> Vec<RuleCheck> {
     let key = policy
         .minimum_versions
         .iter()
@@ -149,6 +160,9 @@ pub fn device_checks(policy: &Policy, device: &Device, plan: Option<&DevicePlan>
         .and_then(|p| p.steps.last())
         .map_or(device.version.as_str(), |s| s.to.as_str());
     let holds = compare(end, minimum, device.format()) != Ordering::Less;
-    let detail = format!("{} ends at {end}; minimum-versions.{key} is {minimum}", device.name);
+    let detail = format!(
+        "{} ends at {end}; minimum-versions.{key} is {minimum}",
+        device.name
+    );
     vec![check("minimum-versions", holds, detail)]
 }

@@ -641,3 +641,152 @@ fn hpe_fwpkg_targets_are_read() {
     );
     assert_eq!(doc["outcome"], "refused");
 }
+
+/// `fwkit plan SETS --inventory INV --key k.pub --policy POLICY --json`
+/// with `policy` written to a file first.
+fn with_policy(dir: &Path, sets: &Path, inv: &Path, policy: &str, code: i32) -> Value {
+    let path = dir.join("policy.toml");
+    fs::write(&path, policy).unwrap();
+    let args = [
+        sets.as_os_str(),
+        os("--inventory"),
+        inv.as_os_str(),
+        os("--key"),
+        os("k.pub"),
+        os("--policy"),
+        path.as_os_str(),
+    ];
+    plan_json(dir, &args, code)
+}
+
+/// The outcome of every check named `rule`, across packages and the plan.
+fn policy_outcomes(doc: &Value, rule: &str) -> Vec<String> {
+    let packages = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["checks"].as_array().unwrap());
+    packages
+        .chain(doc["policy"].as_array().unwrap())
+        .filter(|c| c["rule"] == rule)
+        .map(|c| c["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn policy_rules_are_named_checks() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    fwkit(dir, ["keygen", "-o", "k", "--no-password"]).expect(0);
+    let sets = dir.join("sets");
+    fs::create_dir(&sets).unwrap();
+    signed_set(dir, "set", "sets/mp-E.02.26", "E.02.26", "E.02.10");
+    let inv = inventory(dir, "E.02.10");
+    let doc = with_policy(dir, &sets, &inv, "require-signature = true\n", 0);
+    assert_eq!(
+        policy_outcomes(&doc, "policy require-signature"),
+        ["passed"]
+    );
+    let key_id = doc["packages"][0]["signers"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let good = format!(
+        "require-signature = true\nforbid-downgrade = true\nallowed-formats = [\"set\"]\n[signers]\nminisign = [\"{key_id}\"]\n[minimum-versions]\nMP = \"E.02.26\"\n"
+    );
+    let doc = with_policy(dir, &sets, &inv, &good, 0);
+    for rule in [
+        "policy signers",
+        "policy allowed-formats",
+        "policy minimum-versions",
+    ] {
+        assert_eq!(policy_outcomes(&doc, rule), ["passed"], "{rule}");
+    }
+    // Each rule violated on its own: exit 1, the rule named.
+    let cases = [
+        (
+            "[signers]\nminisign = [\"0123456789ABCDEF\"]\n",
+            "policy signers",
+        ),
+        ("allowed-formats = [\"cab\"]\n", "policy allowed-formats"),
+        (
+            &*format!("[minimum-versions]\n\"{GUID}\" = \"E.03.13\"\n"),
+            "policy minimum-versions",
+        ),
+    ];
+    for (policy, rule) in cases {
+        let doc = with_policy(dir, &sets, &inv, policy, 1);
+        assert_eq!(doc["outcome"], "policy-violated", "{policy}");
+        assert_eq!(policy_outcomes(&doc, rule), ["failed"], "{policy}");
+    }
+    // forbid-downgrade wins over --allow-downgrade.
+    let path = dir.join("policy.toml");
+    fs::write(&path, "forbid-downgrade = true\n").unwrap();
+    let high = inventory(dir, "E.02.29");
+    let args = [
+        sets.as_os_str(),
+        os("--inventory"),
+        high.as_os_str(),
+        os("--allow-downgrade"),
+        os("--policy"),
+        path.as_os_str(),
+    ];
+    let doc = plan_json(dir, &args, 1);
+    assert_eq!(policy_outcomes(&doc, "policy forbid-downgrade"), ["failed"]);
+    assert_eq!(doc["devices"][0]["outcome"], "refused");
+}
+
+#[test]
+fn hostile_policies_exit_2() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let inv = inventory(dir, "1.2.10");
+    let pkg = dir.join("pkg.bin");
+    fs::write(&pkg, b"never read").unwrap();
+    let cases: [(Vec<u8>, &str); 6] = [
+        (b"require-signature = true\ncolour = 1\n".to_vec(), "line 2"),
+        (b"require-signature = \"yes\"\n".to_vec(), "invalid type"),
+        (
+            b"[signers]\nminisign = [\"RWQ\"]\n".to_vec(),
+            "not a key id of 16 hex digits",
+        ),
+        (
+            b"require-signature = true # \xff\xfe\n".to_vec(),
+            "not UTF-8 at byte",
+        ),
+        (
+            format!("x = {}{}", "[".repeat(5_000), "]".repeat(5_000)).into_bytes(),
+            "nested deeper than 16",
+        ),
+        (
+            format!("# {}\n", "x".repeat(70_000)).into_bytes(),
+            "larger than",
+        ),
+    ];
+    for (policy, want) in cases {
+        let path = dir.join("policy.toml");
+        fs::write(&path, &policy).unwrap();
+        let run = fwkit(
+            dir,
+            [
+                pkg.as_os_str(),
+                os("--inventory"),
+                inv.as_os_str(),
+                os("--policy"),
+                path.as_os_str(),
+            ]
+            .iter()
+            .copied()
+            .fold(vec![os("plan")], |mut v, a| {
+                v.push(a);
+                v
+            }),
+        );
+        run.expect(2);
+        assert!(
+            run.stderr.contains(want) && run.stderr.contains("policy.toml"),
+            "wanted {want:?}:\n{}",
+            run.stderr
+        );
+    }
+}
