@@ -67,6 +67,8 @@ mod model;
 pub mod pack;
 mod package;
 mod pass;
+pub mod plan;
+pub use model::FwkitRelease;
 pub mod sign;
 pub mod trust;
 mod verify;

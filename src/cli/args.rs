@@ -62,6 +62,9 @@ pub enum Command {
     /// Verify a package, then run FLASHER on the very bytes that were verified.
     #[command(after_help = EXEC_HELP)]
     Exec(ExecArgs),
+    /// Which packages apply to an inventory, from which version, in which order.
+    #[command(after_help = PLAN_HELP)]
+    Plan(PlanArgs),
     /// Print a shell completion script on stdout.
     #[command(
         after_help = "Examples:\n  fwkit completions bash > /etc/bash_completion.d/fwkit\n  fwkit completions zsh > \"${fpath[1]}/_fwkit\"\n  fwkit completions fish > ~/.config/fish/completions/fwkit.fish"
@@ -327,6 +330,14 @@ pub struct PackArgs {
     /// fwpkg: the device name written to payload.json.
     #[arg(long, value_name = "NAME")]
     pub device: Option<String>,
+    /// A device GUID the package flashes, signed in the manifest (repeatable;
+    /// read by `fwkit plan`).
+    #[arg(long, value_name = "GUID")]
+    pub provides: Vec<String>,
+    /// What must hold before it is applied, signed in the manifest
+    /// (repeatable): 'ge E.02.26' (the device itself) or 'ge 1.4 GUID'.
+    #[arg(long, value_name = "'CMP VERSION [GUID]'")]
+    pub requires: Vec<String>,
     /// fwpkg: the device's target GUID.
     #[arg(long, value_name = "GUID")]
     pub target: Option<String>,
@@ -343,4 +354,53 @@ pub struct ResignArgs {
     pub key: PathBuf,
     #[command(flatten)]
     pub show: ActionOutput,
+}
+
+/// `fwkit plan`'s exit codes and an example.
+const PLAN_HELP: &str = "Examples:\n  fwkit plan cabinets/ --inventory inventory.json\n  fwupdmgr get-devices --json > devices.json && fwkit plan --inventory-from-fwupd devices.json > inventory.json\n\nExit: 0 a plan is found and every rule holds; 1 not verified, not applicable, no path; 2 usage, or an unreadable inventory.";
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Packages, or directories whose every entry is a package.
+    #[arg(
+        value_name = "PKG_OR_DIR",
+        required_unless_present = "inventory_from_fwupd"
+    )]
+    pub packages: Vec<PathBuf>,
+    /// The inventory: the system and its devices with their versions (JSON).
+    #[arg(
+        long,
+        value_name = "INV.json",
+        required_unless_present = "inventory_from_fwupd"
+    )]
+    pub inventory: Option<PathBuf>,
+    /// Print the inventory made from `fwupdmgr get-devices --json` output and exit.
+    #[arg(long, value_name = "FILE", conflicts_with = "inventory")]
+    pub inventory_from_fwupd: Option<PathBuf>,
+    /// A pipeline policy (TOML): required signers, allowed formats,
+    /// require-signature, forbid-downgrade, minimum versions per device.
+    #[arg(long, value_name = "POLICY.toml")]
+    pub policy: Option<PathBuf>,
+    /// Apply an older release when no newer one exists.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Apply the release the device runs already.
+    #[arg(long)]
+    pub allow_reinstall: bool,
+    /// Also write a JUnit XML report: one testcase per package and rule.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    #[command(flatten)]
+    pub show: ActionOutput,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// A trusted public key (repeatable), as for `fwkit verify`.
+    #[arg(long, value_name = "PUB")]
+    pub key: Vec<PathBuf>,
+    /// A directory of trusted public keys (every *.pub in it).
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
+    /// Fail a package unless a signature is checked.
+    #[arg(long)]
+    pub require_signature: bool,
 }

@@ -5,6 +5,7 @@ pub mod args;
 #[cfg(target_os = "linux")]
 mod exec;
 mod options;
+mod plan;
 mod render;
 mod trust_x509;
 
@@ -95,6 +96,8 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Exec(args) => std::process::exit(exec::run(&args)),
         #[cfg(not(target_os = "linux"))]
         Command::Exec(_) => anyhow::bail!("fwkit exec runs on Linux only for now"),
+        // plan shows its own outcome and exits with its own answer.
+        Command::Plan(args) => std::process::exit(plan::run(&args)),
         Command::Keygen(args) => (keygen(&args)?, options::action_mode(&args.show)),
         Command::Sign(args) => (sign(&args)?, options::action_mode(&args.show)),
         Command::Pack(args) => (pack(&args)?, options::action_mode(&args.show)),

@@ -144,6 +144,20 @@ fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions
     })
 }
 
+/// The verify options of `fwkit plan`: those `fwkit verify` takes from the
+/// same flags, without a progress bar.
+pub fn plan_verify_options(args: &super::args::PlanArgs) -> Result<VerifyOptions> {
+    let trust = load_trust(&args.key, args.keyring.as_deref())?;
+    Ok(VerifyOptions {
+        limits: limits(&args.limits)?,
+        keys: trust.minisign(),
+        anchors: super::trust_x509::load_anchors(&args.key, args.keyring.as_deref())?,
+        trust,
+        require_signature: args.require_signature,
+        ..VerifyOptions::default()
+    })
+}
+
 /// Files of a `--keyring` directory that are read (each detected by content).
 const KEYRING_EXTENSIONS: [&str; 8] = ["pub", "asc", "gpg", "pgp", "pem", "crt", "cer", "der"];
 /// Largest key or certificate file read.
@@ -231,6 +245,8 @@ pub fn pack_options(args: &PackArgs) -> Result<PackOptions> {
         sign,
         run: args.run.clone(),
         device,
+        provides: args.provides.clone(),
+        requires: args.requires.clone(),
     })
 }
 

@@ -33,6 +33,7 @@
 
 mod header;
 mod lvfs;
+mod requires;
 mod view;
 
 pub(crate) use header::CabSpec;

@@ -9,6 +9,8 @@ mod vendor;
 
 pub use format::FormatKind;
 pub use name::{MemberName, NameError, MAX_NAME_LEN};
+pub use vendor::FwkitRelease;
+pub use vendor::LvfsRequire;
 pub use vendor::{
     DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, LvfsRelease, MakeselfInfo, NetappSp,
     PeInfo, PeSection, VendorInfo,

@@ -23,6 +23,22 @@ pub enum VendorInfo {
     NetappSp(NetappSp),
     /// One release of an LVFS cabinet's `*.metainfo.xml`.
     Lvfs(LvfsRelease),
+    /// The signed `provides`/`requires` of a package fwkit built.
+    Fwkit(FwkitRelease),
+}
+
+/// What a fwkit manifest says a package applies to (`fwkit pack
+/// --provides … --requires …`), under the manifest's signature.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FwkitRelease {
+    /// The manifest's `name`.
+    pub name: String,
+    /// The manifest's `version`: the version the package installs.
+    pub version: String,
+    /// `provides` lines: device GUIDs.
+    pub provides: Vec<String>,
+    /// `requires` lines: `<compare> <version> [<GUID>]`.
+    pub requires: Vec<String>,
 }
 
 /// One release an LVFS cabinet's metainfo file declares.
@@ -44,6 +60,25 @@ pub struct LvfsRelease {
     pub installed_size: Option<String>,
     /// Device GUIDs from `<provides><firmware type="flashed">`.
     pub devices: Vec<String>,
+    /// The component's `<requires>` children, as declared (`fwkit plan`
+    /// evaluates them).
+    pub requires: Vec<LvfsRequire>,
+}
+
+/// One child of a metainfo `<requires>`: `<firmware>`, `<hardware>`,
+/// `<not_hardware>`, `<id>`, `<client>`…, its attributes and text as written.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LvfsRequire {
+    /// The element's name, e.g. `firmware`.
+    pub element: String,
+    /// `compare`, e.g. `ge`.
+    pub compare: Option<String>,
+    /// `version`.
+    pub version: Option<String>,
+    /// The text: another device's GUID, HWIDs joined by `|`, a feature.
+    pub text: Option<String>,
+    /// `depth` (a parent or child device).
+    pub depth: Option<String>,
 }
 
 /// What an HPE `.fwpkg`'s `payload.json` declares.

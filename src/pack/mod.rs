@@ -93,6 +93,10 @@ pub struct PackOptions {
     pub run: Option<String>,
     /// For `.fwpkg`: the device the images update.
     pub device: Option<FwpkgDevice>,
+    /// Signed `provides` lines of the manifest (device GUIDs).
+    pub provides: Vec<String>,
+    /// Signed `requires` lines (`ge E.02.26`).
+    pub requires: Vec<String>,
 }
 
 /// One member to pack.
@@ -298,6 +302,8 @@ fn content(src: &Path, options: &PackOptions) -> Result<(Content, FwkitManifest,
         version: options.version.clone(),
         created: options.created,
         run: options.run.clone().filter(|_| self_extracting),
+        provides: options.provides.clone(),
+        requires: options.requires.clone(),
         files,
     };
     let manifest_bytes = manifest.to_bytes().map_err(|reason| Error::Invalid {

@@ -25,6 +25,9 @@ pub(super) struct Findings<'a> {
 
 /// Every vendor rule that applies to a package at `path` with `layout`.
 pub(super) fn apply(path: &Path, layout: &Layout, found: &mut Findings<'_>) {
+    found
+        .vendor
+        .extend(super::fwkit_release::read(found.captured));
     fwpkg_and_netapp(found);
     // The format is detected by content; the name can only make fwkit
     // stricter: a file called *.fwpkg must carry HPE's component metadata.

@@ -47,6 +47,12 @@ pub struct FwkitManifest {
     /// For self-extracting packages: the command the stub runs after
     /// extraction. Signing it lets verify prove the stub is fwkit's own.
     pub run: Option<String>,
+    /// What the package flashes (`provides <GUID>`): signed applicability
+    /// read by `fwkit plan`.
+    pub provides: Vec<String>,
+    /// What must hold first (`requires <compare> <version> [<GUID>]`):
+    /// the device's own version, or another device's with a GUID.
+    pub requires: Vec<String>,
     /// Files, sorted by path.
     pub files: Vec<FileEntry>,
 }
@@ -70,6 +76,14 @@ impl FwkitManifest {
         let _ = writeln!(out, "created {}", self.created);
         if let Some(run) = &self.run {
             let _ = writeln!(out, "run {run}");
+        }
+        for p in &self.provides {
+            check_provides(p)?;
+            let _ = writeln!(out, "provides {p}");
+        }
+        for r in &self.requires {
+            check_requires(r)?;
+            let _ = writeln!(out, "requires {r}");
         }
         for f in files {
             let _ = writeln!(
@@ -113,6 +127,14 @@ impl FwkitManifest {
                 "version" => once(&mut version, rest)?,
                 "created" => once(&mut created, rest)?,
                 "run" => once(&mut run, rest)?,
+                "provides" => {
+                    check_provides(rest).map_err(|e| format!("line {line_no}: {e}"))?;
+                    manifest.provides.push(rest.to_owned());
+                }
+                "requires" => {
+                    check_requires(rest).map_err(|e| format!("line {line_no}: {e}"))?;
+                    manifest.requires.push(rest.to_owned());
+                }
                 "file" => {
                     let entry = parse_file(rest).map_err(|e| format!("line {line_no}: {e}"))?;
                     if !seen.insert(entry.path.clone()) {
@@ -140,6 +162,35 @@ impl FwkitManifest {
             .map_err(|_| "'created' is not a number".to_owned())?;
         Ok(manifest)
     }
+}
+
+/// The comparisons a `requires` line may use (fwupd's names).
+const COMPARES: [&str; 8] = ["eq", "ne", "lt", "le", "gt", "ge", "glob", "regex"];
+
+/// A `provides` value: one token, at most 128 bytes, no control characters.
+fn check_provides(value: &str) -> Result<(), String> {
+    if value.is_empty() || value.len() > 128 || value.contains(' ') || !clean(value) {
+        return Err(format!(
+            "provides '{value}' is not one word of at most 128 printable bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// A `requires` value: `<compare> <version> [<device>]`.
+fn check_requires(value: &str) -> Result<(), String> {
+    let words: Vec<&str> = value.split(' ').collect();
+    let well_formed = matches!(words.len(), 2 | 3)
+        && words.first().is_some_and(|c| COMPARES.contains(c))
+        && words.iter().all(|w| !w.is_empty() && w.len() <= 256)
+        && clean(value);
+    if !well_formed {
+        return Err(format!(
+            "requires '{value}' is not '<{}> <version> [<device GUID>]'",
+            COMPARES.join("|")
+        ));
+    }
+    Ok(())
 }
 
 fn parse_file(rest: &str) -> Result<FileEntry, String> {
@@ -182,6 +233,8 @@ mod tests {
             version: "2.10".to_owned(),
             created: 0,
             run: None,
+            provides: Vec::new(),
+            requires: Vec::new(),
             files: vec![
                 FileEntry {
                     path: MemberName::parse(b"sub/b.bin").unwrap(),
@@ -229,5 +282,41 @@ mod tests {
         let n = lines.len();
         lines.swap(n - 1, n - 2);
         assert!(FwkitManifest::parse(format!("{}\n", lines.join("\n")).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn provides_and_requires_round_trip_and_are_checked() {
+        let mut m = sample();
+        m.provides = vec!["2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59".to_owned()];
+        m.requires = vec![
+            "ge E.02.26".to_owned(),
+            "ge 1.4 0a1b2c3d-0000-4000-8000-000000000001".to_owned(),
+        ];
+        let bytes = m.to_bytes().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.contains("\nprovides 2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59\nrequires ge E.02.26\n")
+        );
+        let parsed = FwkitManifest::parse(&bytes).unwrap();
+        assert_eq!(
+            (&parsed.provides, &parsed.requires),
+            (&m.provides, &m.requires)
+        );
+        assert_eq!(parsed.to_bytes().unwrap(), bytes);
+        // An old manifest (no such lines) still parses, to no provides.
+        let old = FwkitManifest::parse(&sample().to_bytes().unwrap()).unwrap();
+        assert!(old.provides.is_empty() && old.requires.is_empty());
+        for bad in [
+            "requires ge",
+            "requires newer 1.2",
+            "requires ge 1 2 3",
+            "provides a b",
+            "provides ",
+        ] {
+            let doc = text.replacen("requires ge E.02.26", bad, 1);
+            assert!(FwkitManifest::parse(doc.as_bytes()).is_err(), "{bad}");
+        }
+        m.requires = vec!["about 1.2".to_owned()];
+        assert!(m.to_bytes().is_err());
     }
 }

@@ -84,3 +84,8 @@ mod layers;
 // programmer) and sh scripts run on the verified bytes; packages from
 // `fwkit pack` and Debian's `makeself`.
 mod exec;
+
+// fwkit plan (issue 13): LVFS cabinets made with `gcab` at test time, their
+// metainfo (with `<requires>`) and JCat written by Python; hostile
+// inventories written by the tests.
+mod plan;

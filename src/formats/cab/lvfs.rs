@@ -158,6 +158,7 @@ fn parse_release(
             payload,
             installed_size,
             devices: devices.to_vec(),
+            requires: super::requires::of(release),
         },
         checksums,
         container,

@@ -1,0 +1,247 @@
+//! `fwkit plan`: read the inventory, verify and plan the packages, show the
+//! plan (text or JSON), write the JUnit report, and answer 0 (a plan, every
+//! rule holds), 1 (not verified, not applicable, no path) or 2 (usage, an
+//! unreadable inventory).
+
+use super::args::PlanArgs;
+use anyhow::{Context, Result};
+use fwkit::plan::{self, inventory, DeviceOutcome, Plan, RuleOutcome};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// The schema of `--json`, shared with verify's envelope.
+const SCHEMA: u32 = 1;
+
+/// Run the command; the process's exit status.
+pub fn run(args: &PlanArgs) -> i32 {
+    match plan_command(args) {
+        Ok(code) => code,
+        Err(err) if super::is_broken_pipe(&err) => 0,
+        Err(err) => {
+            let mut text = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                text.push_str(&format!("\n  caused by: {cause}"));
+            }
+            eprintln!("{text}");
+            2
+        }
+    }
+}
+
+/// Read at most `cap` bytes of `path`; a larger file is an error.
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes)
+}
+
+fn plan_command(args: &PlanArgs) -> Result<i32> {
+    if let Some(path) = &args.inventory_from_fwupd {
+        let bytes = read_capped(path, inventory::MAX_INVENTORY.saturating_mul(4))?;
+        let inv = inventory::from_fwupd(&path.display().to_string(), &bytes)
+            .map_err(anyhow::Error::msg)?;
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &inv)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    let Some(path) = &args.inventory else {
+        anyhow::bail!("--inventory INV.json is required");
+    };
+    let bytes = read_capped(path, inventory::MAX_INVENTORY)?;
+    let inv = inventory::parse(&path.display().to_string(), &bytes).map_err(anyhow::Error::msg)?;
+    let packages = plan::expand(&args.packages).context("listing the packages")?;
+    if packages.is_empty() {
+        anyhow::bail!("no package to plan: the directories named are empty");
+    }
+    let policy = match &args.policy {
+        Some(path) => {
+            let bytes = read_capped(path, plan::policy::MAX_POLICY)?;
+            let name = path.display().to_string();
+            Some(plan::policy::parse(&name, &bytes).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    let options = plan::PlanOptions {
+        verify: super::options::plan_verify_options(args)?,
+        allow_downgrade: args.allow_downgrade,
+        allow_reinstall: args.allow_reinstall,
+        policy,
+    };
+    let plan = plan::plan(&packages, &inv, &options);
+    if let Some(junit) = &args.junit {
+        std::fs::write(junit, junit_xml(&plan))
+            .with_context(|| format!("cannot write {}", junit.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.show.quiet {
+    } else if args.show.json {
+        let doc = serde_json::json!({
+            "schema": SCHEMA,
+            "command": "plan",
+            "outcome": outcome(&plan),
+            "applicable": plan.applicable,
+            "devices": plan.devices,
+            "packages": plan.packages,
+            "policy": plan.policy,
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        text(&mut out, &plan)?;
+    }
+    Ok(if plan.applicable { 0 } else { 1 })
+}
+
+/// One word for the whole plan.
+fn outcome(plan: &Plan) -> &'static str {
+    let device = |o: DeviceOutcome| plan.devices.iter().any(|d| d.outcome == o);
+    if plan.applicable {
+        "plan-found"
+    } else if plan.policy.iter().any(|c| c.outcome.fails())
+        || plan
+            .packages
+            .iter()
+            .flat_map(|p| &p.checks)
+            .any(|c| c.outcome.fails() && c.rule.starts_with("policy "))
+    {
+        "policy-violated"
+    } else if plan.packages.iter().any(|p| !p.verified) {
+        "not-verified"
+    } else if device(DeviceOutcome::NoPath) || device(DeviceOutcome::Partial) {
+        "no-path"
+    } else if device(DeviceOutcome::Refused) {
+        "refused"
+    } else {
+        "not-applicable"
+    }
+}
+
+fn device_word(o: DeviceOutcome) -> &'static str {
+    match o {
+        DeviceOutcome::PlanFound => "plan found",
+        DeviceOutcome::Partial => "partial: a newer release cannot be reached",
+        DeviceOutcome::NoPath => "no path",
+        DeviceOutcome::Refused => "refused",
+    }
+}
+
+fn text(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
+    writeln!(out, "plan: {}", outcome(plan))?;
+    for d in &plan.devices {
+        writeln!(
+            out,
+            "{} (at {}, {}): {}",
+            d.device,
+            d.current,
+            d.version_format,
+            device_word(d.outcome)
+        )?;
+        for (n, step) in d.steps.iter().enumerate() {
+            writeln!(
+                out,
+                "  {}. {} -> {}  {}",
+                n.saturating_add(1),
+                step.from,
+                step.to,
+                step.package.display()
+            )?;
+        }
+        if let Some(why) = &d.detail {
+            writeln!(out, "  {why}")?;
+        }
+    }
+    for c in plan.policy.iter().filter(|c| c.outcome.fails()) {
+        writeln!(out, "FAIL {}: {}", c.rule, c.detail)?;
+    }
+    for p in &plan.packages {
+        let bad: Vec<_> = p.checks.iter().filter(|c| c.outcome.fails()).collect();
+        let word = if bad.is_empty() { "ok  " } else { "FAIL" };
+        writeln!(out, "{word} {}", p.path.display())?;
+        for c in bad {
+            writeln!(out, "     {}: {}", c.rule, c.detail)?;
+        }
+        for c in p
+            .checks
+            .iter()
+            .filter(|c| c.outcome == RuleOutcome::NotEvaluated)
+        {
+            writeln!(out, "     not evaluated: {}", c.detail)?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` fit for an XML attribute or element: escaped, control
+/// characters XML 1.0 forbids replaced.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The JUnit report: a testsuite per package (and one for the policy's
+/// rules on devices and flags), a testcase per rule.
+fn junit_xml(plan: &Plan) -> String {
+    let mut suites: Vec<(String, &[plan::RuleCheck])> = plan
+        .packages
+        .iter()
+        .map(|p| (p.path.display().to_string(), p.checks.as_slice()))
+        .collect();
+    if !plan.policy.is_empty() {
+        suites.push(("policy".to_owned(), plan.policy.as_slice()));
+    }
+    let all = suites.iter().flat_map(|(_, checks)| checks.iter());
+    let (tests, failures) = all.fold((0usize, 0usize), |(t, f), c| {
+        (
+            t.saturating_add(1),
+            f.saturating_add(usize::from(c.outcome.fails())),
+        )
+    });
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    s.push_str(&format!(
+        "<testsuites name=\"fwkit plan\" tests=\"{tests}\" failures=\"{failures}\">\n"
+    ));
+    for (name, checks) in suites {
+        let name = xml(&name);
+        let failures = checks.iter().filter(|c| c.outcome.fails()).count();
+        let skipped = checks
+            .iter()
+            .filter(|c| !c.outcome.fails() && c.outcome != RuleOutcome::Passed)
+            .count();
+        s.push_str(&format!(
+            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
+            checks.len()
+        ));
+        for c in checks {
+            s.push_str(&format!(
+                "    <testcase classname=\"{name}\" name=\"{}\">",
+                xml(&c.rule)
+            ));
+            match c.outcome {
+                RuleOutcome::Passed => {}
+                o if o.fails() => s.push_str(&format!("<failure message=\"{}\"/>", xml(&c.detail))),
+                _ => s.push_str(&format!("<skipped message=\"{}\"/>", xml(&c.detail))),
+            }
+            s.push_str("</testcase>\n");
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}
