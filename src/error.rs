@@ -99,6 +99,8 @@ pub enum Setting {
     Device,
     /// The signing key.
     SigningKey,
+    /// A repository catalogue (`fwkit verify --catalog`).
+    Catalog,
 }
 
 impl std::fmt::Display for Setting {
@@ -111,6 +113,7 @@ impl std::fmt::Display for Setting {
             Setting::Format => "format",
             Setting::Device => "device",
             Setting::SigningKey => "signing key",
+            Setting::Catalog => "catalogue",
         })
     }
 }

@@ -2,6 +2,7 @@
 //! choose the exit code, here and nowhere else.
 
 pub mod args;
+mod catalog;
 #[cfg(target_os = "linux")]
 mod exec;
 mod options;
@@ -64,6 +65,7 @@ pub enum Done {
 pub fn run(cli: Cli) -> Result<Code> {
     let (done, mode) = match cli.command {
         Command::Inspect(args) => (inspect(&args)?, options::report_mode(&args.common.show)),
+        Command::Verify(args) if args.catalog.catalog.is_some() => return catalog::run(&args),
         Command::Verify(args) => {
             let options = options::verify_command_options(&args)?;
             let report = open(&args.common)?.verify(&options)?;

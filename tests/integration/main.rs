@@ -72,3 +72,8 @@ mod layers;
 // programmer) and sh scripts run on the verified bytes; packages from
 // `fwkit pack` and Debian's `makeself`.
 mod exec;
+
+// Repository catalogues (issue 14): Dell-shaped catalogues written by the
+// tests, gzipped by `gzip`, re-encoded by `iconv`, over packages made by GNU
+// tar, Info-ZIP zip and Debian makeself.
+mod catalog;
