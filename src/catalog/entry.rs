@@ -230,7 +230,15 @@ fn package_check(real: &Path, entry: &mut EntryReport, options: &VerifyOptions) 
         Ok(report) => {
             entry.format = Some(report.format);
             entry.warnings.extend(report.warnings);
-            entry.checks.extend(report.checks);
+            // The caller's --sha256 here is the catalogue's: say so.
+            entry
+                .checks
+                .extend(report.checks.into_iter().map(|mut check| {
+                    if check.kind == CheckKind::External && options.sha256.is_some() {
+                        check.covers = "whole file (the catalogue's SHA-256)".to_owned();
+                    }
+                    check
+                }));
             match report.verdict {
                 Verdict::Verified => Vec::new(),
                 Verdict::NotVerified { reasons } => reasons,

@@ -631,3 +631,23 @@ fn a_catalogue_of_200000_entries_runs_in_bounded_memory() {
         run.stderr
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_change_the_answer() {
+    if !require_tool("gzip") || !require_tool("bash") {
+        return;
+    }
+    let m = Mirror::new();
+    let cat = many(&m, 3000, 0);
+    let pin = sha256_hex(&fs::read(&cat).unwrap());
+    let script = format!(
+        "'{FWKIT}' verify --catalog '{}' mirror --sha256 {pin} --json --jobs 2 | head -c 100 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        cat.display()
+    );
+    let out = tool(m.root(), "bash", &[os("-c"), os(&script)]);
+    assert_eq!(
+        String::from_utf8_lossy(&out).trim(),
+        "1",
+        "every entry is missing: not verified"
+    );
+}

@@ -46,7 +46,19 @@ impl Output {
         }
     }
 
+    /// Show `event`. A reader that went away (`… | head`) stops the output,
+    /// not the run: the exit status still answers for every entry.
     pub fn event(&mut self, event: Event<'_>) -> io::Result<()> {
+        match self.show(event) {
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                self.mode = Mode::Quiet;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn show(&mut self, event: Event<'_>) -> io::Result<()> {
         match event {
             Event::Start { entries, bytes } => {
                 self.total_bytes = bytes;
