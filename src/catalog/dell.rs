@@ -60,6 +60,18 @@ pub struct Component {
     pub path: String,
     /// Everything else.
     pub facts: DellComponent,
+    /// Whether the file must be a package fwkit verifies.
+    pub expect: Expect,
+}
+
+/// What an entry's file is expected to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// A package: it must open and verify (a Dell catalogue lists only these).
+    Package,
+    /// A plain file (fwkit's own catalogue says it is not a package): its
+    /// size and SHA-256 are the whole check.
+    PlainFile,
 }
 
 /// Most XML nodes in one catalogue (elements, attributes, text).
@@ -129,6 +141,7 @@ pub fn components(xml: &str, keep: &dyn Fn(&str) -> bool) -> Result<Parsed> {
             let component = Component {
                 path: path.to_owned(),
                 facts: facts(node),
+                expect: Expect::Package,
             };
             kept.push((paths.len(), component));
         }

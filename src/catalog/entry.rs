@@ -1,7 +1,7 @@
 //! One catalogue entry checked: its path (refused before anything is opened
 //! when unsafe), existence, size, digest, and the package itself.
 
-use super::dell::Component;
+use super::dell::{Component, Expect};
 use super::{signature_path, EntryReport};
 use crate::error::{Error, Result};
 use crate::input::{walk_sorted, Step};
@@ -32,7 +32,7 @@ pub(super) fn check(
     };
     let mut package_reasons = Vec::new();
     if let Some(real) = locate(root, &mut entry) {
-        package_reasons = check_file(&real, &mut entry, options);
+        package_reasons = check_file(&real, &mut entry, component.expect, options);
     }
     let mut reasons: Vec<String> = entry
         .checks
@@ -104,7 +104,12 @@ fn locate(root: &Path, entry: &mut EntryReport) -> Option<std::path::PathBuf> {
 
 /// Size, digest and the package; returns the package's reasons when it did
 /// not verify.
-fn check_file(real: &Path, entry: &mut EntryReport, options: &VerifyOptions) -> Vec<String> {
+fn check_file(
+    real: &Path,
+    entry: &mut EntryReport,
+    expect: Expect,
+    options: &VerifyOptions,
+) -> Vec<String> {
     let size = std::fs::metadata(real).map(|m| m.len()).ok();
     entry.size = size;
     size_check(entry, size);
@@ -140,7 +145,13 @@ fn check_file(real: &Path, entry: &mut EntryReport, options: &VerifyOptions) -> 
             entry.path
         ));
     }
-    package_check(real, entry, &options)
+    match (expect, options.sha256) {
+        (Expect::PlainFile, Some(pin)) => {
+            entry.checks.push(own_sha256(real, &entry.path, pin));
+            Vec::new()
+        }
+        _ => package_check(real, entry, &options),
+    }
 }
 
 fn size_check(entry: &mut EntryReport, size: Option<u64>) {
@@ -306,6 +317,7 @@ pub(super) fn unlisted(catalogue: &Path, dir: &Path, paths: &[String]) -> Result
             .map(|r| r.to_string_lossy().into_owned())
     }) {
         named.insert(format!("{rel}.sign"));
+        named.insert(format!("{rel}.minisig"));
         named.insert(rel);
     }
     let mut unlisted = Vec::new();

@@ -16,6 +16,7 @@
 
 pub mod dell;
 mod entry;
+pub mod own;
 mod run;
 
 use crate::error::{Error, Result, Setting};
@@ -42,6 +43,9 @@ pub struct CatalogOptions {
     pub max_catalog: u64,
     /// The SHA-256 of the catalogue file the caller trusts.
     pub sha256: Option<[u8; 32]>,
+    /// Keys one of which must sign the catalogue (`CATALOGUE.minisig`) when
+    /// it is not pinned; the packages are then covered by its SHA-256s.
+    pub keys: Vec<crate::sign::PublicKey>,
     /// Packages verified at once (0: one per core).
     pub jobs: usize,
     /// Verify only this share of the entries.
@@ -126,7 +130,7 @@ pub struct EntryReport {
 pub struct CatalogReport {
     /// The catalogue file.
     pub catalogue: PathBuf,
-    /// Its kind (`dell`).
+    /// Its kind (`dell`, or `fwkit` for `fwkit pack --format catalog`).
     pub kind: &'static str,
     /// The directory checked.
     pub directory: PathBuf,
@@ -181,15 +185,19 @@ pub fn verify(
         n => n,
     };
     let raw = read_capped(catalogue, max)?;
-    let mut checks = vec![trust_check(catalogue, &raw, options.sha256)];
+    let mut checks = vec![trust_check(catalogue, &raw, options)];
     let xml = dell::text(&decompress(catalogue, raw, max)?)?;
     let shard = options.shard;
     let keep = |path: &str| shard.is_none_or(|s| s.holds(path));
-    let parsed = dell::components(&xml, &keep)?;
+    let (kind, parsed) = if xml.trim_start().starts_with('{') {
+        ("fwkit", own::components(&xml, &keep)?)
+    } else {
+        ("dell", dell::components(&xml, &keep)?)
+    };
     drop(xml);
     let mut report = CatalogReport {
         catalogue: catalogue.to_owned(),
-        kind: "dell",
+        kind,
         directory: dir.to_owned(),
         shard,
         checks: Vec::new(),
@@ -294,11 +302,16 @@ fn too_large(path: &Path, max: u64, what: &str) -> Error {
     }
 }
 
-/// The catalogue's own trust: the caller's pin, else its signature (not yet
-/// supported), else nothing, which fails closed.
-fn trust_check(path: &Path, raw: &[u8], pin: Option<[u8; 32]>) -> Check {
+/// The catalogue's own trust: the caller's pin, else a minisign signature
+/// by a `--key`, else (Dell) an OpenPGP signature, not yet supported; nothing
+/// fails closed.
+fn trust_check(path: &Path, raw: &[u8], options: &CatalogOptions) -> Check {
     let covers = format!("catalogue {}", path.display());
-    if let Some(pin) = pin {
+    let minisig = crate::sign::detached_path(path, "minisig");
+    if options.sha256.is_none() && minisig.is_file() {
+        return minisig_check(covers, &minisig, raw, &options.keys);
+    }
+    if let Some(pin) = options.sha256 {
         let computed = hex(&Sha256::digest(raw));
         let expected = hex(&pin);
         let outcome = if computed == expected {
@@ -322,6 +335,38 @@ fn trust_check(path: &Path, raw: &[u8], pin: Option<[u8; 32]>) -> Check {
         "the catalogue is neither pinned (--sha256) nor signed".to_owned()
     };
     Check::new(CheckKind::Signature, covers, Outcome::NotRun).with_detail(detail)
+}
+
+/// A minisign signature over the catalogue's bytes, by one of `keys`.
+fn minisig_check(
+    covers: String,
+    minisig: &Path,
+    raw: &[u8],
+    keys: &[crate::sign::PublicKey],
+) -> Check {
+    let mut check = Check::new(CheckKind::Signature, covers, Outcome::NotRun);
+    if keys.is_empty() {
+        return check.with_detail(format!(
+            "signed ({}), but no --key to check it with",
+            minisig.display()
+        ));
+    }
+    let text = match std::fs::read_to_string(minisig) {
+        Ok(text) => text,
+        Err(e) => return check.with_detail(format!("cannot read {}: {e}", minisig.display())),
+    };
+    let result = crate::sign::Signature::parse(&text)
+        .and_then(|signature| crate::sign::verify(&signature, keys, raw));
+    match result {
+        Ok(_) => {
+            check.outcome = Outcome::Passed;
+            check.with_detail(format!("minisign signature {}", minisig.display()))
+        }
+        Err(e) => {
+            check.outcome = Outcome::Failed;
+            check.with_detail(format!("{}: {e}", minisig.display()))
+        }
+    }
 }
 
 /// Dell publishes `Catalog.gz.sign` beside `Catalog.gz`: `<catalogue>.sign`.

@@ -328,7 +328,8 @@ pub struct PackArgs {
     /// Output file (or directory for --format set); it must not exist.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg.
+    /// scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg; or catalog (a
+    /// signed index of every file in SOURCE, for fwkit verify --catalog).
     #[arg(long, value_name = "FORMAT")]
     pub format: String,
     /// Package name (default: the source directory's name).

@@ -230,6 +230,9 @@ fn sign(args: &args::SignArgs) -> Result<Done> {
 }
 
 fn pack(args: &args::PackArgs) -> Result<Done> {
+    if args.format == "catalog" {
+        return catalog::pack(args);
+    }
     let options = options::pack_options(args)?;
     let report = fwkit::pack::pack(&args.source, &args.output, &options)
         .with_context(|| format!("packing {}", args.source.display()))?;

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use tempfile::TempDir;
 
+// fwkit's own catalogue (`fwkit pack --format catalog`).
+mod own;
+
 /// Which digests an entry states.
 #[derive(Clone, Copy, PartialEq)]
 enum Hash {
