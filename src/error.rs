@@ -105,6 +105,8 @@ pub enum Setting {
     Device,
     /// The signing key.
     SigningKey,
+    /// A repository catalogue (`fwkit verify --catalog`).
+    Catalog,
 }
 
 impl std::fmt::Display for Setting {
@@ -117,6 +119,7 @@ impl std::fmt::Display for Setting {
             Setting::Format => "format",
             Setting::Device => "device",
             Setting::SigningKey => "signing key",
+            Setting::Catalog => "catalogue",
         })
     }
 }

@@ -55,6 +55,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod catalog;
 mod detect;
 mod error;
 mod extract;

@@ -173,9 +173,39 @@ pub struct InspectArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub common: Common,
-    /// The SHA-256 of the whole file you trust (e.g. from the vendor's download page).
+    /// The SHA-256 of the whole file you trust (e.g. from the vendor's download page);
+    /// with --catalog, of the catalogue file.
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+/// `fwkit verify --catalog CATALOG DIR`: a mirror checked against its catalogue.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// A repository catalogue (Dell Catalog.xml, .xml.gz, .gz); PACKAGE is then
+    /// the mirror's directory and every entry is checked in it.
+    #[arg(long, value_name = "CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// Packages verified at once (default: one per core).
+    #[arg(long, value_name = "N", requires = "catalog")]
+    pub jobs: Option<usize>,
+    /// Verify only shard I of N (0-based) of the entries, chosen by a hash of
+    /// their path, so a batch engine can share the work.
+    #[arg(long, value_name = "I/N", requires = "catalog")]
+    pub shard: Option<String>,
+    /// Files in the directory that no entry names fail the catalogue.
+    #[arg(long, requires = "catalog")]
+    pub strict: bool,
+    /// Most bytes of the catalogue, compressed and decompressed (K, M, G).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "512M",
+        requires = "catalog"
+    )]
+    pub max_catalog: String,
 }
 
 #[derive(Debug, Args)]
@@ -312,7 +342,8 @@ pub struct PackArgs {
     /// Output file (or directory for --format set); it must not exist.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg.
+    /// scexe, makeself, zip, tar.gz, tar.xz, tar.zst, set or fwpkg; or catalog (a
+    /// signed index of every file in SOURCE, for fwkit verify --catalog).
     #[arg(long, value_name = "FORMAT")]
     pub format: String,
     /// Package name (default: the source directory's name).

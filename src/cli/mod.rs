@@ -2,6 +2,7 @@
 //! choose the exit code, here and nowhere else.
 
 pub mod args;
+mod catalog;
 #[cfg(target_os = "linux")]
 mod exec;
 mod options;
@@ -66,6 +67,7 @@ pub enum Done {
 pub fn run(cli: Cli) -> Result<Code> {
     let (done, mode) = match cli.command {
         Command::Inspect(args) => (inspect(&args)?, options::report_mode(&args.common.show)),
+        Command::Verify(args) if args.catalog.catalog.is_some() => return catalog::run(&args),
         Command::Verify(args) => {
             let options = options::verify_command_options(&args)?;
             // With --sha256, a file that is no container is a bare image.
@@ -239,6 +241,9 @@ fn sign(args: &args::SignArgs) -> Result<Done> {
 }
 
 fn pack(args: &args::PackArgs) -> Result<Done> {
+    if args.format == "catalog" {
+        return catalog::pack(args);
+    }
     let options = options::pack_options(args)?;
     let report = fwkit::pack::pack(&args.source, &args.output, &options)
         .with_context(|| format!("packing {}", args.source.display()))?;

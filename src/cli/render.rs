@@ -3,6 +3,7 @@
 //! Errors are the exception: main prints those, once.
 
 mod bar;
+pub mod catalog;
 #[cfg(target_os = "linux")]
 pub mod exec;
 mod text;

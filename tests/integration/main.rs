@@ -89,3 +89,8 @@ mod exec;
 // metainfo (with `<requires>`) and JCat written by Python; hostile
 // inventories written by the tests.
 mod plan;
+
+// Repository catalogues (issue 14): Dell-shaped catalogues written by the
+// tests, gzipped by `gzip`, re-encoded by `iconv`, over packages made by GNU
+// tar, Info-ZIP zip and Debian makeself.
+mod catalog;

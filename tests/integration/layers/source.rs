@@ -204,7 +204,7 @@ const LAYERS: [&[&str]; 8] = [
     &["pass"],
     &["formats"],
     &["package"],
-    &["pack", "handoff", "plan"],
+    &["pack", "handoff", "plan", "catalog"],
     &["cli", "fuzzing", "lib", "main"],
 ];
 

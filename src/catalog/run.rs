@@ -1,0 +1,128 @@
+//! The work queue: entries handed to `jobs` workers one at a time (a slow
+//! package holds one worker, not a share of the list), results handed back
+//! in catalogue order. Workers run at most [`AHEAD`] entries ahead of the
+//! oldest unfinished one, so memory stays bounded behind a slow package.
+
+use super::dell::Component;
+use super::{entry, CatalogOptions, EntryReport};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+
+/// Entries a worker may start beyond the oldest one not yet handed back.
+const AHEAD: usize = 4096;
+
+struct Queue {
+    items: Mutex<std::iter::Enumerate<std::vec::IntoIter<(usize, Component)>>>,
+    /// Entries handed back so far (positions below it are done).
+    handed: Mutex<usize>,
+    moved: Condvar,
+    stop: AtomicBool,
+}
+
+/// Check every entry of `kept` below `dir` on `options.jobs` workers;
+/// `each` sees them in order.
+pub(super) fn entries(
+    dir: &Path,
+    kept: Vec<(usize, Component)>,
+    options: &CatalogOptions,
+    each: &mut dyn FnMut(&EntryReport) -> Result<()>,
+) -> Result<()> {
+    let root = std::fs::canonicalize(dir).map_err(|e| Error::read(dir, e))?;
+    let jobs = match options.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, kept.len().max(1));
+    let queue = Queue {
+        items: Mutex::new(kept.into_iter().enumerate()),
+        handed: Mutex::new(0),
+        moved: Condvar::new(),
+        stop: AtomicBool::new(false),
+    };
+    let (send, receive) = mpsc::channel::<(usize, EntryReport)>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let send = send.clone();
+            let (queue, root) = (&queue, &root);
+            scope.spawn(move || work(queue, root, options, &send));
+        }
+        drop(send);
+        let result = hand_back(&queue, &receive, each);
+        if result.is_err() {
+            queue.stop.store(true, Ordering::SeqCst);
+            queue.moved.notify_all();
+        }
+        result
+    })
+}
+
+fn work(
+    queue: &Queue,
+    root: &Path,
+    options: &CatalogOptions,
+    send: &mpsc::Sender<(usize, EntryReport)>,
+) {
+    loop {
+        if queue.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let next = match queue.items.lock() {
+            Ok(mut items) => items.next(),
+            Err(_) => return,
+        };
+        let Some((position, (index, component))) = next else {
+            return;
+        };
+        if !wait_for_room(queue, position) {
+            return;
+        }
+        let report = entry::check(root, index, component, &options.verify);
+        if send.send((position, report)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Wait until `position` is within [`AHEAD`] of the oldest unfinished entry;
+/// false when the run stops.
+fn wait_for_room(queue: &Queue, position: usize) -> bool {
+    let Ok(mut handed) = queue.handed.lock() else {
+        return false;
+    };
+    while position >= handed.saturating_add(AHEAD) {
+        if queue.stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        handed = match queue.moved.wait(handed) {
+            Ok(guard) => guard,
+            Err(_) => return false,
+        };
+    }
+    true
+}
+
+/// Receive results in any order and hand them to `each` in catalogue order.
+fn hand_back(
+    queue: &Queue,
+    receive: &mpsc::Receiver<(usize, EntryReport)>,
+    each: &mut dyn FnMut(&EntryReport) -> Result<()>,
+) -> Result<()> {
+    let mut waiting: BTreeMap<usize, EntryReport> = BTreeMap::new();
+    let mut next = 0usize;
+    for (position, report) in receive {
+        waiting.insert(position, report);
+        while let Some(report) = waiting.remove(&next) {
+            each(&report)?;
+            next = next.saturating_add(1);
+        }
+        if let Ok(mut handed) = queue.handed.lock() {
+            *handed = next;
+        }
+        queue.moved.notify_all();
+    }
+    Ok(())
+}
