@@ -24,6 +24,8 @@ pub fn run(args: &VerifyArgs) -> Result<Code> {
     // --key checks the catalogue's signature; each package is then covered
     // by the SHA-256 the signed catalogue states for it.
     let keys = std::mem::take(&mut verify.keys);
+    verify.trust = Default::default();
+    verify.anchors.clear();
     let shard = match args.catalog.shard.as_deref() {
         Some(text) => Some(Shard::parse(text).with_context(|| format!("--shard {text}"))?),
         None => None,

@@ -229,23 +229,12 @@ impl Package {
         report: &mut Report,
     ) -> Result<()> {
         let layout = &self.layout;
-        let Found { result, openpgp } = found;
-        // The BLAKE2b-512 and the OpenPGP digests are inputs to the
-        // signature checks, not checks.
-        let (openpgp_digests, pass_checks): (Vec<Check>, Vec<Check>) = result
-            .checks
-            .into_iter()
-            .partition(verify::openpgp::is_digest);
-        let (prehash, pass_checks): (Vec<Check>, Vec<Check>) = pass_checks
-            .into_iter()
-            .partition(|c| c.algorithm == Some(Algorithm::Blake2b512));
-        let prehash = prehash
-            .first()
-            .and_then(|c| c.computed.as_deref())
-            .and_then(verify::parse_blake2b512);
-        let mut pass_checks = pass_checks;
-        let image_digests = authenticode::take_computed(&mut pass_checks);
-        checks.extend(pass_checks);
+        let Found {
+            mut result,
+            openpgp,
+        } = found;
+        let inputs = signature_inputs(&mut result.checks);
+        checks.append(&mut result.checks);
         report.members = result.members;
         report.warnings.extend(result.warnings);
         let captured = result.captured;
@@ -293,15 +282,15 @@ impl Package {
             members: &report.members,
             detached: self.detached()?,
             authenticode: match (&layout.authenticode, options.anchors.is_empty()) {
-                (Some(table), false) => authenticode::checks(table, &image_digests, options),
+                (Some(table), false) => authenticode::checks(table, &inputs.image_digests, options),
                 _ => Vec::new(),
             },
         };
         let evidence = Evidence {
             stub_ok,
-            prehash,
+            prehash: inputs.prehash,
             openpgp,
-            openpgp_digests,
+            openpgp_digests: inputs.openpgp_digests,
         };
         checks.extend(signature::checks(carried, options, evidence));
         Ok(())
@@ -404,6 +393,35 @@ impl Package {
             found.push(PgpFile::embedded(covers, *range, bytes));
         }
         Ok(found)
+    }
+}
+
+/// What the pass computed for the signature checks rather than as checks of
+/// its own: the BLAKE2b-512 a detached minisign signature signs, the
+/// OpenPGP data digests, the Authenticode image digests.
+struct SignatureInputs {
+    prehash: Option<[u8; 64]>,
+    openpgp_digests: Vec<Check>,
+    image_digests: Vec<(Algorithm, String)>,
+}
+
+/// Take the signature inputs out of the pass's checks.
+fn signature_inputs(checks: &mut Vec<Check>) -> SignatureInputs {
+    let (openpgp_digests, rest): (Vec<Check>, Vec<Check>) = std::mem::take(checks)
+        .into_iter()
+        .partition(verify::openpgp::is_digest);
+    let (prehash, mut rest): (Vec<Check>, Vec<Check>) = rest
+        .into_iter()
+        .partition(|c| c.algorithm == Some(Algorithm::Blake2b512));
+    let image_digests = authenticode::take_computed(&mut rest);
+    *checks = rest;
+    SignatureInputs {
+        prehash: prehash
+            .first()
+            .and_then(|c| c.computed.as_deref())
+            .and_then(verify::parse_blake2b512),
+        openpgp_digests,
+        image_digests,
     }
 }
 
