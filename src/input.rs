@@ -161,6 +161,7 @@ impl Input {
             pos: 0,
             end: end.min(self.len),
             buf: Vec::new(),
+            buf_len: 0,
             buf_at: 0,
         }
     }
@@ -178,8 +179,10 @@ pub(crate) struct Cursor {
     input: Input,
     pos: u64,
     end: u64,
-    /// Bytes of the input from `buf_at` on.
+    /// Read-ahead space, allocated (and zeroed) once; its first `buf_len`
+    /// bytes are the input's from `buf_at` on.
     buf: Vec<u8>,
+    buf_len: usize,
     buf_at: u64,
 }
 
@@ -199,8 +202,9 @@ impl Cursor {
 impl Cursor {
     /// The buffered bytes at the current position, if any.
     fn buffered(&self) -> &[u8] {
+        let valid = self.buf.get(..self.buf_len).unwrap_or_default();
         match self.pos.checked_sub(self.buf_at).map(usize::try_from) {
-            Some(Ok(at)) => self.buf.get(at..).unwrap_or_default(),
+            Some(Ok(at)) => valid.get(at..).unwrap_or_default(),
             _ => &[],
         }
     }
@@ -210,9 +214,13 @@ impl Cursor {
     /// source returns a short read).
     fn fill(&mut self) -> io::Result<()> {
         let left = usize::try_from(self.end.saturating_sub(self.pos)).unwrap_or(usize::MAX);
-        self.buf.resize(READ_AHEAD.min(left), 0);
-        let n = self.input.source.read_at(&mut self.buf, self.pos)?;
-        self.buf.truncate(n);
+        let want = READ_AHEAD.min(left);
+        if self.buf.len() < want {
+            self.buf = vec![0; want];
+        }
+        self.buf_len = 0;
+        let space = self.buf.get_mut(..want).unwrap_or_default();
+        self.buf_len = self.input.source.read_at(space, self.pos)?;
         self.buf_at = self.pos;
         Ok(())
     }

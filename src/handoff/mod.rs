@@ -193,14 +193,7 @@ impl Handoff {
         if !no_verify {
             return Some(format!("not verified: {first}"));
         }
-        let unsafe_content = report.checks.iter().any(|c| {
-            c.outcome.is_failure()
-                && matches!(
-                    c.kind,
-                    CheckKind::Safety | CheckKind::Limit | CheckKind::Structure
-                )
-        }) || report.members.iter().any(|m| m.problem.is_some());
-        if unsafe_content {
+        if report.unsafe_content() {
             return Some(format!(
                 "unsafe content or a failed structure check, which --no-verify never passes: {first}"
             ));

@@ -285,6 +285,20 @@ pub struct Report {
     pub nested: Vec<Nested>,
 }
 
+impl Report {
+    /// A member is refused, or a safety, limit or structure check failed:
+    /// what `--no-verify` never passes (nothing is placed or handed over).
+    pub fn unsafe_content(&self) -> bool {
+        self.checks.iter().any(|c| {
+            c.outcome.is_failure()
+                && matches!(
+                    c.kind,
+                    CheckKind::Safety | CheckKind::Limit | CheckKind::Structure
+                )
+        }) || self.members.iter().any(|m| m.problem.is_some())
+    }
+}
+
 /// A package inside a member of another package.
 #[derive(Debug, Clone, Serialize)]
 pub struct Nested {

@@ -256,13 +256,6 @@ impl Package {
 /// structure check failed; with failed integrity checks only on `no_verify`;
 /// otherwise (verified, or nothing failed but there is no integrity data) yes.
 fn place(report: &Report, options: &UnpackOptions) -> bool {
-    let unsafe_content = report.checks.iter().any(|c| {
-        c.outcome.is_failure()
-            && matches!(
-                c.kind,
-                CheckKind::Safety | CheckKind::Limit | CheckKind::Structure
-            )
-    }) || report.members.iter().any(|m| m.problem.is_some());
     let integrity_failed = report.checks.iter().any(|c| c.outcome.is_failure());
-    !unsafe_content && (!integrity_failed || options.no_verify)
+    !report.unsafe_content() && (!integrity_failed || options.no_verify)
 }
