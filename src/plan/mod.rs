@@ -4,7 +4,7 @@
 //! applicable. The rules come from each format's vendor metadata
 //! ([`rules`]), versions compare as fwupd compares them ([`version`]), and
 //! the order is a chain of releases each of whose requirements holds on the
-//! version the previous step left ([`path`]).
+//! version the previous step left (`path`).
 
 pub mod inventory;
 mod path;

@@ -78,7 +78,7 @@ impl Anchor {
     }
 }
 
-/// Every trust anchor in the given files' contents (see [`certificates`]);
+/// Every trust anchor in the given files' contents (see `certificates`);
 /// the contents that are not certificates are left to other loaders.
 pub fn anchors_from<'a>(contents: impl IntoIterator<Item = &'a [u8]>) -> Vec<Anchor> {
     contents
