@@ -75,18 +75,10 @@ pub enum Command {
     Manpage,
 }
 
+/// Who is trusted to sign, and how signatures are judged: the same flags for
+/// every command that verifies packages (verify, inspect, unpack, exec, plan).
 #[derive(Debug, Args)]
-pub struct Common {
-    /// The package file, or a directory holding a multi-file upgrade set.
-    pub package: PathBuf,
-    /// A checksum manifest describing a directory set (repeatable); listed
-    /// paths are relative to the directory.
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Vec<PathBuf>,
-    #[command(flatten)]
-    pub show: ReportOutput,
-    #[command(flatten)]
-    pub limits: LimitArgs,
+pub struct TrustArgs {
     /// A trusted key (repeatable), detected by content: minisign or signify
     /// .pub, OpenPGP public key or keyring (armored or binary), X.509
     /// certificate (PEM or DER); a valid signature by one of the keys must
@@ -108,6 +100,22 @@ pub struct Common {
     /// legacy).
     #[arg(long)]
     pub allow_legacy_crypto: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The package file, or a directory holding a multi-file upgrade set.
+    pub package: PathBuf,
+    /// A checksum manifest describing a directory set (repeatable); listed
+    /// paths are relative to the directory.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+    #[command(flatten)]
+    pub show: ReportOutput,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 /// How a report is shown (inspect, verify, unpack).
@@ -425,13 +433,6 @@ pub struct PlanArgs {
     pub show: ActionOutput,
     #[command(flatten)]
     pub limits: LimitArgs,
-    /// A trusted public key (repeatable), as for `fwkit verify`.
-    #[arg(long, value_name = "PUB")]
-    pub key: Vec<PathBuf>,
-    /// A directory of trusted public keys (every *.pub in it).
-    #[arg(long, value_name = "DIR")]
-    pub keyring: Option<PathBuf>,
-    /// Fail a package unless a signature is checked.
-    #[arg(long)]
-    pub require_signature: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }

@@ -100,7 +100,7 @@ fn decide_and_run(
     (program, templates): (&OsString, &[Arg]),
     signals: &Signals,
 ) -> Ran {
-    if let Some(reason) = handoff.refusal(args.no_verify, args.common.require_signature) {
+    if let Some(reason) = handoff.refusal(args.no_verify, args.common.trust.require_signature) {
         return Ran::Refused(reason);
     }
     let mut argv = Vec::with_capacity(templates.len());

@@ -125,35 +125,39 @@ fn verify_options(common: &Common, sha256: Option<&str>) -> Result<VerifyOptions
     } else {
         None
     };
-    let trust = load_trust(&common.key, common.keyring.as_deref())?;
     Ok(VerifyOptions {
         sha256,
         limits: limits(&common.limits)?,
         progress,
         hash_members: false,
-        keys: trust.minisign(),
-        trust,
-        require_signature: common.require_signature,
-        anchors: super::trust_x509::load_anchors(&common.key, common.keyring.as_deref())?,
-        at: common
-            .at
-            .as_deref()
-            .map(super::trust_x509::parse_at)
-            .transpose()?,
-        allow_legacy_crypto: common.allow_legacy_crypto,
+        ..trust_options(&common.trust)?
     })
 }
 
 /// The verify options of `fwkit plan`: those `fwkit verify` takes from the
 /// same flags, without a progress bar.
 pub fn plan_verify_options(args: &super::args::PlanArgs) -> Result<VerifyOptions> {
-    let trust = load_trust(&args.key, args.keyring.as_deref())?;
     Ok(VerifyOptions {
         limits: limits(&args.limits)?,
+        ..trust_options(&args.trust)?
+    })
+}
+
+/// The trust flags as options: keys and certificates loaded (each detected
+/// by content), `--require-signature`, `--at`, `--allow-legacy-crypto`.
+fn trust_options(args: &super::args::TrustArgs) -> Result<VerifyOptions> {
+    let trust = load_trust(&args.key, args.keyring.as_deref())?;
+    Ok(VerifyOptions {
         keys: trust.minisign(),
         anchors: super::trust_x509::load_anchors(&args.key, args.keyring.as_deref())?,
         trust,
         require_signature: args.require_signature,
+        at: args
+            .at
+            .as_deref()
+            .map(super::trust_x509::parse_at)
+            .transpose()?,
+        allow_legacy_crypto: args.allow_legacy_crypto,
         ..VerifyOptions::default()
     })
 }
