@@ -265,13 +265,19 @@ fn a_good_mirror_verifies_and_its_facts_are_read() {
     );
     let xml = m.root().join("Catalog.xml");
     fs::write(&xml, utf16).unwrap();
-    let run = m.verify(&xml, &[]);
+    let run = m.verify(&xml, &["-v"]);
     run.expect(0);
     assert!(
         run.stdout.contains("ok      FOLDER0002M/1/sp.zip (zip)"),
         "{}",
         run.stdout
     );
+    assert!(run.stdout.contains("verdict: verified"), "{}", run.stdout);
+    // Without -v a verified entry is counted, not listed: the text output
+    // does not grow with the mirror.
+    let run = m.verify(&xml, &[]);
+    run.expect(0);
+    assert!(!run.stdout.contains("ok      "), "{}", run.stdout);
     assert!(run.stdout.contains("verdict: verified"), "{}", run.stdout);
 }
 

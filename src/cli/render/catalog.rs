@@ -19,7 +19,14 @@ pub struct Output {
     draw_bar: bool,
     total_bytes: u64,
     done_bytes: u64,
+    /// Entries shown without -v (failed or weak), and those left out.
+    shown: usize,
+    hidden: usize,
 }
+
+/// Failed or weak entries shown without `-v`; the rest are counted and
+/// named in the summary (every entry is in `--json`).
+const SHOWN_ENTRIES: usize = 20;
 
 #[derive(Serialize)]
 struct Line<'a, T: Serialize> {
@@ -43,6 +50,8 @@ impl Output {
             draw_bar,
             total_bytes: 0,
             done_bytes: 0,
+            shown: 0,
+            hidden: 0,
         }
     }
 
@@ -96,6 +105,20 @@ impl Output {
                 self.out.flush()
             }
             Mode::Text(detail) => {
+                // Without -v a verified entry is only counted, and at most
+                // SHOWN_ENTRIES others are listed: the output fits a screen
+                // whatever the size of the mirror.
+                if detail == Detail::Summary {
+                    let notable = entry.weak || !entry.verdict.is_verified();
+                    if !notable {
+                        return Ok(());
+                    }
+                    if self.shown >= SHOWN_ENTRIES {
+                        self.hidden = self.hidden.saturating_add(1);
+                        return Ok(());
+                    }
+                    self.shown = self.shown.saturating_add(1);
+                }
                 let text = entry_text(entry, detail);
                 match &self.bar {
                     Some(bar) => bar.suspend(|| write_flush(&mut self.out, &text)),
@@ -122,7 +145,14 @@ impl Output {
                 self.out.flush()
             }
             Mode::Text(detail) => {
-                let text = summary_text(report, detail);
+                let mut text = String::new();
+                if self.hidden > 0 {
+                    text.push_str(&format!(
+                        "… and {} more failed or weak entries (see -v or --json)\n",
+                        self.hidden
+                    ));
+                }
+                text.push_str(&summary_text(report, detail));
                 write_flush(&mut self.out, &text)
             }
         }
