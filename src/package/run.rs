@@ -239,9 +239,11 @@ impl Package {
         report.warnings.extend(result.warnings);
         let captured = result.captured;
         let manifests = result.manifests;
-        self.late_digests(&manifests, options, report)?;
-        let (manifest_checks, listed) = verify::manifest_checks(&manifests, &report.members);
-        if let Some(warning) = unlisted(&manifests, report) {
+        let links = verify::Links::new(&manifests, &report.members);
+        self.late_digests(&manifests, &links, options, report)?;
+        let (manifest_checks, covered) =
+            verify::manifest_checks(&manifests, &report.members, &links);
+        if let Some(warning) = unlisted(&manifests, &links, report) {
             report.warnings.push(warning);
         }
         checks.extend(manifest_checks);
@@ -250,7 +252,7 @@ impl Package {
                 checks,
                 &layout.streams_ranges(),
                 &report.members,
-                &listed,
+                &covered,
                 !manifests.is_empty(),
             ));
         }
@@ -301,10 +303,11 @@ impl Package {
     fn late_digests(
         &self,
         manifests: &[Manifest],
+        links: &verify::Links,
         options: &VerifyOptions,
         report: &mut Report,
     ) -> Result<()> {
-        let missing = verify::missing_member_digests(manifests, &report.members);
+        let missing = verify::missing_member_digests(manifests, &report.members, links);
         if missing.is_empty() || !matches!(self.layout.container, Container::Streams(_)) {
             return Ok(());
         }
@@ -427,24 +430,17 @@ fn signature_inputs(checks: &mut Vec<Check>) -> SignatureInputs {
 
 /// A warning naming the file members no manifest lists, when there are
 /// manifests at all.
-fn unlisted(manifests: &[Manifest], report: &Report) -> Option<String> {
+fn unlisted(manifests: &[Manifest], links: &verify::Links, report: &Report) -> Option<String> {
     if manifests.is_empty() {
         return None;
     }
-    let listed: Vec<_> = manifests.iter().map(|x| x.listed()).collect();
+    let listed = links.listed(manifests, &report.members);
     let unlisted: Vec<&str> = report
         .members
         .iter()
-        .filter(|m| m.kind == MemberKind::File)
-        .filter(|m| {
-            !m.path.as_ref().is_some_and(|p| {
-                manifests
-                    .iter()
-                    .zip(&listed)
-                    .any(|(x, names)| x.is_own_file(p) || names.contains(p))
-            })
-        })
-        .map(|m| m.name.as_str())
+        .zip(listed)
+        .filter(|(m, listed)| m.kind == MemberKind::File && !listed)
+        .map(|(m, _)| m.name.as_str())
         .collect();
     (!unlisted.is_empty()).then(|| {
         format!(

@@ -3,35 +3,143 @@
 //! manifest, which lists everything, no member beyond its entries.
 
 use super::manifest::{Entry, Manifest};
-use crate::model::{Check, CheckKind, Member, MemberKind, MemberName, Outcome};
-use std::collections::{HashMap, HashSet};
+use crate::model::{Check, CheckKind, Member, MemberKind, Outcome};
+use std::collections::HashMap;
 
-/// Check every manifest entry against the members; returns the checks and
-/// the members some entry checked (passed or failed).
+/// Which member each manifest entry names, found once after the pass for
+/// every question asked of it (a 50,000-member package used to build the
+/// same map four times over).
+pub(crate) struct Links {
+    /// Per manifest, per entry: the index of the member it lists.
+    entries: Vec<Vec<Option<usize>>>,
+    /// Per member: the index that stands for its path (the last member of
+    /// that path, as the entries see it).
+    canonical: Vec<usize>,
+}
+
+impl Links {
+    pub(crate) fn new(manifests: &[Manifest], members: &[Member]) -> Links {
+        let mut by_path: HashMap<&str, usize> = HashMap::with_capacity(members.len());
+        let mut duplicates = false;
+        for (i, member) in members.iter().enumerate() {
+            if let Some(path) = &member.path {
+                duplicates |= by_path.insert(path.as_str(), i).is_some();
+            }
+        }
+        let canonical = members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| match (duplicates, &member.path) {
+                (true, Some(path)) => by_path.get(path.as_str()).copied().unwrap_or(i),
+                _ => i,
+            })
+            .collect();
+        let entries = manifests
+            .iter()
+            .map(|m| {
+                m.entries
+                    .iter()
+                    .map(|e| {
+                        let path = e.path.as_ref().ok()?;
+                        by_path.get(path.as_str()).copied()
+                    })
+                    .collect()
+            })
+            .collect();
+        Links { entries, canonical }
+    }
+
+    /// Every (entry, member index) of manifest `which`.
+    pub(crate) fn of<'a>(
+        &'a self,
+        which: usize,
+        m: &'a Manifest,
+    ) -> impl Iterator<Item = (&'a Entry, Option<usize>)> + 'a {
+        let links = self.entries.get(which).map_or(&[][..], |v| v.as_slice());
+        m.entries
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| (e, links.get(i).copied().flatten()))
+    }
+
+    /// Per member: whether some entry of the manifests selected lists it.
+    fn flags(&self, manifests: &[Manifest], select: impl Fn(usize) -> bool) -> Vec<bool> {
+        let mut listed = vec![false; self.canonical.len()];
+        for (which, m) in manifests.iter().enumerate() {
+            if !select(which) {
+                continue;
+            }
+            for (_, index) in self.of(which, m) {
+                if let Some(flag) = index.and_then(|i| listed.get_mut(i)) {
+                    *flag = true;
+                }
+            }
+        }
+        self.spread(listed)
+    }
+
+    /// A flag set on a path's canonical member holds for every member of
+    /// that path.
+    fn spread(&self, flags: Vec<bool>) -> Vec<bool> {
+        self.canonical
+            .iter()
+            .map(|&c| flags.get(c).copied().unwrap_or(false))
+            .collect()
+    }
+
+    /// Per member: listed by some entry of any manifest, or a manifest's
+    /// own file (the manifest or its signature).
+    pub(crate) fn listed(&self, manifests: &[Manifest], members: &[Member]) -> Vec<bool> {
+        let flags = self.flags(manifests, |_| true);
+        members
+            .iter()
+            .zip(flags)
+            .map(|(member, listed)| {
+                listed
+                    || member
+                        .path
+                        .as_ref()
+                        .is_some_and(|p| manifests.iter().any(|m| m.is_own_file(p)))
+            })
+            .collect()
+    }
+}
+
+/// Check every manifest entry against the members; returns the checks and,
+/// per member, whether some entry checked it (passed or failed) or it is a
+/// manifest itself.
 pub(crate) fn manifest_checks(
     manifests: &[Manifest],
     members: &[Member],
-) -> (Vec<Check>, HashSet<MemberName>) {
-    let mut checks = Vec::new();
-    let mut covered = HashSet::new();
-    let by_path: HashMap<&MemberName, &Member> = members
-        .iter()
-        .filter_map(|m| m.path.as_ref().map(|p| (p, m)))
-        .collect();
-    for m in manifests {
-        covered.insert(m.source.clone());
+    links: &Links,
+) -> (Vec<Check>, Vec<bool>) {
+    let mut checks = Vec::with_capacity(manifests.iter().map(|m| m.entries.len()).sum());
+    let mut covered = vec![false; members.len()];
+    for (which, m) in manifests.iter().enumerate() {
         checks.extend(bad_lines(m));
-        for entry in &m.entries {
-            let check = entry_check(m, entry, &by_path);
+        for (entry, index) in links.of(which, m) {
+            let member = index.and_then(|i| members.get(i));
+            let check = entry_check(m, entry, member);
             // Checked, passed or failed: a failure is reported once, by this
             // check, not again as "covered by nothing".
-            if let (Ok(path), true) = (&entry.path, check.outcome != Outcome::NotRun) {
-                covered.insert(path.clone());
+            if let (Some(flag), true) = (
+                index.and_then(|i| covered.get_mut(i)),
+                check.outcome != Outcome::NotRun,
+            ) {
+                *flag = true;
             }
             checks.push(check);
         }
+    }
+    let mut covered = links.spread(covered);
+    for (flag, member) in covered.iter_mut().zip(members) {
+        let is_source = |p: &crate::model::MemberName| manifests.iter().any(|m| m.source == *p);
+        *flag |= member.path.as_ref().is_some_and(is_source);
+    }
+    for (which, m) in manifests.iter().enumerate() {
         if m.complete {
-            checks.extend(extra_members(m, members));
+            let listed = links.flags(manifests, |x| x == which);
+            checks.extend(extra_members(m, members, &listed));
         }
     }
     (checks, covered)
@@ -55,7 +163,7 @@ fn bad_lines(m: &Manifest) -> impl Iterator<Item = Check> + '_ {
 }
 
 /// The check of one entry against the member it lists.
-fn entry_check(m: &Manifest, entry: &Entry, by_path: &HashMap<&MemberName, &Member>) -> Check {
+fn entry_check(m: &Manifest, entry: &Entry, member: Option<&Member>) -> Check {
     let covers = |name: &dyn std::fmt::Display| {
         format!("member {name} (listed in {} line {})", m.source, entry.line)
     };
@@ -72,7 +180,7 @@ fn entry_check(m: &Manifest, entry: &Entry, by_path: &HashMap<&MemberName, &Memb
     let mut check = Check::new(CheckKind::Digest, covers(path), Outcome::NotRun);
     check.algorithm = Some(entry.algorithm);
     check.expected = Some(entry.digest.clone());
-    let Some(member) = by_path.get(path).copied() else {
+    let Some(member) = member else {
         check.outcome = Outcome::Failed;
         check.detail = Some("listed but missing: the set is incomplete".to_owned());
         return check;
@@ -114,18 +222,23 @@ fn mismatch(entry: &Entry, member: &Member) -> Option<String> {
 }
 
 /// A fwkit manifest lists every file: anything else is an extra member.
-fn extra_members<'a>(m: &'a Manifest, members: &'a [Member]) -> impl Iterator<Item = Check> + 'a {
-    let listed = m.listed();
+fn extra_members<'a>(
+    m: &'a Manifest,
+    members: &'a [Member],
+    listed: &'a [bool],
+) -> impl Iterator<Item = Check> + 'a {
     members
         .iter()
-        .filter(move |member| {
+        .zip(listed)
+        .filter(move |(member, listed)| {
             member.kind == MemberKind::File
+                && !**listed
                 && member
                     .path
                     .as_ref()
-                    .is_some_and(|path| !listed.contains(path) && !m.is_own_file(path))
+                    .is_some_and(|path| !m.is_own_file(path))
         })
-        .map(move |member| {
+        .map(move |(member, _)| {
             let path = member.path.as_ref().map_or("", |p| p.as_str());
             Check::failed(
                 CheckKind::Digest,

@@ -14,15 +14,13 @@ pub(crate) mod signature;
 mod timestamp;
 pub mod x509;
 
-pub(crate) use claims::manifest_checks;
+pub(crate) use claims::{manifest_checks, Links};
 pub use options::{At, VerifyOptions};
 
 pub(crate) use digest::parse_blake2b512;
 pub use digest::{hex, parse_sha256};
 
-use crate::model::{
-    Algorithm, ByteRange, Check, CheckKind, Member, MemberName, Outcome, RangeDigest, Verdict,
-};
+use crate::model::{Algorithm, ByteRange, Check, CheckKind, Member, Outcome, RangeDigest, Verdict};
 
 /// The check for one declared or external digest, given what was computed.
 pub(crate) fn digest_check(digest: &RangeDigest, computed: Option<String>) -> Check {
@@ -62,15 +60,14 @@ pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
 pub(crate) fn missing_member_digests(
     manifests: &[manifest::Manifest],
     members: &[Member],
+    links: &Links,
 ) -> Vec<Algorithm> {
     let mut missing = Vec::new();
-    let by_path: std::collections::HashMap<&MemberName, &Member> = members
-        .iter()
-        .filter_map(|m| m.path.as_ref().map(|p| (p, m)))
-        .collect();
-    for entry in manifests.iter().flat_map(|m| &m.entries) {
-        let Ok(path) = &entry.path else { continue };
-        if let Some(member) = by_path.get(path) {
+    for (which, m) in manifests.iter().enumerate() {
+        for (entry, index) in links.of(which, m) {
+            let Some(member) = index.and_then(|i| members.get(i)) else {
+                continue;
+            };
             if member.kind == crate::model::MemberKind::File
                 && !member.digests.contains_key(&entry.algorithm)
                 && !missing.contains(&entry.algorithm)
@@ -90,7 +87,7 @@ pub(crate) fn member_coverage(
     checks: &[Check],
     streams: &[ByteRange],
     members: &[Member],
-    listed: &std::collections::HashSet<crate::model::MemberName>,
+    listed: &[bool],
     has_manifest: bool,
 ) -> Vec<Check> {
     let covered_stream = |index: usize| {
@@ -111,10 +108,11 @@ pub(crate) fn member_coverage(
     };
     let uncovered: Vec<&str> = members
         .iter()
-        .filter(|m| m.kind == crate::model::MemberKind::File && m.problem.is_none())
-        .filter(|m| !covered_stream(m.stream))
-        .filter(|m| !m.path.as_ref().is_some_and(|p| listed.contains(p)))
-        .map(|m| m.name.as_str())
+        .zip(listed.iter().chain(std::iter::repeat(&false)))
+        .filter(|(m, _)| m.kind == crate::model::MemberKind::File && m.problem.is_none())
+        .filter(|(_, listed)| !**listed)
+        .filter(|(m, _)| !covered_stream(m.stream))
+        .map(|(m, _)| m.name.as_str())
         .collect();
     let has_integrity = checks.iter().any(is_integrity);
     if uncovered.is_empty() || (!has_integrity && !has_manifest) {
