@@ -112,6 +112,18 @@ fn outcome(plan: &Plan) -> &'static str {
         "policy-violated"
     } else if plan.packages.iter().any(|p| !p.verified) {
         "not-verified"
+    } else if plan.packages.iter().flat_map(|p| &p.checks).any(|c| {
+        c.outcome.fails()
+            && [
+                ": dell-system",
+                ": rom-family",
+                ": hardware",
+                ": not_hardware",
+            ]
+            .iter()
+            .any(|r| c.rule.ends_with(r))
+    }) {
+        "not-applicable"
     } else if device(DeviceOutcome::NoPath) || device(DeviceOutcome::Partial) {
         "no-path"
     } else if device(DeviceOutcome::Refused) {

@@ -7,6 +7,7 @@
 //! version the previous step left (`path`).
 
 pub mod inventory;
+mod matching;
 mod path;
 pub mod policy;
 pub mod rules;
@@ -218,7 +219,7 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
         plan.checks.push(RuleCheck {
             rule: "releases".to_owned(),
             outcome: RuleOutcome::Failed,
-            detail: "declares no release fwkit can read (version and device GUID)".to_owned(),
+            detail: "declares no release fwkit can read (a version and a device GUID, PCI id or Dell component id)".to_owned(),
         });
     }
     plan
@@ -277,17 +278,17 @@ pub fn plan(packages: &[PathBuf], inventory: &Inventory, options: &PlanOptions) 
 /// A failed `device` check for each verified release no device matches.
 fn note_unmatched(package: &mut PackagePlan, inventory: &Inventory) {
     for release in &package.releases {
-        let matched = release
+        let matched = inventory
             .devices
             .iter()
-            .any(|g| inventory.devices.iter().any(|d| d.has_guid(g)));
+            .any(|d| matching::device_match(release, d) != matching::Match::No);
         if !matched && package.verified {
             package.checks.push(RuleCheck {
                 rule: format!("device {}", release.version),
                 outcome: RuleOutcome::Failed,
                 detail: format!(
-                    "no device of the inventory has GUID {}",
-                    release.devices.join(" or ")
+                    "no device of the inventory has {}",
+                    matching::targets(release)
                 ),
             });
         }
