@@ -2,7 +2,8 @@
 //! between check and use.
 //!
 //! [`Package::handoff`] runs the same single pass as
-//! [`Package::verify`](crate::Package::verify); the members the caller names
+//! [`Package::verify`](crate::Package::verify) (a bare image, format raw, is
+//! one member named by its file name: see [`raw_member`]); the members the caller names
 //! are written, as they are read and hashed, into sealed memfds (Linux) or,
 //! with [`HandoffOptions::as_files`] or beyond [`HandoffOptions::max_memory`],
 //! into read-only files of a private directory. The bytes handed are the
@@ -17,6 +18,7 @@
 //! may run at all is [`Handoff::refusal`]'s answer.
 
 mod memfd;
+mod raw;
 mod sink;
 pub mod template;
 
@@ -30,6 +32,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use raw::raw_member;
 pub use template::Piece;
 
 /// Default of [`HandoffOptions::max_memory`]: 1 GiB.
@@ -116,6 +119,9 @@ impl Package {
     /// `members` on (see the [module docs](crate::handoff)). Names that are
     /// no file of the package are answered by [`Handoff::member`].
     pub fn handoff(&self, members: &[MemberName], options: &HandoffOptions) -> Result<Handoff> {
+        if self.format() == crate::model::FormatKind::Raw {
+            return raw::handoff_raw(self, members, options);
+        }
         let mut notes = Vec::new();
         let as_files = options.as_files
             || match memfd::probe() {
