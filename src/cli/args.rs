@@ -269,8 +269,9 @@ Exit status:
   FLASHER's own status when it ran (128+N when it was killed by signal N)
   124  FLASHER exited 0, but a file handed with --as-files changed meanwhile
        (or could not be removed)
-  125  FLASHER never ran: not verified, usage error (unknown member, a
-       directory, bad braces or flags), unreadable package, or fwkit failed
+  125  FLASHER never ran: not verified, rejected by the plan (--inventory),
+       usage error (unknown member, a directory, bad braces or flags, an
+       unreadable inventory or policy), unreadable package, or fwkit failed
   126  FLASHER was found but could not be executed
   127  FLASHER was not found
   --dry-run: 0 when FLASHER would run, 125 when not.";
@@ -296,6 +297,20 @@ pub struct ExecArgs {
     /// Print the command line and what each descriptor or file holds; run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also plan the package against this inventory as `fwkit plan` does
+    /// (from the report of the same pass); FLASHER never runs (125) when the
+    /// plan rejects it: another system or device, no path, a failed rule.
+    #[arg(long, value_name = "INV.json")]
+    pub inventory: Option<PathBuf>,
+    /// With --inventory: a pipeline policy (TOML), as for `fwkit plan`.
+    #[arg(long, value_name = "POLICY.toml", requires = "inventory")]
+    pub policy: Option<PathBuf>,
+    /// With --inventory: allow an older release than the device runs.
+    #[arg(long, requires = "inventory")]
+    pub allow_downgrade: bool,
+    /// With --inventory: allow the release the device runs already.
+    #[arg(long, requires = "inventory")]
+    pub allow_reinstall: bool,
     /// The program to run and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "FLASHER")]
     pub command: Vec<std::ffi::OsString>,

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod rules;
 pub mod version;
 
+use crate::model::Report;
 use crate::package::Package;
 use crate::verify::VerifyOptions;
 use inventory::{Device, Inventory};
@@ -185,6 +186,12 @@ pub fn expand(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 
 /// Verify one package and read its releases.
 fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
+    let report = Package::open(path).and_then(|p| p.verify(options));
+    package_plan(path, report)
+}
+
+/// A package's plan from the report of its verification.
+fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePlan {
     let mut plan = PackagePlan {
         path: path.to_owned(),
         format: None,
@@ -193,7 +200,6 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
         releases: Vec::new(),
         checks: Vec::new(),
     };
-    let report = Package::open(path).and_then(|p| p.verify(options));
     let (outcome, detail) = match report {
         Err(e) => (RuleOutcome::NotRun, format!("cannot be read: {e}")),
         Ok(report) => {
@@ -227,10 +233,34 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
 
 /// Plan `packages` against `inventory`.
 pub fn plan(packages: &[PathBuf], inventory: &Inventory, options: &PlanOptions) -> Plan {
-    let mut packages: Vec<PackagePlan> = packages
+    let packages: Vec<PackagePlan> = packages
         .iter()
         .map(|p| read_package(p, &options.verify))
         .collect();
+    plan_packages(packages, inventory, options)
+}
+
+/// Plan packages already verified (`fwkit exec --inventory` verifies its
+/// package in the pass that hands the bytes on): each path with the report
+/// of its verification, or why it could not be read. `options.verify` is
+/// not used.
+pub fn plan_reports(
+    reports: Vec<(PathBuf, crate::error::Result<Report>)>,
+    inventory: &Inventory,
+    options: &PlanOptions,
+) -> Plan {
+    let packages = reports
+        .into_iter()
+        .map(|(path, report)| package_plan(&path, report))
+        .collect();
+    plan_packages(packages, inventory, options)
+}
+
+fn plan_packages(
+    mut packages: Vec<PackagePlan>,
+    inventory: &Inventory,
+    options: &PlanOptions,
+) -> Plan {
     let forbid = options.policy.as_ref().is_some_and(|p| p.forbid_downgrade);
     let mut rules = Vec::new();
     if forbid && options.allow_downgrade {
