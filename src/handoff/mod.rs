@@ -18,6 +18,7 @@
 //! may run at all is [`Handoff::refusal`]'s answer.
 
 mod memfd;
+mod nested;
 mod raw;
 mod sink;
 pub mod template;
@@ -106,6 +107,8 @@ pub struct Handoff {
     pub notes: Vec<String>,
     seen: HashMap<MemberName, Seen>,
     dir: Option<crate::extract::HandDir>,
+    /// The directories of handed files of nested packages.
+    nested_dirs: Vec<crate::extract::HandDir>,
 }
 
 impl std::fmt::Debug for crate::extract::HandDir {
@@ -118,7 +121,16 @@ impl Package {
     /// Verify the package in one pass and hand the members named in
     /// `members` on (see the [module docs](crate::handoff)). Names that are
     /// no file of the package are answered by [`Handoff::member`].
+    ///
+    /// A name below a file member that is itself a package
+    /// (`inner.zip/fw.bin`) names a member of that package: see
+    /// `handoff/nested.rs`.
     pub fn handoff(&self, members: &[MemberName], options: &HandoffOptions) -> Result<Handoff> {
+        nested::handoff(self, members, options, 0)
+    }
+
+    /// [`Package::handoff`] of this package's own members only.
+    fn handoff_flat(&self, members: &[MemberName], options: &HandoffOptions) -> Result<Handoff> {
         if self.format() == crate::model::FormatKind::Raw {
             return raw::handoff_raw(self, members, options);
         }
@@ -162,6 +174,7 @@ impl Package {
             notes,
             seen,
             dir,
+            nested_dirs: Vec::new(),
         })
     }
 }
@@ -307,10 +320,14 @@ impl Handoff {
 
     /// Close the memfds and remove the directory of handed files.
     pub fn remove(self) -> Result<()> {
-        match self.dir {
-            Some(dir) => dir.remove(),
-            None => Ok(()),
+        let mut first = Ok(());
+        for dir in self.nested_dirs.into_iter().chain(self.dir) {
+            let removed = dir.remove();
+            if first.is_ok() {
+                first = removed;
+            }
         }
+        first
     }
 }
 

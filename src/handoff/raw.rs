@@ -39,6 +39,7 @@ pub(super) fn handoff_raw(
             notes: Vec::new(),
             seen: HashMap::new(),
             dir: None,
+            nested_dirs: Vec::new(),
         });
     };
     let unsupported = |why: String| Error::Write {
@@ -81,6 +82,7 @@ pub(super) fn handoff_raw(
         )],
         seen: HashMap::new(),
         dir: None,
+        nested_dirs: Vec::new(),
     })
 }
 

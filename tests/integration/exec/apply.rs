@@ -149,3 +149,106 @@ fn raw_image_with_a_detached_signature_is_handed_whole() {
         .expect(0);
     assert!(fs::read(w.path("chip.bin")).unwrap() == w.image);
 }
+
+/// `src/inner.zip` (Info-ZIP: `fw.bin`, and `deep.zip` holding `fw.bin`
+/// again) in the tree `fwkit pack` packs; returns the firmware's bytes.
+/// With `damage`, one byte of the stored `fw.bin` data in `inner.zip` is
+/// flipped (its CRC-32 no longer matches).
+fn zip_in_tree(w: &Work, damage: bool) -> Vec<u8> {
+    let fw = crate::util::prng(0x11e5, 40_000);
+    let z = w.path("z");
+    fs::create_dir_all(&z).unwrap();
+    fs::write(z.join("fw.bin"), &fw).unwrap();
+    let zip = |args: &[&str]| {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| crate::util::os(a)).collect();
+        crate::util::tool(&z, "zip", &args);
+    };
+    let _ = fs::remove_file(z.join("deep.zip"));
+    let _ = fs::remove_file(w.path("src/inner.zip"));
+    zip(&["-q", "-0", "deep.zip", "fw.bin"]);
+    zip(&["-q", "-0", "../src/inner.zip", "fw.bin", "deep.zip"]);
+    if damage {
+        let path = w.path("src/inner.zip");
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[30 + "fw.bin".len() + 1000] ^= 0x01;
+        fs::write(&path, bytes).unwrap();
+    }
+    fw
+}
+
+#[test]
+fn members_of_packages_inside_members_are_named_by_path() {
+    if !require_tool("zip") {
+        return;
+    }
+    let w = Work::new(4 << 10);
+    let fw = zip_in_tree(&w, false);
+    w.pack("scexe", "p.scexe");
+    let list = w.script(
+        "nested.sh",
+        "for f in /proc/$$/fd/*; do echo \"$(readlink \"$f\")\"; done > fds.txt\n\
+         cat \"$1\" > copy.bin\ncat \"$2\" > deep.bin\necho \"$1\" > args.txt\n",
+    );
+    let command = [
+        list.as_str(),
+        "{inner.zip/fw.bin}",
+        "{inner.zip/deep.zip/fw.bin}",
+    ];
+    let run = w.exec("p.scexe", &["--key", "k.pub"], &command);
+    run.expect(0);
+    assert!(w.copy() == fw, "inner.zip/fw.bin is not the zip's fw.bin");
+    assert!(
+        fs::read(w.path("deep.bin")).unwrap() == fw,
+        "two levels down"
+    );
+    assert!(
+        run.stderr.contains("nested package in member inner.zip"),
+        "{}",
+        run.stderr
+    );
+    // Only the named members are inherited, not the zips that carried them.
+    let fds = fs::read_to_string(w.path("fds.txt")).unwrap();
+    let memfds: Vec<&str> = fds.lines().filter(|l| l.contains("memfd:")).collect();
+    assert_eq!(memfds.len(), 2, "{fds}");
+    assert!(!fds.contains("inner.zip (deleted)"), "{fds}");
+
+    // As files: read-only, and gone afterwards.
+    let run = w.exec(
+        "p.scexe",
+        &["--key", "k.pub", "--as-files"],
+        &[&w.copier(0), "{inner.zip/fw.bin}"],
+    );
+    run.expect(0);
+    assert!(w.copy() == fw);
+    let handed = fs::read_to_string(w.path("args.txt")).unwrap();
+    let handed = handed.trim();
+    assert!(handed.ends_with("fw.bin"), "{handed}");
+    assert!(
+        !std::path::Path::new(handed).exists(),
+        "{handed} left behind"
+    );
+
+    // A name inside the zip that is not there: usage error, nothing runs.
+    let _ = fs::remove_file(w.path("ran"));
+    let run = w.exec(
+        "p.scexe",
+        &["--key", "k.pub"],
+        &[&w.copier(0), "{inner.zip/nope.bin}"],
+    );
+    run.expect(REFUSED);
+    assert!(!w.ran());
+    assert!(run.stderr.contains("inner.zip/nope.bin"), "{}", run.stderr);
+
+    // The outer package verifies, the zip inside it does not (CRC-32):
+    // refused, FLASHER never runs.
+    zip_in_tree(&w, true);
+    w.pack("scexe", "bad.scexe");
+    let run = w.exec(
+        "bad.scexe",
+        &["--key", "k.pub"],
+        &[&w.copier(0), "{inner.zip/fw.bin}"],
+    );
+    run.expect(REFUSED);
+    assert!(!w.ran(), "the flasher ran on a damaged inner package");
+    assert!(run.stderr.contains("nested packages"), "{}", run.stderr);
+}
