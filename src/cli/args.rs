@@ -257,8 +257,12 @@ bytes that were hashed; only those descriptors are inherited. With --as-files
 (or members over --max-memory) it becomes the path of a read-only file in a
 private directory, and {} that directory; the files are hashed again after
 FLASHER exits and the directory is removed. {{ and }} are literal braces.
-FLASHER runs only when the package is verified (or with --no-verify, which
-never skips safety checks or --require-signature). SIGINT and SIGTERM are
+{inner.zip/fw.bin} names fw.bin inside the member inner.zip, itself a
+package (opened from the handed bytes; it must verify too). A bare image
+(img.bin with img.bin.minisig beside it) is the one member {img.bin}, its
+file name. FLASHER runs only when the package is verified (or with
+--no-verify, which never skips safety checks or --require-signature) and,
+with --inventory, when `fwkit plan` would apply it. SIGINT and SIGTERM are
 passed on to FLASHER, and fwkit waits for it.
 
 Example:
