@@ -257,8 +257,12 @@ bytes that were hashed; only those descriptors are inherited. With --as-files
 (or members over --max-memory) it becomes the path of a read-only file in a
 private directory, and {} that directory; the files are hashed again after
 FLASHER exits and the directory is removed. {{ and }} are literal braces.
-FLASHER runs only when the package is verified (or with --no-verify, which
-never skips safety checks or --require-signature). SIGINT and SIGTERM are
+{inner.zip/fw.bin} names fw.bin inside the member inner.zip, itself a
+package (opened from the handed bytes; it must verify too). A bare image
+(img.bin with img.bin.minisig beside it) is the one member {img.bin}, its
+file name. FLASHER runs only when the package is verified (or with
+--no-verify, which never skips safety checks or --require-signature) and,
+with --inventory, when `fwkit plan` would apply it. SIGINT and SIGTERM are
 passed on to FLASHER, and fwkit waits for it.
 
 Example:
@@ -269,8 +273,9 @@ Exit status:
   FLASHER's own status when it ran (128+N when it was killed by signal N)
   124  FLASHER exited 0, but a file handed with --as-files changed meanwhile
        (or could not be removed)
-  125  FLASHER never ran: not verified, usage error (unknown member, a
-       directory, bad braces or flags), unreadable package, or fwkit failed
+  125  FLASHER never ran: not verified, rejected by the plan (--inventory),
+       usage error (unknown member, a directory, bad braces or flags, an
+       unreadable inventory or policy), unreadable package, or fwkit failed
   126  FLASHER was found but could not be executed
   127  FLASHER was not found
   --dry-run: 0 when FLASHER would run, 125 when not.";
@@ -296,6 +301,20 @@ pub struct ExecArgs {
     /// Print the command line and what each descriptor or file holds; run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also plan the package against this inventory as `fwkit plan` does
+    /// (from the report of the same pass); FLASHER never runs (125) when the
+    /// plan rejects it: another system or device, no path, a failed rule.
+    #[arg(long, value_name = "INV.json")]
+    pub inventory: Option<PathBuf>,
+    /// With --inventory: a pipeline policy (TOML), as for `fwkit plan`.
+    #[arg(long, value_name = "POLICY.toml", requires = "inventory")]
+    pub policy: Option<PathBuf>,
+    /// With --inventory: allow an older release than the device runs.
+    #[arg(long, requires = "inventory")]
+    pub allow_downgrade: bool,
+    /// With --inventory: allow the release the device runs already.
+    #[arg(long, requires = "inventory")]
+    pub allow_reinstall: bool,
     /// The program to run and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "FLASHER")]
     pub command: Vec<std::ffi::OsString>,

@@ -65,16 +65,74 @@ fn exec(args: &ExecArgs, signals: &Signals) -> Result<i32> {
         }
     }
     let options = super::options::exec_options(args)?;
+    let loaded = match &args.inventory {
+        Some(path) => Some(super::plan::load(path, args.policy.as_deref())?),
+        None => None,
+    };
     let package = super::open(&args.common)?;
     let handoff = package
         .handoff(&wanted, &options)
         .with_context(|| format!("verifying {}", args.common.package.display()))?;
     let mut shown = Shown::new(args);
     show::verified(&handoff, &mut shown);
-    let outcome = decide_and_run(&handoff, args, (program, &templates), signals);
+    let rejected = loaded.and_then(|(inventory, policy)| {
+        let plan = plan_handoff(&handoff, args, &inventory, policy);
+        show::planned(&plan, &mut shown);
+        rejection(&plan)
+    });
+    let outcome = match rejected {
+        Some(reason) => Ran::Refused(reason),
+        None => decide_and_run(&handoff, args, (program, &templates), signals),
+    };
     let removed = handoff.remove();
     let code = show::outcome(&shown, &outcome, removed.as_ref().err());
     Ok(code)
+}
+
+/// The plan of the handed package against `inventory`, from the report of
+/// the pass that handed it (verified once).
+fn plan_handoff(
+    handoff: &Handoff,
+    args: &ExecArgs,
+    inventory: &fwkit::plan::inventory::Inventory,
+    policy: Option<fwkit::plan::policy::Policy>,
+) -> fwkit::plan::Plan {
+    let options = fwkit::plan::PlanOptions {
+        allow_downgrade: args.allow_downgrade,
+        allow_reinstall: args.allow_reinstall,
+        policy,
+        ..Default::default()
+    };
+    let report = (args.common.package.clone(), Ok(handoff.report.clone()));
+    fwkit::plan::plan_reports(vec![report], inventory, &options)
+}
+
+/// Why the plan rejects the package: its outcome and the rules that failed.
+fn rejection(plan: &fwkit::plan::Plan) -> Option<String> {
+    if plan.applicable {
+        return None;
+    }
+    let mut why: Vec<String> = plan
+        .packages
+        .iter()
+        .flat_map(|p| &p.checks)
+        .chain(&plan.policy)
+        .filter(|c| c.outcome.fails())
+        .map(|c| format!("{}: {}", c.rule, c.detail))
+        .collect();
+    why.extend(plan.devices.iter().filter_map(|d| {
+        d.detail
+            .as_ref()
+            .map(|detail| format!("{}: {detail}", d.device))
+    }));
+    if why.is_empty() {
+        why.push("no device of the inventory takes it".to_owned());
+    }
+    Some(format!(
+        "the plan for this inventory rejects the package ({}): {}",
+        super::plan::outcome(plan),
+        why.join("; ")
+    ))
 }
 
 fn parse_arg(arg: &OsString) -> Result<Arg> {

@@ -39,6 +39,24 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The inventory at `path` and the policy at `policy`, read and checked.
+pub(super) fn load(
+    path: &Path,
+    policy: Option<&Path>,
+) -> Result<(inventory::Inventory, Option<plan::policy::Policy>)> {
+    let bytes = read_capped(path, inventory::MAX_INVENTORY)?;
+    let inv = inventory::parse(&path.display().to_string(), &bytes).map_err(anyhow::Error::msg)?;
+    let policy = match policy {
+        Some(path) => {
+            let bytes = read_capped(path, plan::policy::MAX_POLICY)?;
+            let name = path.display().to_string();
+            Some(plan::policy::parse(&name, &bytes).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    Ok((inv, policy))
+}
+
 fn plan_command(args: &PlanArgs) -> Result<i32> {
     if let Some(path) = &args.inventory_from_fwupd {
         let bytes = read_capped(path, inventory::MAX_INVENTORY.saturating_mul(4))?;
@@ -52,20 +70,11 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
     let Some(path) = &args.inventory else {
         anyhow::bail!("--inventory INV.json is required");
     };
-    let bytes = read_capped(path, inventory::MAX_INVENTORY)?;
-    let inv = inventory::parse(&path.display().to_string(), &bytes).map_err(anyhow::Error::msg)?;
+    let (inv, policy) = load(path, args.policy.as_deref())?;
     let packages = plan::expand(&args.packages).context("listing the packages")?;
     if packages.is_empty() {
         anyhow::bail!("no package to plan: the directories named are empty");
     }
-    let policy = match &args.policy {
-        Some(path) => {
-            let bytes = read_capped(path, plan::policy::MAX_POLICY)?;
-            let name = path.display().to_string();
-            Some(plan::policy::parse(&name, &bytes).map_err(anyhow::Error::msg)?)
-        }
-        None => None,
-    };
     let options = plan::PlanOptions {
         verify: super::options::plan_verify_options(args)?,
         allow_downgrade: args.allow_downgrade,
@@ -98,7 +107,7 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
 }
 
 /// One word for the whole plan.
-fn outcome(plan: &Plan) -> &'static str {
+pub(super) fn outcome(plan: &Plan) -> &'static str {
     let device = |o: DeviceOutcome| plan.devices.iter().any(|d| d.outcome == o);
     if plan.applicable {
         "plan-found"
@@ -112,6 +121,18 @@ fn outcome(plan: &Plan) -> &'static str {
         "policy-violated"
     } else if plan.packages.iter().any(|p| !p.verified) {
         "not-verified"
+    } else if plan.packages.iter().flat_map(|p| &p.checks).any(|c| {
+        c.outcome.fails()
+            && [
+                ": dell-system",
+                ": rom-family",
+                ": hardware",
+                ": not_hardware",
+            ]
+            .iter()
+            .any(|r| c.rule.ends_with(r))
+    }) {
+        "not-applicable"
     } else if device(DeviceOutcome::NoPath) || device(DeviceOutcome::Partial) {
         "no-path"
     } else if device(DeviceOutcome::Refused) {

@@ -3,7 +3,9 @@
 //!
 //! All of it is untrusted text, shown to the user and never acted on.
 
-use crate::model::{DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, NetappSp};
+use crate::model::{
+    DellDevice, DellPackage, DellSystem, HpComponent, HpDevice, HpImage, HpeFwpkg, NetappSp, PciIds,
+};
 /// Largest metadata XML fwkit parses.
 pub(crate) const MAX_XML: usize = 1 << 20;
 
@@ -69,13 +71,7 @@ pub(crate) fn parse_hp_component(source: &str, bytes: &[u8]) -> Option<HpCompone
         let day = d.attribute("day").unwrap_or("1");
         Some(format!("{year}-{month:0>2}-{day:0>2}"))
     });
-    let products = child(root, "products")
-        .map(|p| {
-            children(p, "product")
-                .filter_map(|x| x.attribute("rom").map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let (products, other_products) = hp_products(root);
     let devices = child(root, "payload")
         .and_then(|p| child(p, "Devices"))
         .map(|d| children(d, "Device").map(parse_hp_device).collect())
@@ -89,9 +85,39 @@ pub(crate) fn parse_hp_component(source: &str, bytes: &[u8]) -> Option<HpCompone
         type_of_change: attr(version, "type_of_change"),
         release_date: date,
         products,
+        other_products,
         devices,
     })
 }
+
+/// The `rom` of each `products/product`, and the attributes of those
+/// without one (at most [`MAX_LISTED`] of each).
+fn hp_products(root: roxmltree::Node<'_, '_>) -> (Vec<String>, Vec<String>) {
+    let mut roms = Vec::new();
+    let mut others = Vec::new();
+    let Some(products) = child(root, "products") else {
+        return (roms, others);
+    };
+    for product in children(products, "product").take(MAX_LISTED) {
+        match product.attribute("rom") {
+            Some(rom) => roms.push(rom.chars().take(100).collect()),
+            None => others.push(
+                product
+                    .attributes()
+                    .map(|a| format!("{}=\"{}\"", a.name(), a.value()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(200)
+                    .collect(),
+            ),
+        }
+    }
+    (roms, others)
+}
+
+/// The most systems, devices or products read from one metadata file.
+const MAX_LISTED: usize = 1024;
 
 fn parse_hp_device(device: roxmltree::Node<'_, '_>) -> HpDevice {
     HpDevice {
@@ -207,7 +233,65 @@ pub(crate) fn parse_dell_package(bytes: &[u8]) -> Option<DellPackage> {
         package_type: get("packageType"),
         component_type: attr(child(root, "ComponentType"), "value"),
         reboot_required: get("rebootRequired"),
+        systems: dell_systems(root),
+        devices: dell_devices(root),
     })
+}
+
+/// The English `Display` text of `node`.
+fn display(node: roxmltree::Node<'_, '_>) -> Option<String> {
+    text(children(node, "Display").find(|d| {
+        d.attribute("lang")
+            .is_none_or(|l| l.eq_ignore_ascii_case("en"))
+    }))
+}
+
+/// `SupportedSystems/Brand/Model` with a `systemID`.
+fn dell_systems(root: roxmltree::Node<'_, '_>) -> Vec<DellSystem> {
+    let Some(systems) = child(root, "SupportedSystems") else {
+        return Vec::new();
+    };
+    children(systems, "Brand")
+        .flat_map(|brand| {
+            children(brand, "Model").filter_map(move |model| {
+                Some(DellSystem {
+                    system_id: model
+                        .attribute("systemID")?
+                        .trim()
+                        .chars()
+                        .take(64)
+                        .collect(),
+                    brand: display(brand),
+                    model: display(model),
+                })
+            })
+        })
+        .take(MAX_LISTED)
+        .collect()
+}
+
+/// `SupportedDevices/Device`: `componentID`, name, `PCIInfo`.
+fn dell_devices(root: roxmltree::Node<'_, '_>) -> Vec<DellDevice> {
+    let Some(devices) = child(root, "SupportedDevices") else {
+        return Vec::new();
+    };
+    let id = |node: roxmltree::Node<'_, '_>, name: &str| {
+        node.attribute(name)
+            .map(|v| v.trim().chars().take(64).collect::<String>())
+    };
+    children(devices, "Device")
+        .take(MAX_LISTED)
+        .map(|device| DellDevice {
+            component_id: id(device, "componentID"),
+            name: display(device),
+            pci: child(device, "PCIInfo").map(|pci| PciIds {
+                vendor: id(pci, "vendorID"),
+                device: id(pci, "deviceID"),
+                subsystem_vendor: id(pci, "subVendorID"),
+                subsystem_device: id(pci, "subDeviceID"),
+            }),
+        })
+        .collect()
 }
 
 #[cfg(test)]

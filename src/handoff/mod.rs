@@ -2,7 +2,8 @@
 //! between check and use.
 //!
 //! [`Package::handoff`] runs the same single pass as
-//! [`Package::verify`](crate::Package::verify); the members the caller names
+//! [`Package::verify`](crate::Package::verify) (a bare image, format raw, is
+//! one member named by its file name: see [`raw_member`]); the members the caller names
 //! are written, as they are read and hashed, into sealed memfds (Linux) or,
 //! with [`HandoffOptions::as_files`] or beyond [`HandoffOptions::max_memory`],
 //! into read-only files of a private directory. The bytes handed are the
@@ -17,6 +18,8 @@
 //! may run at all is [`Handoff::refusal`]'s answer.
 
 mod memfd;
+mod nested;
+mod raw;
 mod sink;
 pub mod template;
 
@@ -30,6 +33,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use raw::raw_member;
 pub use template::Piece;
 
 /// Default of [`HandoffOptions::max_memory`]: 1 GiB.
@@ -103,6 +107,8 @@ pub struct Handoff {
     pub notes: Vec<String>,
     seen: HashMap<MemberName, Seen>,
     dir: Option<crate::extract::HandDir>,
+    /// The directories of handed files of nested packages.
+    nested_dirs: Vec<crate::extract::HandDir>,
 }
 
 impl std::fmt::Debug for crate::extract::HandDir {
@@ -115,7 +121,19 @@ impl Package {
     /// Verify the package in one pass and hand the members named in
     /// `members` on (see the [module docs](crate::handoff)). Names that are
     /// no file of the package are answered by [`Handoff::member`].
+    ///
+    /// A name below a file member that is itself a package
+    /// (`inner.zip/fw.bin`) names a member of that package: see
+    /// `handoff/nested.rs`.
     pub fn handoff(&self, members: &[MemberName], options: &HandoffOptions) -> Result<Handoff> {
+        nested::handoff(self, members, options, 0)
+    }
+
+    /// [`Package::handoff`] of this package's own members only.
+    fn handoff_flat(&self, members: &[MemberName], options: &HandoffOptions) -> Result<Handoff> {
+        if self.format() == crate::model::FormatKind::Raw {
+            return raw::handoff_raw(self, members, options);
+        }
         let mut notes = Vec::new();
         let as_files = options.as_files
             || match memfd::probe() {
@@ -156,6 +174,7 @@ impl Package {
             notes,
             seen,
             dir,
+            nested_dirs: Vec::new(),
         })
     }
 }
@@ -301,10 +320,14 @@ impl Handoff {
 
     /// Close the memfds and remove the directory of handed files.
     pub fn remove(self) -> Result<()> {
-        match self.dir {
-            Some(dir) => dir.remove(),
-            None => Ok(()),
+        let mut first = Ok(());
+        for dir in self.nested_dirs.into_iter().chain(self.dir) {
+            let removed = dir.remove();
+            if first.is_ok() {
+                first = removed;
+            }
         }
+        first
     }
 }
 

@@ -11,6 +11,7 @@ pub use format::FormatKind;
 pub use name::{MemberName, NameError, MAX_NAME_LEN};
 pub use vendor::FwkitRelease;
 pub use vendor::LvfsRequire;
+pub use vendor::{DellDevice, DellSystem, PciIds};
 pub use vendor::{
     DellPackage, HpComponent, HpDevice, HpImage, HpeFwpkg, LvfsRelease, MakeselfInfo, NetappSp,
     PeInfo, PeSection, VendorInfo,

@@ -167,6 +167,10 @@ pub struct HpComponent {
     pub release_date: Option<String>,
     /// `products/product@rom` values.
     pub products: Vec<String>,
+    /// `products/product` elements without a `rom` attribute, as their
+    /// attributes (`name="value" …`): read, not evaluated.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_products: Vec<String>,
     /// Devices from `payload/Devices`.
     pub devices: Vec<HpDevice>,
 }
@@ -220,4 +224,45 @@ pub struct DellPackage {
     pub component_type: Option<String>,
     /// `rebootRequired`.
     pub reboot_required: Option<String>,
+    /// `SupportedSystems/Brand/Model`: the systems it is for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub systems: Vec<DellSystem>,
+    /// `SupportedDevices/Device`: the devices it updates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DellDevice>,
+}
+
+/// One `SupportedSystems/Brand/Model` of a Dell package.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DellSystem {
+    /// `Model@systemID`, e.g. `0639`.
+    pub system_id: String,
+    /// The brand's English display name, e.g. `PowerEdge`.
+    pub brand: Option<String>,
+    /// The model's English display name, e.g. `R730`.
+    pub model: Option<String>,
+}
+
+/// One `SupportedDevices/Device` of a Dell package.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DellDevice {
+    /// `Device@componentID`.
+    pub component_id: Option<String>,
+    /// The English display name.
+    pub name: Option<String>,
+    /// `PCIInfo`, for PCI devices.
+    pub pci: Option<PciIds>,
+}
+
+/// PCI identifiers as a package declares them (hexadecimal text).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PciIds {
+    /// `vendorID`.
+    pub vendor: Option<String>,
+    /// `deviceID`.
+    pub device: Option<String>,
+    /// `subVendorID`.
+    pub subsystem_vendor: Option<String>,
+    /// `subDeviceID`.
+    pub subsystem_device: Option<String>,
 }

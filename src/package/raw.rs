@@ -48,3 +48,33 @@ impl Package {
         })
     }
 }
+
+impl Package {
+    /// The same bare image, its bytes read from `source` instead of its
+    /// file (same headers, same detached signatures beside it): `fwkit
+    /// exec` copies a raw image once into a sealed memfd and verifies that.
+    pub(crate) fn reread(&self, source: Arc<dyn crate::input::ReadAt>) -> Result<Package> {
+        Ok(Package {
+            input: Some(Input::new(source, &self.path)?),
+            size: self.size,
+            path: self.path.clone(),
+            layout: self.layout.clone(),
+            opener: Arc::clone(&self.opener),
+        })
+    }
+
+    /// Read `n` bytes of the package's file at `offset` (fewer at its end).
+    pub(crate) fn read_bytes(&self, offset: u64, n: u64) -> Result<Vec<u8>> {
+        match &self.input {
+            Some(input) => input
+                .read_at(offset, n)
+                .map_err(|e| Error::read(&self.path, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The size of the package's file in bytes.
+    pub(crate) fn file_size(&self) -> u64 {
+        self.size
+    }
+}

@@ -1,6 +1,7 @@
 //! The plan for one device: the releases meant for it, their requirements
 //! on the rest of the system, and the route through their versions.
 
+use super::matching::{dell_system, device_match, Match};
 use super::path::{route, Allow, Candidate, Route};
 use super::rules::{Predicate, Requirement};
 use super::{
@@ -96,15 +97,29 @@ fn usable(
         let releases: Vec<_> = package
             .releases
             .iter()
-            .filter(|r| r.devices.iter().any(|g| device.has_guid(g)))
-            .cloned()
+            .filter_map(|r| match device_match(r, device) {
+                Match::Yes(how) => Some((Ok(how), r.clone())),
+                Match::Unknown(why) => Some((Err(why), r.clone())),
+                Match::No => None,
+            })
             .collect();
-        for release in releases {
+        for (matched, release) in releases {
             any = true;
+            let how = match matched {
+                Ok(how) => how,
+                Err(why) => {
+                    package.checks.push(RuleCheck {
+                        rule: format!("device {}", release.version),
+                        outcome: RuleOutcome::NotRun,
+                        detail: why,
+                    });
+                    continue;
+                }
+            };
             package.checks.push(RuleCheck {
                 rule: format!("device {}", release.version),
                 outcome: RuleOutcome::Passed,
-                detail: format!("for {} ({})", device.name, release.devices.join(", ")),
+                detail: format!("for {} ({how})", device.name),
             });
             let mut holds = true;
             for requirement in &release.requires {
@@ -227,6 +242,10 @@ fn system_rule(
                 family.unwrap_or("not stated (system.hp_rom_family)")
             );
             ("rom-family".to_owned(), outcome, detail)
+        }
+        Requirement::DellSystem { any_of } => {
+            let (outcome, detail) = dell_system(any_of, inventory);
+            ("dell-system".to_owned(), outcome, detail)
         }
         Requirement::NotEvaluated { what, fatal } => (
             "not-evaluated".to_owned(),

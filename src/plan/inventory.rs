@@ -50,6 +50,9 @@ pub struct Device {
     pub guids: Vec<String>,
     /// Its PCI identifiers.
     pub pci: Option<Pci>,
+    /// Its Dell component id (a Dell package's
+    /// `SupportedDevices/Device@componentID`), e.g. `159` for the BIOS.
+    pub dell_component_id: Option<String>,
     /// The version it runs now.
     pub version: String,
     /// fwupd's version format; guessed from the version as fwupd does
@@ -61,9 +64,9 @@ pub struct Device {
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pci {
-    /// The manufacturer, e.g. `HP`.
+    /// The vendor ID, e.g. `1000`.
     pub vendor: Option<String>,
-    /// The device's name.
+    /// The device ID, e.g. `005d`.
     pub device: Option<String>,
     /// The subsystem vendor ID.
     pub subsystem_vendor: Option<String>,
@@ -179,6 +182,7 @@ pub fn from_fwupd(name: &str, bytes: &[u8]) -> Result<Inventory, String> {
             name: text(device, "Name").unwrap_or_default(),
             guids,
             pci: None,
+            dell_component_id: None,
             version,
             version_format: text(device, "VersionFormat")
                 .filter(|f| VersionFormat::from_name(f).is_some()),

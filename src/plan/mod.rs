@@ -7,11 +7,13 @@
 //! version the previous step left (`path`).
 
 pub mod inventory;
+mod matching;
 mod path;
 pub mod policy;
 pub mod rules;
 pub mod version;
 
+use crate::model::Report;
 use crate::package::Package;
 use crate::verify::VerifyOptions;
 use inventory::{Device, Inventory};
@@ -184,6 +186,12 @@ pub fn expand(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 
 /// Verify one package and read its releases.
 fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
+    let report = Package::open(path).and_then(|p| p.verify(options));
+    package_plan(path, report)
+}
+
+/// A package's plan from the report of its verification.
+fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePlan {
     let mut plan = PackagePlan {
         path: path.to_owned(),
         format: None,
@@ -192,7 +200,6 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
         releases: Vec::new(),
         checks: Vec::new(),
     };
-    let report = Package::open(path).and_then(|p| p.verify(options));
     let (outcome, detail) = match report {
         Err(e) => (RuleOutcome::NotRun, format!("cannot be read: {e}")),
         Ok(report) => {
@@ -218,7 +225,7 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
         plan.checks.push(RuleCheck {
             rule: "releases".to_owned(),
             outcome: RuleOutcome::Failed,
-            detail: "declares no release fwkit can read (version and device GUID)".to_owned(),
+            detail: "declares no release fwkit can read (a version and a device GUID, PCI id or Dell component id)".to_owned(),
         });
     }
     plan
@@ -226,10 +233,34 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
 
 /// Plan `packages` against `inventory`.
 pub fn plan(packages: &[PathBuf], inventory: &Inventory, options: &PlanOptions) -> Plan {
-    let mut packages: Vec<PackagePlan> = packages
+    let packages: Vec<PackagePlan> = packages
         .iter()
         .map(|p| read_package(p, &options.verify))
         .collect();
+    plan_packages(packages, inventory, options)
+}
+
+/// Plan packages already verified (`fwkit exec --inventory` verifies its
+/// package in the pass that hands the bytes on): each path with the report
+/// of its verification, or why it could not be read. `options.verify` is
+/// not used.
+pub fn plan_reports(
+    reports: Vec<(PathBuf, crate::error::Result<Report>)>,
+    inventory: &Inventory,
+    options: &PlanOptions,
+) -> Plan {
+    let packages = reports
+        .into_iter()
+        .map(|(path, report)| package_plan(&path, report))
+        .collect();
+    plan_packages(packages, inventory, options)
+}
+
+fn plan_packages(
+    mut packages: Vec<PackagePlan>,
+    inventory: &Inventory,
+    options: &PlanOptions,
+) -> Plan {
     let forbid = options.policy.as_ref().is_some_and(|p| p.forbid_downgrade);
     let mut rules = Vec::new();
     if forbid && options.allow_downgrade {
@@ -277,17 +308,17 @@ pub fn plan(packages: &[PathBuf], inventory: &Inventory, options: &PlanOptions) 
 /// A failed `device` check for each verified release no device matches.
 fn note_unmatched(package: &mut PackagePlan, inventory: &Inventory) {
     for release in &package.releases {
-        let matched = release
+        let matched = inventory
             .devices
             .iter()
-            .any(|g| inventory.devices.iter().any(|d| d.has_guid(g)));
+            .any(|d| matching::device_match(release, d) != matching::Match::No);
         if !matched && package.verified {
             package.checks.push(RuleCheck {
                 rule: format!("device {}", release.version),
                 outcome: RuleOutcome::Failed,
                 detail: format!(
-                    "no device of the inventory has GUID {}",
-                    release.devices.join(" or ")
+                    "no device of the inventory has {}",
+                    matching::targets(release)
                 ),
             });
         }

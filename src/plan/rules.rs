@@ -3,7 +3,9 @@
 //! applied. Read from the vendor metadata `Package::verify` reports.
 
 use super::version::{compare, VersionFormat};
-use crate::model::{FwkitRelease, HpComponent, HpeFwpkg, LvfsRelease, LvfsRequire, VendorInfo};
+use crate::model::{
+    FwkitRelease, HpComponent, HpeFwpkg, LvfsRelease, LvfsRequire, PciIds, VendorInfo,
+};
 use serde::Serialize;
 use std::cmp::Ordering;
 
@@ -173,6 +175,12 @@ pub enum Requirement {
         /// The alternatives.
         any_of: Vec<String>,
     },
+    /// The system's Dell systemID is one of these (Dell
+    /// `SupportedSystems`).
+    DellSystem {
+        /// The alternatives, as declared.
+        any_of: Vec<String>,
+    },
     /// Something fwkit cannot evaluate from an inventory: a client feature,
     /// fwupd's own version, a parent or child device (`depth`). Reported as
     /// not evaluated; `fatal` ones fail the rule (fail closed).
@@ -187,7 +195,7 @@ pub enum Requirement {
 /// One release one package offers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Release {
-    /// Where the facts came from: `lvfs`, `hp`, `hpe`.
+    /// Where the facts came from: `lvfs`, `hp`, `hpe`, `dell`, `fwkit`.
     pub source: &'static str,
     /// A name for people.
     pub name: Option<String>,
@@ -195,6 +203,15 @@ pub struct Release {
     pub version: String,
     /// Device GUIDs it flashes.
     pub devices: Vec<String>,
+    /// PCI devices it flashes (Dell `SupportedDevices/Device/PCIInfo`): a
+    /// device matches when its vendor and device ids are equal and each
+    /// subsystem id the release names is equal too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pci: Vec<PciIds>,
+    /// Dell component ids it flashes (`SupportedDevices/Device@componentID`),
+    /// matched against a device's `dell_component_id`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub component_ids: Vec<String>,
     /// What must hold before it is applied.
     pub requires: Vec<Requirement>,
 }
@@ -208,6 +225,7 @@ pub fn releases(vendor: &[VendorInfo]) -> Vec<Release> {
             VendorInfo::HpComponent(c) => out.extend(hp(c)),
             VendorInfo::HpeFwpkg(p) => out.extend(hpe(p)),
             VendorInfo::Fwkit(f) => out.push(fwkit(f)),
+            VendorInfo::DellPackage(p) => out.extend(super::matching::dell(p)),
             _ => {}
         }
     }
@@ -220,6 +238,8 @@ fn lvfs(r: &LvfsRelease) -> Option<Release> {
         name: r.name.clone(),
         version: r.version.clone()?,
         devices: r.devices.iter().map(|g| g.to_ascii_lowercase()).collect(),
+        pci: Vec::new(),
+        component_ids: Vec::new(),
         requires: r.requires.iter().map(lvfs_requirement).collect(),
     })
 }
@@ -326,20 +346,32 @@ fn fwkit(f: &FwkitRelease) -> Release {
         name: Some(f.name.clone()),
         version: f.version.clone(),
         devices: f.provides.iter().map(|g| g.to_ascii_lowercase()).collect(),
+        pci: Vec::new(),
+        component_ids: Vec::new(),
         requires,
     }
 }
 
-fn rom_family(products: &[String]) -> Vec<Requirement> {
-    if products.is_empty() {
-        return Vec::new();
+/// The ROM family rule of an HP component's `products`, and a not
+/// evaluated one for each `<product>` without a `rom` (failing when no
+/// product names a ROM family: the package restricts the systems in a way
+/// fwkit cannot check).
+fn rom_family(c: &HpComponent) -> Vec<Requirement> {
+    let mut out = Vec::new();
+    if !c.products.is_empty() {
+        out.push(Requirement::RomFamily {
+            any_of: c
+                .products
+                .iter()
+                .map(|p| p.trim().to_ascii_uppercase())
+                .collect(),
+        });
     }
-    vec![Requirement::RomFamily {
-        any_of: products
-            .iter()
-            .map(|p| p.trim().to_ascii_uppercase())
-            .collect(),
-    }]
+    out.extend(c.other_products.iter().map(|p| Requirement::NotEvaluated {
+        what: format!("HP <product {p}/> (no rom attribute)"),
+        fatal: c.products.is_empty(),
+    }));
+    out
 }
 
 fn hp(c: &HpComponent) -> Vec<Release> {
@@ -351,7 +383,9 @@ fn hp(c: &HpComponent) -> Vec<Release> {
                 name: d.name.clone().or_else(|| c.name.clone()),
                 version: d.version.clone().or_else(|| c.version.clone())?,
                 devices: vec![d.target.clone()?.to_ascii_lowercase()],
-                requires: rom_family(&c.products),
+                pci: Vec::new(),
+                component_ids: Vec::new(),
+                requires: rom_family(c),
             })
         })
         .collect()
@@ -366,6 +400,8 @@ fn hpe(p: &HpeFwpkg) -> Vec<Release> {
                 name: d.name.clone(),
                 version: d.version.clone()?,
                 devices: vec![d.target.clone()?.to_ascii_lowercase()],
+                pci: Vec::new(),
+                component_ids: Vec::new(),
                 requires: Vec::new(),
             })
         })

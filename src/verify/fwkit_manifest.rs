@@ -100,6 +100,13 @@ impl FwkitManifest {
 
     /// Parse manifest bytes strictly: every line must be understood.
     pub fn parse(bytes: &[u8]) -> Result<FwkitManifest, String> {
+        Self::parse_with_lines(bytes).map(|(manifest, _)| manifest)
+    }
+
+    /// [`FwkitManifest::parse`], and the 1-based line of each entry of
+    /// `files` (after `run`, `provides` and `requires` lines, so no fixed
+    /// offset gives it).
+    pub fn parse_with_lines(bytes: &[u8]) -> Result<(FwkitManifest, Vec<usize>), String> {
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
         let mut lines = text.split('\n').enumerate();
         match lines.next() {
@@ -109,6 +116,7 @@ impl FwkitManifest {
         let mut manifest = FwkitManifest::default();
         let (mut name, mut version, mut created, mut run) = (None, None, None, None);
         let mut seen = std::collections::HashSet::new();
+        let mut file_lines = Vec::new();
         for (i, line) in lines {
             let line_no = i.saturating_add(1);
             if line.is_empty() {
@@ -149,6 +157,7 @@ impl FwkitManifest {
                         return Err(format!("line {line_no}: {} is out of order", entry.path));
                     }
                     manifest.files.push(entry);
+                    file_lines.push(line_no);
                 }
                 other => return Err(format!("line {line_no}: unknown key '{other}'")),
             }
@@ -160,7 +169,7 @@ impl FwkitManifest {
             .ok_or("no 'created' line")?
             .parse()
             .map_err(|_| "'created' is not a number".to_owned())?;
-        Ok(manifest)
+        Ok((manifest, file_lines))
     }
 }
 

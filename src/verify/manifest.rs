@@ -121,17 +121,17 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8], max: u64) -> Option<Manif
     }
     if source.as_str() == super::fwkit_manifest::MANIFEST_NAME {
         manifest.complete = true;
-        match super::fwkit_manifest::FwkitManifest::parse(bytes) {
-            Ok(parsed) => {
+        match super::fwkit_manifest::FwkitManifest::parse_with_lines(bytes) {
+            Ok((parsed, lines)) => {
                 manifest.entries = parsed
                     .files
                     .into_iter()
-                    .enumerate()
-                    .map(|(i, f)| Entry {
+                    .zip(lines)
+                    .map(|(f, line)| Entry {
                         path: Ok(f.path),
                         algorithm: Algorithm::Sha256,
                         digest: f.sha256,
-                        line: i.saturating_add(5),
+                        line,
                         size: Some(f.size),
                         mode: Some(f.mode),
                     })

@@ -10,6 +10,7 @@
 //!
 //! Submodule `exec/files.rs`: `--as-files`, the memory cap, signals.
 
+mod apply;
 mod files;
 
 use crate::util::{

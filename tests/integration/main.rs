@@ -89,6 +89,9 @@ mod exec;
 // metainfo (with `<requires>`) and JCat written by Python; hostile
 // inventories written by the tests.
 mod plan;
+// fwkit plan on a Dell .BIN (systems, PCI devices) and an HP-like .scexe
+// (ROM families), payloads made by GNU tar, signed by fwkit sign.
+mod plan_vendors;
 
 // Repository catalogues (issue 14): Dell-shaped catalogues written by the
 // tests, gzipped by `gzip`, re-encoded by `iconv`, over packages made by GNU

@@ -364,7 +364,7 @@ fn refused_inventory(inventory: &[u8], want: &str) {
 
 #[test]
 fn hostile_inventories_exit_2_with_the_line_and_field() {
-    refused_inventory(b"{\"devices\": [\n  {\"name\": \"MP\", \"version\": \"1\", \"colour\": 1}]}", "unknown field `colour`, expected one of `name`, `guids`, `pci`, `version`, `version_format` at line 2");
+    refused_inventory(b"{\"devices\": [\n  {\"name\": \"MP\", \"version\": \"1\", \"colour\": 1}]}", "unknown field `colour`, expected one of `name`, `guids`, `pci`, `dell_component_id`, `version`, `version_format` at line 2");
     refused_inventory(
         b"{\"devices\": [{\"name\": \"MP\"}]}",
         "missing field `version`",

@@ -371,3 +371,63 @@ fn a_member_name_cannot_forge_a_line_of_the_report() {
         );
     }
 }
+
+/// Found while closing issue 13: the checks of a fwkit manifest's `file`
+/// lines cited "line i + 5" (the four header lines plus one), so in a
+/// manifest with `run`, `provides` or `requires` lines every cited line was
+/// too small by their number. Fixed in `FwkitManifest::parse_with_lines`:
+/// each entry carries the line it was read from.
+#[test]
+fn fwkit_manifest_checks_cite_the_line_of_the_file_entry() {
+    use crate::util::{fwkit, write_file};
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    write_file(&dir.join("src/a.bin"), b"a\n", 0o644);
+    write_file(&dir.join("src/b.bin"), b"b\n", 0o644);
+    fwkit(dir, ["keygen", "-o", "k", "--no-password"]).expect(0);
+    #[rustfmt::skip]
+    let pack = ["pack", "src", "-o", "out", "--format", "set", "--name", "X",
+        "--version", "1.0", "--sign", "k.key",
+        "--provides", "2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59", "--requires", "ge 0.9"];
+    fwkit(dir, pack).expect(0);
+    let manifest = std::fs::read_to_string(dir.join("out/FWKIT-MANIFEST")).unwrap();
+    let line_of = |name: &str| {
+        let at = manifest
+            .lines()
+            .position(|l| l.starts_with("file ") && l.ends_with(&format!(" {name}")))
+            .unwrap();
+        at + 1
+    };
+    assert!(line_of("a.bin") > 5, "provides/requires come first");
+    std::fs::write(dir.join("out/b.bin"), b"c\n").unwrap();
+    let doc = fwkit(dir, ["verify", "out", "--key", "k.pub", "--json"])
+        .expect(1)
+        .json();
+    let covers: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["covers"].as_str())
+        .filter(|c| c.contains("listed in FWKIT-MANIFEST"))
+        .collect();
+    for name in ["a.bin", "b.bin"] {
+        let want = format!(
+            "member {name} (listed in FWKIT-MANIFEST line {})",
+            line_of(name)
+        );
+        assert!(covers.contains(&want.as_str()), "{want} in {covers:?}");
+    }
+    let failed = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["outcome"] == "failed" && c["covers"].as_str().unwrap().contains("FWKIT"))
+        .unwrap();
+    assert!(
+        failed["covers"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("line {})", line_of("b.bin"))),
+        "{failed}"
+    );
+}

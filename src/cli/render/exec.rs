@@ -19,6 +19,8 @@ pub struct Shown {
     verbose: bool,
     /// The report and the handed members, kept for the JSON document.
     summary: Option<(Value, Vec<HandedJson>, Vec<String>)>,
+    /// The plan against --inventory, for the JSON document.
+    plan: Option<Value>,
 }
 
 impl Shown {
@@ -28,6 +30,7 @@ impl Shown {
             json: args.common.show.json && !args.common.show.quiet,
             verbose: args.common.show.verbose,
             summary: None,
+            plan: None,
         }
     }
 }
@@ -119,6 +122,43 @@ pub fn verified(handoff: &Handoff, shown: &mut Shown) {
         );
     }
     to_stderr(&String::from_utf8_lossy(&out));
+}
+
+/// The plan against --inventory: kept for JSON, or its outcome and failed
+/// rules on stderr.
+pub fn planned(plan: &fwkit::plan::Plan, shown: &mut Shown) {
+    if shown.json {
+        shown.plan = Some(serde_json::json!({
+            "outcome": crate::cli::plan::outcome(plan),
+            "applicable": plan.applicable,
+            "devices": plan.devices,
+            "packages": plan.packages,
+            "policy": plan.policy,
+        }));
+        return;
+    }
+    if shown.quiet {
+        return;
+    }
+    let mut out = format!("plan: {}\n", crate::cli::plan::outcome(plan));
+    for d in &plan.devices {
+        for step in &d.steps {
+            let line = format!("{}: {} -> {}", d.device, step.from, step.to);
+            out.push_str(&format!("  {}\n", text::safe(&line)));
+        }
+    }
+    for c in plan
+        .packages
+        .iter()
+        .flat_map(|p| &p.checks)
+        .chain(&plan.policy)
+    {
+        if c.outcome.fails() {
+            let line = format!("{}: {}", c.rule, c.detail);
+            out.push_str(&format!("FAIL {}\n", text::safe(&line)));
+        }
+    }
+    to_stderr(&out);
 }
 
 fn where_text(place: &Place) -> String {
@@ -293,6 +333,7 @@ fn document(shown: &Shown, ran: &Ran, cleanup: Option<&fwkit::Error>, code: i32)
         "changed": changed,
         "cleanup_error": cleanup.map(|e| e.to_string()),
         "exit_code": code,
+        "plan": shown.plan,
     })
 }
 

@@ -69,6 +69,9 @@ fn hp_component(out: &mut impl Write, c: &HpComponent) -> io::Result<()> {
     if !c.products.is_empty() {
         writeln!(out, "  products: {}", safe(&c.products.join(", ")))?;
     }
+    for other in &c.other_products {
+        writeln!(out, "  product without rom: {}", safe(other))?;
+    }
     devices(out, &c.devices)
 }
 
@@ -121,7 +124,38 @@ fn dell_package(out: &mut impl Write, p: &DellPackage) -> io::Result<()> {
         opt(&p.vendor_version),
         opt(&p.dell_version)
     )?;
-    writeln!(out, "  release date: {}", opt(&p.release_date))
+    writeln!(out, "  release date: {}", opt(&p.release_date))?;
+    for s in &p.systems {
+        writeln!(
+            out,
+            "  system: {} ({} {})",
+            safe(&s.system_id),
+            opt(&s.brand),
+            opt(&s.model)
+        )?;
+    }
+    for d in &p.devices {
+        let pci = d.pci.as_ref().map(|p| {
+            [
+                &p.vendor,
+                &p.device,
+                &p.subsystem_vendor,
+                &p.subsystem_device,
+            ]
+            .iter()
+            .map(|v| v.as_deref().unwrap_or("-"))
+            .collect::<Vec<_>>()
+            .join(":")
+        });
+        writeln!(
+            out,
+            "  device: {} componentID {} PCI {}",
+            opt(&d.name),
+            opt(&d.component_id),
+            opt(&pci)
+        )?;
+    }
+    Ok(())
 }
 
 /// One release of an LVFS cabinet's metainfo.
