@@ -36,8 +36,17 @@ impl ReadAt for File {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         std::os::windows::fs::FileExt::seek_read(self, buf, offset)
     }
+    /// The size from the open handle, which must be a regular file (the
+    /// path may have been replaced since it was looked at).
     fn len(&self) -> io::Result<u64> {
-        Ok(self.metadata()?.len())
+        let meta = self.metadata()?;
+        match meta.is_file() {
+            true => Ok(meta.len()),
+            false => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )),
+        }
     }
 }
 
@@ -118,6 +127,13 @@ impl Input {
                 io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
             ));
         }
+        Input::open_listed(opener, path)
+    }
+
+    /// Open `path`, which a directory walk has just seen as a regular file,
+    /// without asking the file system again; a regular file is still
+    /// required of the opened handle (see `ReadAt::len` for `File`).
+    pub(crate) fn open_listed(opener: &dyn Open, path: &Path) -> Result<Input> {
         let source = opener.open(path).map_err(|e| Error::read(path, e))?;
         Input::new(Arc::from(source), path)
     }
@@ -297,8 +313,8 @@ pub(crate) fn walk_sorted(root: &Path, mut visit: impl FnMut(Found) -> Result<St
         let mut subdirs = Vec::new();
         for entry in entries {
             let rel_path = rel.join(entry.file_name());
-            let meta =
-                fs::symlink_metadata(entry.path()).map_err(|e| Error::read(entry.path(), e))?;
+            // Not following links, relative to the directory's own handle.
+            let meta = entry.metadata().map_err(|e| Error::read(entry.path(), e))?;
             let text = rel_path
                 .to_string_lossy()
                 .replace(std::path::MAIN_SEPARATOR, "/");

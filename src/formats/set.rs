@@ -166,8 +166,7 @@ fn read_manifests(sp: &SetPass<'_>, files: &[Admitted], walk: &mut Walk) -> Resu
             continue;
         }
         let bytes = read_capped(sp.opener, &name.to_path(&sp.spec.root), read)?;
-        described |= is_manifest && manifest::parse(name, &bytes, max).is_some();
-        walk.learn(name, &bytes);
+        described |= walk.learn(name, &bytes) && is_manifest;
         walk.keep(name.clone(), bytes);
     }
     for file in &sp.spec.external {
@@ -183,11 +182,10 @@ fn read_manifests(sp: &SetPass<'_>, files: &[Admitted], walk: &mut Walk) -> Resu
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
             )
         })?;
-        if manifest::parse(&name, &bytes, max).is_none() {
+        if !walk.learn_outside(&name, &bytes) {
             return Err(Error::NotAManifest { path: file.clone() });
         }
         described = true;
-        walk.learn(&name, &bytes);
         walk.keep(name, bytes);
     }
     Ok(described)
@@ -217,7 +215,7 @@ fn read_files(
         || Ok(vec![0u8; 256 << 10]),
         |buf, &(admitted, mode, size)| {
             let name = &admitted.name;
-            let input = match Input::open(sp.opener, &name.to_path(&sp.spec.root)) {
+            let input = match Input::open_listed(sp.opener, &name.to_path(&sp.spec.root)) {
                 Ok(input) => input,
                 Err(e) => return Ok(Err(format!("{name}: {}", crate::pass::error_chain(&e)))),
             };

@@ -349,15 +349,33 @@ impl Walk {
     /// that can read manifests first: zip, cabinet, set).
     ///
     /// Each manifest is parsed once, here, and handed on in the result.
-    pub(crate) fn learn(&mut self, name: &MemberName, bytes: &[u8]) {
+    /// Returns whether `bytes` are a manifest (now or already learnt).
+    pub(crate) fn learn(&mut self, name: &MemberName, bytes: &[u8]) -> bool {
         if self.manifests.iter().any(|m| &m.source == name) {
-            return;
+            return true;
         }
-        if let Some(manifest) = manifest::parse(name, bytes, self.policy.max_manifest) {
-            self.policy
-                .want(manifest.entries.iter().map(|e| e.algorithm));
-            self.manifests.push(manifest);
+        match manifest::parse(name, bytes, self.policy.max_manifest) {
+            Some(manifest) => {
+                self.policy
+                    .want(manifest.entries.iter().map(|e| e.algorithm));
+                self.manifests.push(manifest);
+                true
+            }
+            None => false,
         }
+    }
+
+    /// Learn a manifest from outside the package (`--manifest`): always
+    /// kept, even when a member of the package has the same name. Returns
+    /// whether `bytes` are a manifest.
+    pub(crate) fn learn_outside(&mut self, name: &MemberName, bytes: &[u8]) -> bool {
+        let Some(manifest) = manifest::parse(name, bytes, self.policy.max_manifest) else {
+            return false;
+        };
+        self.policy
+            .want(manifest.entries.iter().map(|e| e.algorithm));
+        self.manifests.push(manifest);
+        true
     }
 
     /// Hash every later file with `algos` too (what a container's own
@@ -382,7 +400,7 @@ impl Walk {
     pub(crate) fn record(&mut self, admitted: &Admitted, content: Content) -> Result<(), String> {
         let Content { digests, kept, len } = content;
         if let Some(bytes) = kept {
-            self.learn(&admitted.name, &bytes);
+            let _ = self.learn(&admitted.name, &bytes);
             self.captured.push((admitted.name.clone(), bytes));
         }
         let Some(member) = self.members.get_mut(admitted.index) else {

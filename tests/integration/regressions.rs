@@ -431,3 +431,37 @@ fn fwkit_manifest_checks_cite_the_line_of_the_file_entry() {
         "{failed}"
     );
 }
+
+/// Found while speeding up directory sets: `--manifest FILE` whose file name
+/// was also a manifest inside the set (both `SHA256SUMS`) was dropped as
+/// "already learnt", so its wrong digests were never checked and the set
+/// verified. Fixed in `Walk::learn_outside`: a manifest from outside the
+/// package is always checked.
+#[test]
+fn an_outside_manifest_named_like_the_sets_own_is_still_checked() {
+    let tmp = TempDir::new().unwrap();
+    let set = tmp.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    std::fs::write(set.join("a.bin"), b"hi\n").unwrap();
+    std::fs::write(set.join("b.bin"), b"yo\n").unwrap();
+    let sha = crate::util::sha256_hex;
+    let own = format!("{}  a.bin\n{}  b.bin\n", sha(b"hi\n"), sha(b"yo\n"));
+    std::fs::write(set.join("SHA256SUMS"), own).unwrap();
+    let outside = tmp.path().join("SHA256SUMS");
+    let wrong = format!("{}  a.bin\n{}  b.bin\n", sha(b"hi\n"), "0".repeat(64));
+    std::fs::write(&outside, wrong).unwrap();
+    let args = ["verify", "--json", "set", "--manifest"];
+    let run = crate::util::fwkit(
+        tmp.path(),
+        args.iter().copied().chain([outside.to_str().unwrap()]),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let failed = crate::util::checks_with(&doc, "digest", None, "failed");
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    assert!(
+        failed[0]["covers"].as_str().unwrap().contains("b.bin"),
+        "{}",
+        run.stdout
+    );
+}
