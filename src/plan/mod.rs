@@ -11,6 +11,7 @@ mod matching;
 mod path;
 pub mod policy;
 pub mod rules;
+pub mod signers;
 pub mod version;
 
 use crate::model::Report;
@@ -83,6 +84,9 @@ pub struct PackagePlan {
     pub verified: bool,
     /// The key ids of the good signatures checked on it.
     pub signers: Vec<String>,
+    /// Who made each signature that verified against the given keys, and
+    /// whether it covers the whole package.
+    pub signed_by: Vec<crate::model::Signer>,
     /// The releases its vendor metadata declares.
     pub releases: Vec<Release>,
     /// Every rule checked, in order.
@@ -197,6 +201,7 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
         format: None,
         verified: false,
         signers: Vec::new(),
+        signed_by: Vec::new(),
         releases: Vec::new(),
         checks: Vec::new(),
     };
@@ -205,6 +210,12 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
         Ok(report) => {
             plan.format = Some(report.format.name().to_owned());
             plan.signers = signers(&report.checks);
+            plan.signed_by = report
+                .checks
+                .iter()
+                .filter(|c| c.outcome == crate::model::Outcome::Passed)
+                .filter_map(|c| c.signer.clone())
+                .collect();
             plan.verified = report.verdict.is_verified();
             plan.releases = rules::releases(&report.vendor);
             match &report.verdict {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 /// A gzip tar of `files` (name, bytes) made by GNU tar in `dir`.
-fn tar_gz(dir: &Path, files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn tar_gz(dir: &Path, files: &[(&str, &[u8])]) -> Vec<u8> {
     let src = dir.join("payload-src");
     let _ = fs::remove_dir_all(&src);
     for (name, data) in files {
@@ -71,7 +71,7 @@ fn check(doc: &Value, suffix: &str) -> Value {
         .clone()
 }
 
-const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+pub(crate) const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <SoftwareComponent schemaVersion="2.4" packageID="T3ST2" releaseID="T3ST2" vendorVersion="25.5.9.0001" dellVersion="A00" packageType="LWXP">
   <Name><Display lang="en"><![CDATA[fwkit test RAID controller firmware]]></Display></Name>
   <ComponentType value="FRMW"><Display lang="en"><![CDATA[Firmware]]></Display></ComponentType>
@@ -93,14 +93,14 @@ const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 /// An inventory with Dell systemID `system` and one controller at
 /// 25.5.6.0009 identified by `ids` (JSON members of the device).
-fn dell_inventory(system: &str, ids: &str) -> String {
+pub(crate) fn dell_inventory(system: &str, ids: &str) -> String {
     format!(
         r#"{{"system": {{"vendor": "Dell Inc.", "dell_system_id": "{system}"}},
   "devices": [{{"name": "RAID", {ids}, "version": "25.5.6.0009"}}]}}"#
     )
 }
 
-const PCI: &str = r#""pci": {"vendor": "0x1000", "device": "005d", "subsystem_vendor": "1028", "subsystem_device": "1f47"}"#;
+pub(crate) const PCI: &str = r#""pci": {"vendor": "0x1000", "device": "005d", "subsystem_vendor": "1028", "subsystem_device": "1f47"}"#;
 
 #[test]
 fn dell_bin_systems_and_devices_are_evaluated() {
