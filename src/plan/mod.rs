@@ -10,6 +10,7 @@ pub mod inventory;
 mod matching;
 mod path;
 pub mod policy;
+pub mod redfish;
 pub mod rules;
 pub mod signers;
 pub mod version;

@@ -94,6 +94,8 @@ mod plan;
 mod plan_vendors;
 // `fwkit plan --policy` [signers] for OpenPGP and X.509 signers (issue 13)
 mod plan_signers;
+// `fwkit plan --inventory-from-redfish` (issue 13)
+mod plan_redfish;
 
 // Repository catalogues (issue 14): Dell-shaped catalogues written by the
 // tests, gzipped by `gzip`, re-encoded by `iconv`, over packages made by GNU

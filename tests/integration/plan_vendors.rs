@@ -33,7 +33,7 @@ pub(crate) fn tar_gz(dir: &Path, files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// Write `bytes` to `dir/name`, sign it with `k.key` (made once).
-fn signed(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub(crate) fn signed(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     if !dir.join("k.key").exists() {
         fwkit(dir, ["keygen", "-o", "k", "--no-password"]).expect(0);
     }
@@ -186,9 +186,9 @@ fn dell_bin_systems_and_devices_are_evaluated() {
     assert_eq!(doc["devices"][0]["steps"][0]["to"], "25.5.9.0001");
 }
 
-const TARGET: &str = "8c3a4f2e-5b1d-4e6f-9a0b-1c2d3e4f5a6b";
+pub(crate) const TARGET: &str = "8c3a4f2e-5b1d-4e6f-9a0b-1c2d3e4f5a6b";
 
-fn cpq_xml(products: &str) -> String {
+pub(crate) fn cpq_xml(products: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <cpq_package version="2.0"><filename>CP000042.scexe</filename>
