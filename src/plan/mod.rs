@@ -6,6 +6,7 @@
 //! the order is a chain of releases each of whose requirements holds on the
 //! version the previous step left (`path`).
 
+mod gaps;
 pub mod inventory;
 mod matching;
 mod path;
@@ -206,6 +207,7 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
         releases: Vec::new(),
         checks: Vec::new(),
     };
+    let mut gaps = Vec::new();
     let (outcome, detail) = match report {
         Err(e) => (RuleOutcome::NotRun, format!("cannot be read: {e}")),
         Ok(report) => {
@@ -219,6 +221,7 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
                 .collect();
             plan.verified = report.verdict.is_verified();
             plan.releases = rules::releases(&report.vendor);
+            gaps = gaps::gaps(&report.vendor);
             match &report.verdict {
                 crate::model::Verdict::Verified => (RuleOutcome::Passed, "verified".to_owned()),
                 crate::model::Verdict::NotVerified { reasons } => (
@@ -233,14 +236,31 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
         outcome,
         detail,
     });
-    if plan.verified && plan.releases.is_empty() {
-        plan.checks.push(RuleCheck {
-            rule: "releases".to_owned(),
-            outcome: RuleOutcome::Failed,
-            detail: "declares no release fwkit can read (a version and a device GUID, PCI id or Dell component id)".to_owned(),
-        });
+    if plan.verified {
+        note_gaps(&mut plan, gaps);
     }
     plan
+}
+
+/// A `releases` check naming what is missing: failed when the package
+/// gives no release at all, reported only when some devices of a package
+/// with releases are left out.
+fn note_gaps(plan: &mut PackagePlan, gaps: Vec<String>) {
+    let mut why = gaps.join("; ");
+    if why.contains("HP") {
+        why = format!("{why}; {}", gaps::HP_NOTE);
+    }
+    let (outcome, detail) = match (plan.releases.is_empty(), gaps.is_empty()) {
+        (true, true) => (RuleOutcome::Failed, "declares no release fwkit can read (a version and a device GUID, PCI id or Dell component id)".to_owned()),
+        (true, false) => (RuleOutcome::Failed, format!("declares no release fwkit can read: {why}")),
+        (false, false) => (RuleOutcome::NotEvaluated, format!("devices left out of the plan: {why}")),
+        (false, true) => return,
+    };
+    plan.checks.push(RuleCheck {
+        rule: "releases".to_owned(),
+        outcome,
+        detail,
+    });
 }
 
 /// Plan `packages` against `inventory`.

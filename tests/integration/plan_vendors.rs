@@ -258,3 +258,67 @@ fn hp_scexe_rom_family_is_evaluated() {
     assert_eq!(rule["outcome"], "not-run");
     assert!(rule["detail"].as_str().unwrap().contains("ProLiant Test"));
 }
+
+/// An HP component whose device has no `Target` GUID gives no release,
+/// and the check says exactly that (HP metadata has no PCI ids to fall
+/// back on); a second device with a Target still plans, the first one
+/// reported as left out.
+#[test]
+fn hp_devices_without_a_target_say_what_is_missing() {
+    if !require_tool("tar") || !require_tool("gzip") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let no_target = "<Device><DeviceName>Smart Array</DeviceName><Version>7.00</Version></Device>";
+    let build = |name: &str, devices: &str| {
+        let xml = cpq_xml("").replace(
+            "<payload><Devices>",
+            &format!("<payload><Devices>{devices}"),
+        );
+        let payload = tar_gz(
+            dir,
+            &[
+                ("CP000050.xml", xml.as_bytes()),
+                ("rom.bin", &prng(0x50, 4096)),
+            ],
+        );
+        signed(dir, name, &scexe(&payload))
+    };
+    // Only the device without a Target (the System ROM one removed).
+    let xml_only = |pkg: &str| {
+        let xml = cpq_xml("");
+        let start = xml.find("<Device>").unwrap();
+        let end = xml.find("</Devices>").unwrap();
+        let only = format!("{}{no_target}{}", &xml[..start], &xml[end..]);
+        let payload = tar_gz(
+            dir,
+            &[
+                ("CP000051.xml", only.as_bytes()),
+                ("rom.bin", &prng(0x51, 4096)),
+            ],
+        );
+        signed(dir, pkg, &scexe(&payload))
+    };
+    let alone = xml_only("CP000051.scexe");
+    let doc = plan(dir, &alone, &hp_inventory(""), 1);
+    let rule = check(&doc, "releases");
+    assert_eq!(rule["outcome"], "failed");
+    let detail = rule["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(
+            "HP cpq_package CP000051.xml: Devices/Device[0] 'Smart Array' has no <Target> GUID"
+        ) && detail.contains("matched by Target GUID only"),
+        "{detail}"
+    );
+
+    let both = build("CP000050.scexe", no_target);
+    let doc = plan(dir, &both, &hp_inventory(""), 0);
+    assert_eq!(doc["devices"][0]["steps"][0]["to"], "2.10");
+    let rule = check(&doc, "releases");
+    assert_eq!(rule["outcome"], "not-evaluated");
+    assert!(rule["detail"]
+        .as_str()
+        .unwrap()
+        .contains("devices left out of the plan: HP cpq_package CP000050.xml: Devices/Device[0] 'Smart Array' has no <Target> GUID"));
+}
