@@ -415,26 +415,30 @@ pub struct ResignArgs {
 }
 
 /// `fwkit plan`'s exit codes and an example.
-const PLAN_HELP: &str = "Examples:\n  fwkit plan cabinets/ --inventory inventory.json\n  fwupdmgr get-devices --json > devices.json && fwkit plan --inventory-from-fwupd devices.json > inventory.json\n\nExit: 0 a plan is found and every rule holds; 1 not verified, not applicable, no path; 2 usage, or an unreadable inventory.";
+const PLAN_HELP: &str = "Examples:\n  fwkit plan cabinets/ --inventory inventory.json\n  fwupdmgr get-devices --json > devices.json && fwkit plan --inventory-from-fwupd devices.json > inventory.json\n  fwkit plan --inventory-from-redfish firmware-inventory.json > inventory.json\n\nExit: 0 a plan is found and every rule holds; 1 not verified, not applicable, no path; 2 usage, or an unreadable inventory.";
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Packages, or directories whose every entry is a package.
     #[arg(
         value_name = "PKG_OR_DIR",
-        required_unless_present = "inventory_from_fwupd"
+        required_unless_present_any = ["inventory_from_fwupd", "inventory_from_redfish"]
     )]
     pub packages: Vec<PathBuf>,
     /// The inventory: the system and its devices with their versions (JSON).
     #[arg(
         long,
         value_name = "INV.json",
-        required_unless_present = "inventory_from_fwupd"
+        required_unless_present_any = ["inventory_from_fwupd", "inventory_from_redfish"]
     )]
     pub inventory: Option<PathBuf>,
     /// Print the inventory made from `fwupdmgr get-devices --json` output and exit.
     #[arg(long, value_name = "FILE", conflicts_with = "inventory")]
     pub inventory_from_fwupd: Option<PathBuf>,
+    /// Print the inventory made from a Redfish FirmwareInventory collection
+    /// (`GET /redfish/v1/UpdateService/FirmwareInventory?$expand=.`) and exit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["inventory", "inventory_from_fwupd"])]
+    pub inventory_from_redfish: Option<PathBuf>,
     /// A pipeline policy (TOML): required signers, allowed formats,
     /// require-signature, forbid-downgrade, minimum versions per device.
     #[arg(long, value_name = "POLICY.toml")]

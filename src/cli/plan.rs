@@ -67,6 +67,15 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
         writeln!(out)?;
         return Ok(0);
     }
+    if let Some(path) = &args.inventory_from_redfish {
+        let bytes = read_capped(path, plan::redfish::MAX_REDFISH)?;
+        let inv = plan::redfish::from_redfish(&path.display().to_string(), &bytes)
+            .map_err(anyhow::Error::msg)?;
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &inv)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
     let Some(path) = &args.inventory else {
         anyhow::bail!("--inventory INV.json is required");
     };

@@ -17,6 +17,9 @@ const STRUCTURE: &str = "PE headers";
 
 pub(crate) fn layout(head: &[u8], source: &Input) -> io::Result<Layout> {
     let mut layout = Layout::new(FormatKind::Pe);
+    // An HPE Smart Component `cp*.exe` carries its `cpq_package` XML at
+    // the top of the zip after the image, as a `.scexe` does.
+    layout.capture = crate::pass::Capture::TopLevelXml;
     let len = source.len();
     let image = match read_image(head, len) {
         Ok(image) => image,

@@ -5,10 +5,12 @@
 
 mod format;
 mod name;
+mod signer;
 mod vendor;
 
 pub use format::FormatKind;
 pub use name::{MemberName, NameError, MAX_NAME_LEN};
+pub use signer::{Signer, SignerId};
 pub use vendor::FwkitRelease;
 pub use vendor::LvfsRequire;
 pub use vendor::{DellDevice, DellSystem, PciIds};
@@ -179,6 +181,9 @@ pub struct Check {
     pub outcome: Outcome,
     /// Why it failed or could not run, or a note.
     pub detail: Option<String>,
+    /// Who made the signature, on signature checks that passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<Signer>,
 }
 
 impl Check {
@@ -192,6 +197,7 @@ impl Check {
             computed: None,
             outcome,
             detail: None,
+            signer: None,
         }
     }
 

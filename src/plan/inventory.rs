@@ -115,7 +115,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Inventory, String> {
 }
 
 /// The checks serde cannot make: GUIDs, version formats, counts.
-fn check(name: &str, inventory: &Inventory) -> Result<(), String> {
+pub(super) fn check(name: &str, inventory: &Inventory) -> Result<(), String> {
     if inventory.devices.len() > MAX_DEVICES {
         return Err(format!("{name}: more than {MAX_DEVICES} devices"));
     }

@@ -6,11 +6,14 @@
 //! the order is a chain of releases each of whose requirements holds on the
 //! version the previous step left (`path`).
 
+mod gaps;
 pub mod inventory;
 mod matching;
 mod path;
 pub mod policy;
+pub mod redfish;
 pub mod rules;
+pub mod signers;
 pub mod version;
 
 use crate::model::Report;
@@ -83,6 +86,9 @@ pub struct PackagePlan {
     pub verified: bool,
     /// The key ids of the good signatures checked on it.
     pub signers: Vec<String>,
+    /// Who made each signature that verified against the given keys, and
+    /// whether it covers the whole package.
+    pub signed_by: Vec<crate::model::Signer>,
     /// The releases its vendor metadata declares.
     pub releases: Vec<Release>,
     /// Every rule checked, in order.
@@ -197,16 +203,25 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
         format: None,
         verified: false,
         signers: Vec::new(),
+        signed_by: Vec::new(),
         releases: Vec::new(),
         checks: Vec::new(),
     };
+    let mut gaps = Vec::new();
     let (outcome, detail) = match report {
         Err(e) => (RuleOutcome::NotRun, format!("cannot be read: {e}")),
         Ok(report) => {
             plan.format = Some(report.format.name().to_owned());
             plan.signers = signers(&report.checks);
+            plan.signed_by = report
+                .checks
+                .iter()
+                .filter(|c| c.outcome == crate::model::Outcome::Passed)
+                .filter_map(|c| c.signer.clone())
+                .collect();
             plan.verified = report.verdict.is_verified();
             plan.releases = rules::releases(&report.vendor);
+            gaps = gaps::gaps(&report.vendor);
             match &report.verdict {
                 crate::model::Verdict::Verified => (RuleOutcome::Passed, "verified".to_owned()),
                 crate::model::Verdict::NotVerified { reasons } => (
@@ -221,14 +236,31 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
         outcome,
         detail,
     });
-    if plan.verified && plan.releases.is_empty() {
-        plan.checks.push(RuleCheck {
-            rule: "releases".to_owned(),
-            outcome: RuleOutcome::Failed,
-            detail: "declares no release fwkit can read (a version and a device GUID, PCI id or Dell component id)".to_owned(),
-        });
+    if plan.verified {
+        note_gaps(&mut plan, gaps);
     }
     plan
+}
+
+/// A `releases` check naming what is missing: failed when the package
+/// gives no release at all, reported only when some devices of a package
+/// with releases are left out.
+fn note_gaps(plan: &mut PackagePlan, gaps: Vec<String>) {
+    let mut why = gaps.join("; ");
+    if why.contains("HP") {
+        why = format!("{why}; {}", gaps::HP_NOTE);
+    }
+    let (outcome, detail) = match (plan.releases.is_empty(), gaps.is_empty()) {
+        (true, true) => (RuleOutcome::Failed, "declares no release fwkit can read (a version and a device GUID, PCI id or Dell component id)".to_owned()),
+        (true, false) => (RuleOutcome::Failed, format!("declares no release fwkit can read: {why}")),
+        (false, false) => (RuleOutcome::NotEvaluated, format!("devices left out of the plan: {why}")),
+        (false, true) => return,
+    };
+    plan.checks.push(RuleCheck {
+        rule: "releases".to_owned(),
+        outcome,
+        detail,
+    });
 }
 
 /// Plan `packages` against `inventory`.

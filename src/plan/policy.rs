@@ -6,14 +6,16 @@
 //! require-signature = true
 //! forbid-downgrade = true
 //! allowed-formats = ["cab", "zip", "set"]
-//! [signers]
+//! [signers]                                     # see `signers`
 //! minisign = ["1A2B3C4D5E6F7081"]
+//! openpgp = ["0123456789ABCDEF0123456789ABCDEF01234567"]
 //! [minimum-versions]
 //! MP = "1.2.26"                                   # by device name
 //! "2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59" = "1.2.26" # or by GUID
 //! ```
 
 use super::inventory::Device;
+pub use super::signers::Signers;
 use super::version::compare;
 use super::{DevicePlan, PackagePlan, RuleCheck, RuleOutcome};
 use serde::Deserialize;
@@ -43,16 +45,6 @@ pub struct Policy {
     /// The lowest version each device may end at, by name or GUID.
     #[serde(default)]
     pub minimum_versions: BTreeMap<String, String>,
-}
-
-/// Required signers, per signature kind.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Signers {
-    /// minisign key ids (16 hex digits, as `fwkit verify` shows them): a
-    /// package must carry a good signature by one of them.
-    #[serde(default)]
-    pub minisign: Vec<String>,
 }
 
 /// The deepest `[`/`{` nesting of `text`, counted outside nothing (a
@@ -85,13 +77,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Policy, String> {
         ));
     }
     let policy: Policy = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
-    for id in &policy.signers.minisign {
-        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!(
-                "{name}: signers.minisign: '{id}' is not a key id of 16 hex digits"
-            ));
-        }
-    }
+    super::signers::check(&policy.signers).map_err(|e| format!("{name}: {e}"))?;
     Ok(policy)
 }
 
@@ -110,27 +96,35 @@ fn check(rule: &str, holds: bool, detail: String) -> RuleCheck {
 /// The policy's rules on one package.
 pub fn package_checks(policy: &Policy, package: &PackagePlan) -> Vec<RuleCheck> {
     let mut out = Vec::new();
-    let signed_by = if package.signers.is_empty() {
-        "no checked signature".to_owned()
+    let whole: Vec<&crate::model::Signer> = package
+        .signed_by
+        .iter()
+        .filter(|s| s.whole_package)
+        .collect();
+    let found = if package.signed_by.is_empty() {
+        "found no verified signature".to_owned()
     } else {
-        format!("signed by key id {}", package.signers.join(", "))
+        let each: Vec<String> = package
+            .signed_by
+            .iter()
+            .map(|s| match s.whole_package {
+                true => s.describe(),
+                false => format!(
+                    "{} (over part of the package only, not counted)",
+                    s.describe()
+                ),
+            })
+            .collect();
+        format!("found verified signatures by {}", each.join(", "))
     };
     if policy.require_signature {
-        out.push(check(
-            "require-signature",
-            !package.signers.is_empty(),
-            signed_by.clone(),
-        ));
+        out.push(check("require-signature", !whole.is_empty(), found.clone()));
     }
-    let wanted = &policy.signers.minisign;
-    if !wanted.is_empty() {
-        let holds = package
-            .signers
-            .iter()
-            .any(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)));
+    if !policy.signers.is_empty() {
+        let holds = whole.iter().any(|s| policy.signers.accepts(s));
         let detail = format!(
-            "{signed_by}; the policy requires one of {}",
-            wanted.join(", ")
+            "required: a verified signature of the whole package by one of {}; {found}",
+            policy.signers.describe().join(", ")
         );
         out.push(check("signers", holds, detail));
     }

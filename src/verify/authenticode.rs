@@ -23,7 +23,9 @@ use super::options::At;
 use super::timestamp::{self, Stamp};
 use super::x509::{self, Legacy, Purpose, EKU_CODE_SIGNING};
 use super::VerifyOptions;
-use crate::model::{Algorithm, ByteRange, Check, CheckKind, Outcome, RangeDigest};
+use crate::model::{
+    Algorithm, ByteRange, Check, CheckKind, Outcome, RangeDigest, Signer, SignerId,
+};
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignerInfo;
 use der::asn1::{ObjectIdentifier, OctetString};
@@ -353,6 +355,7 @@ fn signer_check(
     check.outcome = match x509::path(&signed.cert, &purpose) {
         Ok(path) => {
             facts.push(format!("chain {}", path.subjects.join(" -> ")));
+            check.signer = Some(leaf(&signed.cert));
             Outcome::Passed
         }
         Err(x509::PathError::Untrusted(why)) => {
@@ -365,6 +368,23 @@ fn signer_check(
         }
     };
     check.with_detail(facts.join("; "))
+}
+
+/// The identity of the signing certificate that chained to an anchor.
+fn leaf(cert: &x509_cert::Certificate) -> Signer {
+    use sha2::Digest as _;
+    let tbs = cert.tbs_certificate();
+    let sha256 = der::Encode::to_der(cert)
+        .map(|der| super::hex(&sha2::Sha256::digest(der)))
+        .unwrap_or_default();
+    Signer {
+        id: SignerId::X509 {
+            subject: x509::name(tbs.subject()),
+            issuer: x509::name(tbs.issuer()),
+            sha256,
+        },
+        whole_package: false,
+    }
 }
 
 fn signing_time(stamp: Option<&Result<Stamp, String>>, claimed: Option<u64>) -> String {

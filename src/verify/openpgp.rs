@@ -7,7 +7,7 @@
 //! [`crate::trust::openpgp`] whether a trusted key made the signature.
 
 use super::VerifyOptions;
-use crate::model::{ByteRange, Check, CheckKind, Outcome, RangeDigest};
+use crate::model::{ByteRange, Check, CheckKind, Outcome, RangeDigest, Signer, SignerId};
 use crate::trust::openpgp::{self as pgp_trust, Outcome as PgpOutcome, Policy, REVOCATION_NOTE};
 
 /// The label of the range digests made for OpenPGP signatures.
@@ -167,6 +167,14 @@ fn apply(check: &mut Check, outcome: PgpOutcome, issuer: &str, about: &str) {
         } => {
             check.outcome = Outcome::Passed;
             check.computed = Some(format!("signer {fingerprint}"));
+            check.signer = Some(Signer {
+                id: SignerId::Openpgp {
+                    fingerprint: fingerprint.clone(),
+                    primary_fingerprint: primary.clone(),
+                    user_id: user_id.clone(),
+                },
+                whole_package: false,
+            });
             let key = match fingerprint == primary {
                 true => format!("key {fingerprint}"),
                 false => format!("subkey {fingerprint} of key {primary}"),

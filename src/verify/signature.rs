@@ -13,7 +13,7 @@
 
 use super::manifest::Manifest;
 use super::VerifyOptions;
-use crate::model::{Check, CheckKind, Member, MemberKind, MemberName, Outcome};
+use crate::model::{Check, CheckKind, Member, MemberKind, MemberName, Outcome, Signer, SignerId};
 use crate::sign::{self, PublicKey, Signature};
 use std::io::Read;
 
@@ -100,6 +100,12 @@ fn check_one<R: std::io::Read>(
         Ok(verified) => {
             check.outcome = Outcome::Passed;
             check.computed = Some(format!("key id {}", verified.key_id));
+            check.signer = Some(Signer {
+                id: SignerId::Minisign {
+                    key_id: verified.key_id.to_string(),
+                },
+                whole_package: false,
+            });
             check.detail = Some(match verified.trusted_comment {
                 Some(comment) => format!("good signature; trusted comment: {comment}"),
                 None => "good signature".to_owned(),
@@ -163,7 +169,16 @@ pub(crate) fn checks<R: Read>(
             check,
         });
     }
-    let mut out: Vec<Check> = found.iter().map(|f| f.check.clone()).collect();
+    let mut out: Vec<Check> = found
+        .iter()
+        .map(|f| {
+            let mut check = f.check.clone();
+            if let Some(signer) = &mut check.signer {
+                signer.whole_package = f.whole;
+            }
+            check
+        })
+        .collect();
     out.extend(policy(&found, options, pass.stub_ok));
     out
 }

@@ -578,4 +578,5 @@ fn sha1_digest_needs_allow_legacy_crypto() {
 }
 
 mod options;
+mod policy;
 mod real;

@@ -92,6 +92,10 @@ mod plan;
 // fwkit plan on a Dell .BIN (systems, PCI devices) and an HP-like .scexe
 // (ROM families), payloads made by GNU tar, signed by fwkit sign.
 mod plan_vendors;
+// `fwkit plan --policy` [signers] for OpenPGP and X.509 signers (issue 13)
+mod plan_signers;
+// `fwkit plan --inventory-from-redfish` (issue 13)
+mod plan_redfish;
 
 // Repository catalogues (issue 14): Dell-shaped catalogues written by the
 // tests, gzipped by `gzip`, re-encoded by `iconv`, over packages made by GNU

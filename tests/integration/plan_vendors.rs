@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 /// A gzip tar of `files` (name, bytes) made by GNU tar in `dir`.
-fn tar_gz(dir: &Path, files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn tar_gz(dir: &Path, files: &[(&str, &[u8])]) -> Vec<u8> {
     let src = dir.join("payload-src");
     let _ = fs::remove_dir_all(&src);
     for (name, data) in files {
@@ -33,7 +33,7 @@ fn tar_gz(dir: &Path, files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// Write `bytes` to `dir/name`, sign it with `k.key` (made once).
-fn signed(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub(crate) fn signed(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     if !dir.join("k.key").exists() {
         fwkit(dir, ["keygen", "-o", "k", "--no-password"]).expect(0);
     }
@@ -71,7 +71,7 @@ fn check(doc: &Value, suffix: &str) -> Value {
         .clone()
 }
 
-const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+pub(crate) const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <SoftwareComponent schemaVersion="2.4" packageID="T3ST2" releaseID="T3ST2" vendorVersion="25.5.9.0001" dellVersion="A00" packageType="LWXP">
   <Name><Display lang="en"><![CDATA[fwkit test RAID controller firmware]]></Display></Name>
   <ComponentType value="FRMW"><Display lang="en"><![CDATA[Firmware]]></Display></ComponentType>
@@ -93,14 +93,14 @@ const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 /// An inventory with Dell systemID `system` and one controller at
 /// 25.5.6.0009 identified by `ids` (JSON members of the device).
-fn dell_inventory(system: &str, ids: &str) -> String {
+pub(crate) fn dell_inventory(system: &str, ids: &str) -> String {
     format!(
         r#"{{"system": {{"vendor": "Dell Inc.", "dell_system_id": "{system}"}},
   "devices": [{{"name": "RAID", {ids}, "version": "25.5.6.0009"}}]}}"#
     )
 }
 
-const PCI: &str = r#""pci": {"vendor": "0x1000", "device": "005d", "subsystem_vendor": "1028", "subsystem_device": "1f47"}"#;
+pub(crate) const PCI: &str = r#""pci": {"vendor": "0x1000", "device": "005d", "subsystem_vendor": "1028", "subsystem_device": "1f47"}"#;
 
 #[test]
 fn dell_bin_systems_and_devices_are_evaluated() {
@@ -186,9 +186,9 @@ fn dell_bin_systems_and_devices_are_evaluated() {
     assert_eq!(doc["devices"][0]["steps"][0]["to"], "25.5.9.0001");
 }
 
-const TARGET: &str = "8c3a4f2e-5b1d-4e6f-9a0b-1c2d3e4f5a6b";
+pub(crate) const TARGET: &str = "8c3a4f2e-5b1d-4e6f-9a0b-1c2d3e4f5a6b";
 
-fn cpq_xml(products: &str) -> String {
+pub(crate) fn cpq_xml(products: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <cpq_package version="2.0"><filename>CP000042.scexe</filename>
@@ -257,4 +257,68 @@ fn hp_scexe_rom_family_is_evaluated() {
     let rule = check(&doc, "not-evaluated");
     assert_eq!(rule["outcome"], "not-run");
     assert!(rule["detail"].as_str().unwrap().contains("ProLiant Test"));
+}
+
+/// An HP component whose device has no `Target` GUID gives no release,
+/// and the check says exactly that (HP metadata has no PCI ids to fall
+/// back on); a second device with a Target still plans, the first one
+/// reported as left out.
+#[test]
+fn hp_devices_without_a_target_say_what_is_missing() {
+    if !require_tool("tar") || !require_tool("gzip") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let no_target = "<Device><DeviceName>Smart Array</DeviceName><Version>7.00</Version></Device>";
+    let build = |name: &str, devices: &str| {
+        let xml = cpq_xml("").replace(
+            "<payload><Devices>",
+            &format!("<payload><Devices>{devices}"),
+        );
+        let payload = tar_gz(
+            dir,
+            &[
+                ("CP000050.xml", xml.as_bytes()),
+                ("rom.bin", &prng(0x50, 4096)),
+            ],
+        );
+        signed(dir, name, &scexe(&payload))
+    };
+    // Only the device without a Target (the System ROM one removed).
+    let xml_only = |pkg: &str| {
+        let xml = cpq_xml("");
+        let start = xml.find("<Device>").unwrap();
+        let end = xml.find("</Devices>").unwrap();
+        let only = format!("{}{no_target}{}", &xml[..start], &xml[end..]);
+        let payload = tar_gz(
+            dir,
+            &[
+                ("CP000051.xml", only.as_bytes()),
+                ("rom.bin", &prng(0x51, 4096)),
+            ],
+        );
+        signed(dir, pkg, &scexe(&payload))
+    };
+    let alone = xml_only("CP000051.scexe");
+    let doc = plan(dir, &alone, &hp_inventory(""), 1);
+    let rule = check(&doc, "releases");
+    assert_eq!(rule["outcome"], "failed");
+    let detail = rule["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(
+            "HP cpq_package CP000051.xml: Devices/Device[0] 'Smart Array' has no <Target> GUID"
+        ) && detail.contains("matched by Target GUID only"),
+        "{detail}"
+    );
+
+    let both = build("CP000050.scexe", no_target);
+    let doc = plan(dir, &both, &hp_inventory(""), 0);
+    assert_eq!(doc["devices"][0]["steps"][0]["to"], "2.10");
+    let rule = check(&doc, "releases");
+    assert_eq!(rule["outcome"], "not-evaluated");
+    assert!(rule["detail"]
+        .as_str()
+        .unwrap()
+        .contains("devices left out of the plan: HP cpq_package CP000050.xml: Devices/Device[0] 'Smart Array' has no <Target> GUID"));
 }
