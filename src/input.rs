@@ -302,28 +302,33 @@ pub(crate) struct Found {
 /// Visit every entry below `root` depth first in name order, never following
 /// links; `visit` says what to do next (see [`Step`]).
 pub(crate) fn walk_sorted(root: &Path, mut visit: impl FnMut(Found) -> Result<Step>) -> Result<()> {
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
+    // Each directory: its path below the root, and that path as text,
+    // `/`-separated ("" for the root).
+    let mut stack = vec![(PathBuf::new(), String::new())];
+    while let Some((rel, rel_text)) = stack.pop() {
         let dir = root.join(&rel);
-        let mut entries: Vec<_> = fs::read_dir(&dir)
+        let mut entries: Vec<(std::ffi::OsString, fs::DirEntry)> = fs::read_dir(&dir)
             .map_err(|e| Error::read(&dir, e))?
+            .map(|entry| entry.map(|e| (e.file_name(), e)))
             .collect::<std::io::Result<_>>()
             .map_err(|e| Error::read(&dir, e))?;
-        entries.sort_by_key(|e| e.file_name());
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut subdirs = Vec::new();
-        for entry in entries {
-            let rel_path = rel.join(entry.file_name());
+        for (name, entry) in entries {
             // Not following links, relative to the directory's own handle.
             let meta = entry.metadata().map_err(|e| Error::read(entry.path(), e))?;
-            let text = rel_path
-                .to_string_lossy()
-                .replace(std::path::MAIN_SEPARATOR, "/");
+            let shown = name.to_string_lossy();
+            let text = match rel_text.is_empty() {
+                true => shown.into_owned(),
+                false => format!("{rel_text}/{shown}"),
+            };
+            let below = meta.is_dir().then(|| (rel.join(&name), text.clone()));
             match visit(Found {
                 rel: text,
                 path: entry.path(),
                 meta,
             })? {
-                Step::Descend => subdirs.push(rel_path),
+                Step::Descend => subdirs.extend(below),
                 Step::Next => {}
                 Step::Stop => return Ok(()),
             }
