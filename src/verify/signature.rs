@@ -41,6 +41,9 @@ pub(crate) struct Carried<'a, R> {
     /// Authenticode signatures, checked; the flag: passed and covers the
     /// whole package.
     pub authenticode: Vec<(Check, bool)>,
+    /// Other checked signatures (JCat blobs, HPE compsig files); the flag:
+    /// passed and covers the whole package.
+    pub others: Vec<(Check, bool)>,
 }
 
 struct Found {
@@ -156,7 +159,13 @@ pub(crate) fn checks<R: Read>(
         });
     }
     let openpgp = super::openpgp::checks(&pass.openpgp, &pass.openpgp_digests, options);
-    for (check, whole) in carried.authenticode.into_iter().chain(openpgp) {
+    let others = std::mem::take(&mut carried.others);
+    for (check, whole) in carried
+        .authenticode
+        .into_iter()
+        .chain(openpgp)
+        .chain(others)
+    {
         found.push(Found {
             covers: check.covers.clone(),
             whole,
