@@ -249,7 +249,7 @@ fn policy(found: &[Found], options: &VerifyOptions, stub_ok: Option<bool>) -> Op
         .map(|f| f.covers.as_str())
         .collect();
     let detail = if found.is_empty() {
-        "no signature found (looked for *.minisig/*.sig members, a detached PKG.minisig/PKG.sig/PKG.sign/PKG.asc and an Authenticode signature)"
+        "no signature found (looked for *.minisig/*.sig members, a detached PKG.minisig/PKG.sig/PKG.sign/PKG.asc/PKG.jcat/PKG.compsig, JCat signatures in a cabinet and an Authenticode signature)"
             .to_owned()
     } else if partial.is_empty() {
         "no valid signature by the given key(s)".to_owned()
