@@ -158,6 +158,41 @@ pub fn jcat(data: &[u8]) -> Option<usize> {
     formats::jcat::parse(data).ok().map(|file| file.items.len())
 }
 
+/// OpenPGP armor and packets. With an even first byte the rest is a key
+/// file given to the trust store (minisign, OpenPGP armored or binary,
+/// X.509, detected by content); with an odd one it is a detached signature
+/// file (`PKG.sign`, `.asc`, `.sig`, a JCat GPG blob): parsed, each
+/// signature's trailer prepared and its issuer read. Returns how many keys
+/// or signatures were read.
+pub fn openpgp(data: &[u8]) -> usize {
+    let Some((first, rest)) = data.split_first() else {
+        return 0;
+    };
+    if first % 2 == 0 {
+        let mut store = crate::trust::TrustStore::default();
+        return store.add("fuzz input", rest).unwrap_or(0);
+    }
+    match crate::trust::openpgp::parse_signatures(rest) {
+        Ok(signatures) => {
+            for signature in &signatures {
+                let _ = crate::trust::openpgp::prepare(signature);
+                let _ = crate::trust::openpgp::issuer(signature);
+            }
+            signatures.len()
+        }
+        Err(_) => 0,
+    }
+}
+
+/// A detached PKCS#7 signature (a JCat kind 3 blob, PEM, or an HPE
+/// compsig, DER): parsed, its digest algorithms and signer read. Returns
+/// the number of digest algorithms, or `None` when refused.
+pub fn pkcs7(data: &[u8]) -> Option<usize> {
+    let signature = crate::verify::pkcs7::parse(data).ok()?;
+    let _ = signature.signer_subject();
+    Some(signature.algorithms().len())
+}
+
 /// An Authenticode certificate table as a PE carries it: `WIN_CERTIFICATE`
 /// entries, CMS SignedData, SpcIndirectDataContent, signer infos, time
 /// stamps, certificate paths. The first two bytes (big-endian) give the

@@ -33,6 +33,7 @@
 
 mod header;
 mod lvfs;
+mod lvfs_sign;
 mod requires;
 mod view;
 

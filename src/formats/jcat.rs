@@ -16,7 +16,8 @@
 //! otherwise; a checksum's data is always the digest as lower-case hex text.
 //! A blob with a `Target` signs another blob of the item (e.g. the SHA-256
 //! text), not the file. Nothing in the JSON is itself protected: only what a
-//! signature covers could be trusted, and fwkit does not check signatures.
+//! signature covers can be trusted; `jcat_sign` checks the PKCS#7 and GPG
+//! signature blobs.
 //!
 //! This module only reads the file; `cab::lvfs_checks` decides.
 
@@ -210,16 +211,20 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<JcatFile, String> {
     })
 }
 
-/// The digest algorithms a JCat file's checksum blobs need (none when it
-/// does not parse).
+/// The digest algorithms a JCat file's checksum blobs need, and SHA-256
+/// for a PKCS#7 blob over a file (what LVFS and `jcat-tool` sign with);
+/// none when it does not parse.
 pub(crate) fn algorithms(bytes: &[u8]) -> Vec<Algorithm> {
     let mut out = Vec::new();
     if let Ok(file) = parse(bytes) {
         for blob in file.items.iter().flat_map(|i| &i.blobs) {
-            if let BlobKind::Checksum(a) = blob.kind() {
-                if !out.contains(&a) {
-                    out.push(a);
-                }
+            let wanted = match (blob.kind(), blob.target) {
+                (BlobKind::Checksum(a), _) => Some(a),
+                (BlobKind::Signature("pkcs7"), None) => Some(Algorithm::Sha256),
+                _ => None,
+            };
+            if let Some(a) = wanted.filter(|a| !out.contains(a)) {
+                out.push(a);
             }
         }
     }

@@ -9,6 +9,7 @@ pub(crate) mod cab;
 pub(crate) mod dell_dup;
 pub(crate) mod fwkit_sfx;
 pub(crate) mod jcat;
+pub(crate) mod jcat_sign;
 pub(crate) mod makeself;
 pub(crate) mod pe;
 pub(crate) mod scexe;

@@ -2,6 +2,7 @@
 //! below read the headers (`formats`), make the one pass (`pass`), and decide
 //! (`verify`); this module puts them in order over one open handle.
 
+mod beside;
 mod fwkit_release;
 mod nested;
 mod profiles;

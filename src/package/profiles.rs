@@ -21,6 +21,10 @@ pub(super) struct Findings<'a> {
     pub members: &'a [Member],
     pub vendor: &'a mut Vec<VendorInfo>,
     pub checks: &'a mut Vec<Check>,
+    pub options: &'a crate::verify::VerifyOptions,
+    /// Signature checks for the policy, each flagged when it passed and
+    /// covers the whole package (an LVFS cabinet's JCat signatures).
+    pub signatures: Vec<(Check, bool)>,
 }
 
 /// Every vendor rule that applies to a package at `path` with `layout`.
@@ -46,7 +50,13 @@ pub(super) fn apply(path: &Path, layout: &Layout, found: &mut Findings<'_>) {
         ));
     }
     if layout.format == FormatKind::Cab {
-        cab::lvfs_checks(found.captured, found.members, found.vendor, found.checks);
+        let signatures = cab::lvfs_checks(
+            found.captured,
+            found.members,
+            (found.vendor, found.checks),
+            found.options,
+        );
+        found.signatures.extend(signatures);
     }
     if layout.capture == Capture::TopLevelXml {
         for (name, bytes) in found.captured {

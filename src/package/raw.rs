@@ -17,10 +17,11 @@ pub(crate) const DETACHED: [&str; 4] = ["minisig", "sig", "sign", "asc"];
 
 /// `Some(Raw)` when a detached signature file sits beside `path`.
 pub(super) fn signed_image(path: &Path) -> Option<FormatKind> {
-    DETACHED
+    (DETACHED
         .iter()
         .any(|ext| sign::detached_path(path, ext).is_file())
-        .then_some(FormatKind::Raw)
+        || super::beside::present(path))
+    .then_some(FormatKind::Raw)
 }
 
 impl Package {

@@ -35,9 +35,12 @@ const SPECULATIVE_SHA256: u64 = 256 << 20;
 impl Package {
     pub(super) fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
         let layout = &self.layout;
-        let openpgp = self.openpgp_files()?;
+        let beside = self.beside()?;
+        let mut openpgp = self.openpgp_files()?;
+        openpgp.extend(beside.pgp_files());
         let mut digests = self.range_digests(options);
         digests.extend(verify::openpgp::range_digests(&openpgp, options));
+        digests.extend(beside.range_digests());
         let mut checks = layout.checks.clone();
         if let Some(table) = layout.authenticode.as_ref() {
             if options.anchors.is_empty() {
@@ -62,7 +65,11 @@ impl Package {
             checks.extend(self.broken(&digests, options)?);
         } else {
             let result = self.pass(&digests, options, &[], sink)?;
-            let found = Found { result, openpgp };
+            let found = Found {
+                result,
+                openpgp,
+                beside,
+            };
             self.decide(found, options, &mut checks, &mut report)?;
         }
         report.verdict = verify::verdict(&checks, &report.members);
@@ -232,7 +239,9 @@ impl Package {
         let Found {
             mut result,
             openpgp,
+            beside,
         } = found;
+        let beside_digests = super::beside::take_digests(&mut result.checks);
         let inputs = signature_inputs(&mut result.checks);
         checks.append(&mut result.checks);
         report.members = result.members;
@@ -261,10 +270,46 @@ impl Package {
             members: &report.members,
             vendor: &mut report.vendor,
             checks,
+            options,
+            signatures: Vec::new(),
         };
         profiles::apply(&self.path, layout, &mut findings);
+        let mut others = findings.signatures;
+        let (structure, signatures) = beside.checks(&beside_digests, options);
+        checks.extend(structure);
+        others.extend(signatures);
+        let stub_ok = self.stub(&captured, checks)?;
+        let carried = Carried {
+            captured: &captured,
+            manifests: &manifests,
+            members: &report.members,
+            detached: self.detached()?,
+            authenticode: match (&layout.authenticode, options.anchors.is_empty()) {
+                (Some(table), false) => authenticode::checks(table, &inputs.image_digests, options),
+                _ => Vec::new(),
+            },
+            others,
+        };
+        let evidence = Evidence {
+            stub_ok,
+            prehash: inputs.prehash,
+            openpgp,
+            openpgp_digests: inputs.openpgp_digests,
+        };
+        checks.extend(signature::checks(carried, options, evidence));
+        Ok(())
+    }
+
+    /// The self-extractor's stub check (added to `checks`): is the stub
+    /// proven fwkit's own? `None` when the package has no stub.
+    fn stub(
+        &self,
+        captured: &[(crate::model::MemberName, Vec<u8>)],
+        checks: &mut Vec<Check>,
+    ) -> Result<Option<bool>> {
+        let layout = &self.layout;
         let stub = match &self.input {
-            Some(input) => profiles::stub_check(input, layout, &captured)?,
+            Some(input) => profiles::stub_check(input, layout, captured)?,
             None => None,
         };
         // A self-extractor's stub is code that runs: unless it is proven
@@ -278,24 +323,7 @@ impl Package {
             None => self_extracting.then_some(false),
         };
         checks.extend(stub);
-        let carried = Carried {
-            captured: &captured,
-            manifests: &manifests,
-            members: &report.members,
-            detached: self.detached()?,
-            authenticode: match (&layout.authenticode, options.anchors.is_empty()) {
-                (Some(table), false) => authenticode::checks(table, &inputs.image_digests, options),
-                _ => Vec::new(),
-            },
-        };
-        let evidence = Evidence {
-            stub_ok,
-            prehash: inputs.prehash,
-            openpgp,
-            openpgp_digests: inputs.openpgp_digests,
-        };
-        checks.extend(signature::checks(carried, options, evidence));
-        Ok(())
+        Ok(stub_ok)
     }
 
     /// A manifest came after members it lists (a tar): hash them with the
@@ -366,6 +394,7 @@ impl Package {
 struct Found {
     result: ScanResult,
     openpgp: Vec<PgpFile>,
+    beside: super::beside::Beside,
 }
 
 impl Package {

@@ -186,7 +186,8 @@ fn read_signature(der: &[u8]) -> Result<Found, String> {
     })
 }
 
-fn algorithm(oid: &ObjectIdentifier) -> Option<Algorithm> {
+/// The digest algorithm an OID names, among those the pass computes.
+pub(crate) fn algorithm(oid: &ObjectIdentifier) -> Option<Algorithm> {
     match x509::digest_name(oid)? {
         "SHA-1" => Some(Algorithm::Sha1),
         "SHA-256" => Some(Algorithm::Sha256),
@@ -347,7 +348,8 @@ fn signer_check(
     facts.push("revocation not checked".to_owned());
     let purpose = Purpose {
         eku: EKU_CODE_SIGNING,
-        at,
+        eku_rule: x509::EkuRule::Required,
+        at: Some(at),
         legacy,
         pool: &certs,
         anchors: &anchors,

@@ -88,17 +88,32 @@ pub(crate) fn verify(
     (content, content_type): (&[u8], Option<&ObjectIdentifier>),
     legacy: Legacy,
 ) -> Result<Signed, String> {
+    let digest = x509::hash(&info.digest_alg.oid, content, legacy)?;
+    verify_digest(info, certs, (&digest, content_type), legacy)
+}
+
+/// [`verify`], given the content's digest (with the signer info's digest
+/// algorithm) instead of the content: computed by the single pass over a
+/// package, for a detached signature.
+pub(crate) fn verify_digest(
+    info: &SignerInfo,
+    certs: &[Certificate],
+    (digest, content_type): (&[u8], Option<&ObjectIdentifier>),
+    legacy: Legacy,
+) -> Result<Signed, String> {
     let cert = find_signer(&info.sid, certs)
         .ok_or_else(|| "the signer's certificate is not in the signature".to_owned())?;
     let attrs = info
         .signed_attrs
         .as_ref()
         .ok_or_else(|| "no signed attributes (fwkit requires them)".to_owned())?;
-    let digest = x509::hash(&info.digest_alg.oid, content, legacy)?;
+    if x509::digest_name(&info.digest_alg.oid) == Some("SHA-1") && legacy == Legacy::Refuse {
+        return Err("SHA-1 digest refused (give --allow-legacy-crypto to accept it)".to_owned());
+    }
     let claimed = attribute(info, &MESSAGE_DIGEST)
         .and_then(|v| v.decode_as::<OctetString>().ok())
         .ok_or_else(|| "no messageDigest signed attribute".to_owned())?;
-    if claimed.as_bytes() != digest.as_slice() {
+    if claimed.as_bytes() != digest {
         return Err("the messageDigest signed attribute does not match the signed content".into());
     }
     if let (Some(expected), Some(value)) = (content_type, attribute(info, &CONTENT_TYPE)) {

@@ -204,7 +204,8 @@ fn apply(check: &mut Check, outcome: PgpOutcome, issuer: &str, about: &str) {
     }
 }
 
-fn from_hex(text: &str) -> Option<Vec<u8>> {
+/// Bytes from lower- or upper-case hex text.
+pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     if bytes.len() % 2 != 0 {
         return None;
@@ -217,4 +218,73 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
                 .and_then(|p| u8::from_str_radix(p, 16).ok())
         })
         .collect()
+}
+
+/// OpenPGP signatures (`signature`, a detached signature file's bytes)
+/// over `text` held in memory (a JCat checksum text a `Target` blob
+/// signs): hashed here, since the text is not in the package. One check
+/// per signature, each naming `covers`.
+pub(crate) fn text_checks(
+    covers: &str,
+    signature: &[u8],
+    text: &[u8],
+    options: &VerifyOptions,
+) -> Vec<Check> {
+    let keys = options.trust.openpgp();
+    let none = |outcome, detail: String| {
+        let mut check = Check::new(CheckKind::Signature, covers.to_owned(), outcome);
+        check.detail = Some(detail);
+        vec![check]
+    };
+    let signatures = match pgp_trust::parse_signatures(signature) {
+        Ok(s) => s,
+        Err(why) if keys.is_empty() => {
+            return none(Outcome::Info, format!("malformed OpenPGP signature: {why}"))
+        }
+        Err(why) => {
+            return none(
+                Outcome::NotRun,
+                format!("malformed OpenPGP signature: {why}"),
+            )
+        }
+    };
+    let policy = Policy {
+        allow_legacy: options.allow_legacy_crypto,
+        now: chrono::Utc::now(),
+    };
+    let mut out = Vec::new();
+    for signature in &signatures {
+        let issuer = pgp_trust::issuer(signature);
+        let mut check = Check::new(CheckKind::Signature, covers.to_owned(), Outcome::Info);
+        check.expected = Some(format!("issuer {}", issuer.id));
+        let created = issuer.created.as_deref().unwrap_or("unknown");
+        let about = format!("created {created} (signer's claim); {}", issuer.algorithms);
+        if keys.is_empty() {
+            check.detail = Some(format!(
+                "OpenPGP signature by {} present, not checked (give --key with an OpenPGP public key); {about}",
+                issuer.id
+            ));
+            out.push(check);
+            continue;
+        }
+        let outcome = match pgp_trust::prepare(signature) {
+            Err(why) => PgpOutcome::NotRun(why),
+            Ok(prepared) => {
+                let mut hasher = super::digest::Hasher::new(prepared.algorithm);
+                hasher.update(text);
+                hasher.update(&prepared.trailer);
+                match from_hex(&hasher.finish()) {
+                    Some(d) => pgp_trust::verify_digest(signature, &keys, &d, policy),
+                    None => PgpOutcome::NotRun("digest not computed".to_owned()),
+                }
+            }
+        };
+        let who = match &issuer.claimed_user_id {
+            Some(uid) => format!("{} (claims to be {uid:?})", issuer.id),
+            None => issuer.id.clone(),
+        };
+        apply(&mut check, outcome, &who, &about);
+        out.push(check);
+    }
+    out
 }

@@ -41,6 +41,9 @@ pub(crate) struct Carried<'a, R> {
     /// Authenticode signatures, checked; the flag: passed and covers the
     /// whole package.
     pub authenticode: Vec<(Check, bool)>,
+    /// Other checked signatures (JCat blobs, HPE compsig files); the flag:
+    /// passed and covers the whole package.
+    pub others: Vec<(Check, bool)>,
 }
 
 struct Found {
@@ -162,7 +165,13 @@ pub(crate) fn checks<R: Read>(
         });
     }
     let openpgp = super::openpgp::checks(&pass.openpgp, &pass.openpgp_digests, options);
-    for (check, whole) in carried.authenticode.into_iter().chain(openpgp) {
+    let others = std::mem::take(&mut carried.others);
+    for (check, whole) in carried
+        .authenticode
+        .into_iter()
+        .chain(openpgp)
+        .chain(others)
+    {
         found.push(Found {
             covers: check.covers.clone(),
             whole,
@@ -255,7 +264,7 @@ fn policy(found: &[Found], options: &VerifyOptions, stub_ok: Option<bool>) -> Op
         .map(|f| f.covers.as_str())
         .collect();
     let detail = if found.is_empty() {
-        "no signature found (looked for *.minisig/*.sig members, a detached PKG.minisig/PKG.sig/PKG.sign/PKG.asc and an Authenticode signature)"
+        "no signature found (looked for *.minisig/*.sig members, a detached PKG.minisig/PKG.sig/PKG.sign/PKG.asc/PKG.jcat/PKG.compsig, JCat signatures in a cabinet and an Authenticode signature)"
             .to_owned()
     } else if partial.is_empty() {
         "no valid signature by the given key(s)".to_owned()

@@ -131,7 +131,8 @@ fn trusted(
 ) -> Result<(), String> {
     let purpose = Purpose {
         eku: EKU_TIME_STAMPING,
-        at,
+        eku_rule: x509::EkuRule::Required,
+        at: Some(at),
         legacy,
         pool,
         anchors,

@@ -246,12 +246,26 @@ pub(crate) struct Path {
 pub(crate) struct Purpose<'a> {
     /// Extended key usage the leaf must carry.
     pub eku: ObjectIdentifier,
-    /// Seconds since 1970 at which every certificate must be valid.
-    pub at: u64,
+    /// Whether a leaf without any extended key usage passes.
+    pub eku_rule: EkuRule,
+    /// Seconds since 1970 at which every certificate must be valid;
+    /// `None`: validity periods are not checked (JCat payloads, as fwupd).
+    pub at: Option<u64>,
     pub legacy: Legacy,
     /// Certificates to build the path through (from the signature).
     pub pool: &'a [Certificate],
     pub anchors: &'a [Certificate],
+}
+
+/// How the leaf's extended key usage is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EkuRule {
+    /// The leaf must carry the wanted usage (Authenticode, time stamps).
+    Required,
+    /// A leaf with no extended key usage extension may be used for any
+    /// purpose (RFC 5280 §4.2.1.12); one that has it must list the wanted
+    /// usage (JCat PKCS#7 and HPE compsig signers).
+    IfPresent,
 }
 
 /// Why no path reached an anchor.
@@ -373,11 +387,11 @@ enum Role {
 }
 
 /// Validity at the chosen time, and no critical extension we ignore.
-fn check_common(cert: &Certificate, at: u64, role: Role) -> Result<(), String> {
+fn check_common(cert: &Certificate, at: Option<u64>, role: Role) -> Result<(), String> {
     let tbs = cert.tbs_certificate();
     let validity = tbs.validity();
     let (from, until) = (seconds(validity.not_before), seconds(validity.not_after));
-    if at < from || at > until {
+    if let Some(at) = at.filter(|at| *at < from || *at > until) {
         return Err(format!(
             "certificate {} is valid from {} to {}, not at {}",
             name(tbs.subject()),
@@ -409,6 +423,7 @@ fn check_leaf(leaf: &Certificate, purpose: &Purpose<'_>) -> Result<(), String> {
         .map_err(|e| format!("unreadable extended key usage: {e}"))?;
     match eku {
         Some((_, usages)) if usages.0.contains(&purpose.eku) => Ok(()),
+        None if purpose.eku_rule == EkuRule::IfPresent => Ok(()),
         _ => Err(format!(
             "signer certificate {} lacks the extended key usage {} ({})",
             name(tbs.subject()),

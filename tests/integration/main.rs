@@ -52,6 +52,14 @@ mod pe;
 mod authenticode;
 mod zip;
 
+// JCat signatures and HPE compsig files (issue 11, points 4 and 6): JCat
+// files made by `jcat-tool` (sign, self-sign, import of a `gpg --batch`
+// signature), a test CA and signer from `openssl`, cabinets from `gcab`,
+// DER compsig files from `openssl cms -sign`; `openssl cms -verify` as the
+// oracle.
+mod compsig;
+mod jcat;
+
 // fwkit's own self-extracting stub (`stub`): archives assembled from
 // `fwkit::pack::stub::render`, a tar from `util::Tar` and gzip members from the
 // system `gzip`, run under dash, bash and busybox sh.

@@ -8,13 +8,16 @@
 //! payload's size; and every content checksum must match. fwupd guesses a
 //! checksum's algorithm from its length; so does fwkit, and a `type`
 //! attribute that disagrees is a failure. Every JCat checksum blob must match
-//! the member its item names; signatures are reported, not checked.
+//! the member its item names; its PKCS#7 and GPG signature blobs are
+//! checked by `jcat_sign` against the keys and certificates given.
 
+use super::lvfs_sign::Signing;
 use crate::formats::jcat::{self, BlobKind};
 use crate::formats::vendor_xml::MAX_XML;
 use crate::model::{
     Algorithm, Check, CheckKind, LvfsRelease, Member, MemberKind, MemberName, Outcome, VendorInfo,
 };
+use crate::verify::VerifyOptions;
 use std::collections::{HashMap, HashSet};
 
 /// One release of one component, as its metainfo declares it.
@@ -270,12 +273,16 @@ fn note(check: &Check, member: Option<&Member>, covered: &mut HashSet<String>) {
 /// checksums and no `--sha256` was given), every file must be covered by a
 /// passed checksum here, the metainfo and JCat files counting as covered the
 /// way a manifest does; otherwise the package is not verified.
+///
+/// Returns the JCat signature checks, each with whether it passed and the
+/// passed signatures together cover every file of the cabinet but the
+/// JCat files (for the signature policy).
 pub(crate) fn lvfs_checks(
     captured: &[(MemberName, Vec<u8>)],
     members: &[Member],
-    vendor: &mut Vec<VendorInfo>,
-    checks: &mut Vec<Check>,
-) {
+    (vendor, checks): (&mut Vec<VendorInfo>, &mut Vec<Check>),
+    options: &VerifyOptions,
+) -> Vec<(Check, bool)> {
     let whole = checks.iter().any(|c| {
         c.outcome == Outcome::Passed
             && c.range.is_some()
@@ -284,6 +291,7 @@ pub(crate) fn lvfs_checks(
     });
     let mut covered = HashSet::new();
     let files = Files::new(members);
+    let mut signing = Signing::new(options);
     for (name, bytes) in captured {
         let name = name.as_str();
         let lower = name.to_ascii_lowercase();
@@ -291,12 +299,13 @@ pub(crate) fn lvfs_checks(
             metainfo_checks(name, bytes, &files, vendor, checks, &mut covered);
             covered.insert(name.to_owned());
         } else if lower.ends_with(".jcat") {
-            jcat_checks(name, bytes, &files, checks, &mut covered);
+            jcat_checks(name, bytes, &files, (checks, &mut covered), &mut signing);
             covered.insert(name.to_owned());
         }
     }
+    let signatures = signing.whole(members);
     if whole || !checks.iter().any(|c| c.kind == CheckKind::Digest) {
-        return;
+        return signatures;
     }
     let uncovered: Vec<&str> = members
         .iter()
@@ -318,6 +327,7 @@ pub(crate) fn lvfs_checks(
             ),
         ));
     }
+    signatures
 }
 
 fn metainfo_checks(
@@ -450,8 +460,8 @@ fn jcat_checks(
     source: &str,
     bytes: &[u8],
     files: &Files<'_>,
-    checks: &mut Vec<Check>,
-    covered: &mut HashSet<String>,
+    (checks, covered): (&mut Vec<Check>, &mut HashSet<String>),
+    signing: &mut Signing<'_>,
 ) {
     let file = match jcat::parse(bytes) {
         Ok(file) => file,
@@ -473,6 +483,10 @@ fn jcat_checks(
             let kind = jcat::kind_name(blob.kind);
             let covers = format!("member {} ({source}, {kind} blob {index})", item.id);
             let check = match &blob.data {
+                Ok(data) if matches!(blob.kind(), BlobKind::Signature("pkcs7" | "gpg")) => {
+                    signing.judge(&covers, (item, blob, data), member);
+                    continue;
+                }
                 Ok(data) => blob_check(covers, blob, data, member, covered),
                 Err(why) => Check::failed(CheckKind::Structure, covers, why.clone()),
             };
@@ -528,7 +542,7 @@ fn blob_check(
                 None => "the file".to_owned(),
             };
             let mut detail = format!(
-                "{what} signature of {signs} present, not checked (fwkit does not verify LVFS signatures)"
+                "{what} signature of {signs} present, not checked (fwkit checks JCat PKCS#7 and GPG signatures only)"
             );
             if let Some(t) = blob.timestamp.filter(|t| *t > 0) {
                 detail.push_str(&format!("; made at Unix time {t}"));
