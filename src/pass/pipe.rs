@@ -22,9 +22,13 @@ where
 {
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(DEPTH);
-        scope.spawn(move || decode(decoder, &tx));
+        // Chunks the walk has read go back to the decoder to be filled
+        // again: no fresh 256 KiB allocation (and page faults) per chunk.
+        let (back, spare) = sync_channel(DEPTH.saturating_add(2));
+        scope.spawn(move || decode(decoder, &tx, &spare));
         let mut pipe = Pipe {
             rx,
+            back,
             chunk: Vec::new(),
             at: 0,
             done: false,
@@ -36,12 +40,19 @@ where
     })
 }
 
-fn decode<R: BufRead>(mut decoder: Decoder<R>, tx: &SyncSender<io::Result<Vec<u8>>>) {
+fn decode<R: BufRead>(
+    mut decoder: Decoder<R>,
+    tx: &SyncSender<io::Result<Vec<u8>>>,
+    spare: &Receiver<Vec<u8>>,
+) {
     loop {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        match (&mut decoder).take(CHUNK as u64).read_to_end(&mut chunk) {
+        let mut chunk = spare.try_recv().unwrap_or_default();
+        // A recycled chunk is already this long: nothing to zero.
+        chunk.resize(CHUNK, 0);
+        match fill(&mut decoder, &mut chunk) {
             Ok(0) => break,
-            Ok(_) => {
+            Ok(n) => {
+                chunk.truncate(n);
                 if tx.send(Ok(chunk)).is_err() {
                     return;
                 }
@@ -61,9 +72,25 @@ fn decode<R: BufRead>(mut decoder: Decoder<R>, tx: &SyncSender<io::Result<Vec<u8
     let _ = tx.send(Err(trailing));
 }
 
+/// Read into `buf` until it is full or the data ends; the bytes read.
+fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0usize;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match reader.read(rest) {
+            Ok(0) => break,
+            // `n <= rest.len()`: `filled` stays at most `buf.len()`.
+            Ok(n) => filled = filled.saturating_add(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// The decoded bytes, as the walk reads them.
 pub(super) struct Pipe {
     rx: Receiver<io::Result<Vec<u8>>>,
+    back: SyncSender<Vec<u8>>,
     chunk: Vec<u8>,
     at: usize,
     done: bool,
@@ -86,7 +113,9 @@ impl Read for Pipe {
             }
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.chunk = chunk;
+                    let used = std::mem::replace(&mut self.chunk, chunk);
+                    // Full or gone, the decoder allocates instead.
+                    let _ = self.back.try_send(used);
                     self.at = 0;
                 }
                 Ok(Err(e)) => {
