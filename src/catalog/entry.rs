@@ -4,7 +4,7 @@
 use super::below;
 use super::dell::{Component, Expect};
 use super::source::Names;
-use super::{signature_path, EntryReport};
+use super::EntryReport;
 use crate::error::{Error, Result};
 use crate::input::ReadAt;
 use crate::input::{walk_sorted, Step};
@@ -16,12 +16,35 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// How packages are verified: without a trust store (the catalogue's
+/// SHA-256 covers each), or, for a package with an OpenPGP signature beside
+/// it (`PKG.sign`, as Dell ships them, `.asc`, `.sig`) when OpenPGP keys
+/// were given, with them: that signature must then be good.
+pub(super) struct Packages {
+    plain: VerifyOptions,
+    signed: Option<VerifyOptions>,
+}
+
+impl Packages {
+    pub(super) fn new(options: &super::CatalogOptions) -> Packages {
+        let mut plain = options.verify.clone();
+        plain.progress = None;
+        plain.sha256 = None;
+        let signed = (!options.trust.openpgp().is_empty()).then(|| {
+            let mut signed = plain.clone();
+            signed.trust = options.trust.clone();
+            signed
+        });
+        Packages { plain, signed }
+    }
+}
+
 /// Check one entry below `root` (the directory, canonical).
 pub(super) fn check(
     root: &Path,
     index: usize,
     component: Component,
-    options: &VerifyOptions,
+    packages: &Packages,
 ) -> EntryReport {
     let mut entry = EntryReport {
         index,
@@ -36,7 +59,7 @@ pub(super) fn check(
     };
     let mut package_reasons = Vec::new();
     if let Some((real, file)) = locate(root, &mut entry) {
-        package_reasons = check_file(&real, &file, &mut entry, component.expect, options);
+        package_reasons = check_file(&real, &file, &mut entry, component.expect, packages);
     }
     let mut reasons: Vec<String> = entry
         .checks
@@ -111,14 +134,23 @@ fn check_file(
     file: &Arc<File>,
     entry: &mut EntryReport,
     expect: Expect,
-    options: &VerifyOptions,
+    packages: &Packages,
 ) -> Vec<String> {
     let size = file.metadata().map(|m| m.len()).ok();
     entry.size = size;
     size_check(entry, size);
-    let mut options = options.clone();
-    options.progress = None;
-    options.sha256 = None;
+    let sign = super::signed::openpgp_signature(real);
+    let mut options = match (&sign, &packages.signed) {
+        (Some(_), Some(signed)) => signed.clone(),
+        (Some(sign), None) => {
+            entry.warnings.push(format!(
+                "{} not checked: give the signer's OpenPGP key with --key/--keyring",
+                sign.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            packages.plain.clone()
+        }
+        (None, _) => packages.plain.clone(),
+    };
     let declared = entry.dell.sha256.clone();
     if let Some(text) = declared.as_deref() {
         match parse_sha256(text) {
@@ -142,13 +174,6 @@ fn check_file(
         entry
             .checks
             .push(check.with_detail("the catalogue gives no digest for this file"));
-    }
-    let sign = signature_path(real);
-    if sign.is_file() {
-        entry.warnings.push(format!(
-            "{}.sign not checked: OpenPGP package signatures are not yet supported",
-            entry.path
-        ));
     }
     match (expect, options.sha256) {
         (Expect::PlainFile, Some(pin)) => {

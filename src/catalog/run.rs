@@ -53,12 +53,13 @@ pub(super) fn entries<'a>(
         moved: Condvar::new(),
         stop: AtomicBool::new(false),
     };
+    let packages = &entry::Packages::new(options);
     let (send, receive) = mpsc::channel::<(usize, EntryReport)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let send = send.clone();
             let (queue, root) = (&queue, &root);
-            scope.spawn(move || work(queue, root, options, &send));
+            scope.spawn(move || work(queue, root, packages, &send));
         }
         drop(send);
         let result = hand_back(&queue, &receive, each);
@@ -77,7 +78,7 @@ pub(super) fn entries<'a>(
 fn work(
     queue: &Queue<'_>,
     root: &Path,
-    options: &CatalogOptions,
+    packages: &entry::Packages,
     send: &mpsc::Sender<(usize, EntryReport)>,
 ) {
     loop {
@@ -103,7 +104,7 @@ fn work(
         if !wait_for_room(queue, position) {
             return;
         }
-        let report = entry::check(root, index, component, &options.verify);
+        let report = entry::check(root, index, component, packages);
         if send.send((position, report)).is_err() {
             return;
         }

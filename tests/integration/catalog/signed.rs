@@ -3,7 +3,7 @@
 //! `gpg --batch` at test time; checked with `--key` before any entry, and
 //! never counted without a trusted key or a `--sha256` pin.
 
-use super::{good_mirror, lines};
+use super::{good_mirror, lines, verified};
 use crate::openpgp::Gpg;
 use crate::util::{fwkit, Run};
 use std::fs;
@@ -41,6 +41,10 @@ fn a_gpg_signed_catalogue_counts_only_with_its_signer_key() {
         "Catalog.xml.gz.sign",
         &["--armor"],
     );
+    // Dell ships a .sign beside each package too: signed by the same key.
+    let bin = format!("mirror/{}", pkgs[0].0);
+    let bin_sign = format!("{bin}.sign");
+    gpg.sign(root, &vendor, &bin, &bin_sign, &["--armor"]);
     let gpgv = |keyring| {
         gpg.gpgv(root, keyring, "Catalog.xml.gz.sign", "Catalog.xml.gz")
             .0
@@ -62,6 +66,23 @@ fn a_gpg_signed_catalogue_counts_only_with_its_signer_key() {
         "{detail}"
     );
     assert!(detail.contains(&vendor), "names the signer's key: {detail}");
+    // The package's own .sign was checked with the same key.
+    let pkg_sig = entries[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "signature" && c["outcome"] == "passed");
+    assert!(pkg_sig.is_some(), "the .BIN.sign checked: {}", entries[0]);
+
+    // A package .sign by another key fails that package, not the others.
+    gpg.sign(root, &other, &bin, &bin_sign, &["--armor"]);
+    let run = bare(root, &cat, &["--key", "vendor.asc"]);
+    run.expect(1);
+    let (entries, summary) = lines(&run);
+    assert_eq!(summary["checks"][0]["outcome"], "passed", "{summary}");
+    assert!(!verified(&entries[0]), "{}", entries[0]);
+    assert_eq!(summary["verified"], pkgs.len() - 1);
+    gpg.sign(root, &vendor, &bin, &bin_sign, &["--armor"]);
 
     // Signed, but no key given: not verified, and says what would count.
     let run = bare(root, &cat, &[]);
