@@ -355,7 +355,7 @@ pub(super) fn unlisted(catalogue: &Path, dir: &Path, names: &Names) -> Result<Ve
             .ok()
             .map(|r| r.to_string_lossy().into_owned())
     }) {
-        for ext in ["sign", "asc", "sig", "minisig"] {
+        for ext in ["sign", "asc", "sig", "minisig", "jcat"] {
             own.insert(format!("{rel}.{ext}"));
         }
         own.insert(rel);

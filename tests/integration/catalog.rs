@@ -23,6 +23,8 @@ mod signed;
 mod lvfs;
 // Entry files opened once, links not followed.
 mod paths;
+// Catalogues fwkit cannot read: exit 2, nothing checked.
+mod malformed;
 
 /// Which digests an entry states.
 #[derive(Clone, Copy, PartialEq)]
