@@ -6,6 +6,10 @@
 #   bench/run.sh --many     # only the many-small-files rows: 50,000 files of 100 B - 4 KiB as
 #                           # a zip, two tar.gz layouts and a directory set, with targets
 #   bench/run.sh --all      # all of the above
+#   bench/run.sh --mirror   # only the mirror rows: a generated mirror of 2,000 packages (small zips,
+#                           # tar.gz and makeself, ~1 GiB; MIRROR_SIZE=MiB shrinks it) with a
+#                           # Dell-style Catalog.xml.gz: verify --catalog --jobs 2 vs --jobs 1 vs
+#                           # sha256sum -c over the same files, and peak RSS, with targets
 #
 # Needs: makeself, hyperfine, GNU tar, python3, /usr/bin/time (Debian: makeself hyperfine time);
 # --many needs zip, unzip, pigz, sha256sum, and strace for its syscall line (skipped without).
@@ -19,21 +23,25 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 work="$here/work"
 runs="${RUNS:-10}"
-pkg=1 big=0 many=0
+pkg=1 big=0 many=0 mirror=0
 for arg in "$@"; do
   case "$arg" in
     --big) big=1 ;;
     --many) many=1 ;;
+    --mirror) mirror=1 ;;
     --all) big=1 many=1 ;;
-    *) echo "usage: bench/run.sh [--big] [--many] [--all]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--big] [--many] [--mirror] [--all]" >&2; exit 2 ;;
   esac
 done
+# --mirror runs only its own rows.
+[ "$mirror" = 1 ] && pkg=0 many=0
 # --many alone runs only its own rows; with --big (or --all) the package rows as well.
 [ "$many" = 1 ] && [ "$big" = 0 ] && pkg=0
 
 tools="hyperfine tar python3"
 [ "$pkg" = 1 ] && tools="$tools makeself zip unzip 7z /usr/bin/time"
 [ "$many" = 1 ] && tools="$tools zip unzip pigz sha256sum"
+[ "$mirror" = 1 ] && tools="$tools makeself gzip sha256sum /usr/bin/time"
 for tool in $tools; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install makeself hyperfine zip unzip p7zip-full pigz time)" >&2; exit 2; }
 done
@@ -182,6 +190,12 @@ EOF
 
 mkdir -p "$work"
 cd "$work"
+if [ "$mirror" = 1 ]; then
+  # shellcheck source=bench/mirror.sh
+  . "$here/mirror.sh"
+  bench_mirror
+  exit 0
+fi
 if [ "$pkg" = 0 ]; then
   bench_many
   exit 0

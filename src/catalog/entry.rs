@@ -1,23 +1,50 @@
 //! One catalogue entry checked: its path (refused before anything is opened
 //! when unsafe), existence, size, digest, and the package itself.
 
+use super::below;
 use super::dell::{Component, Expect};
-use super::{signature_path, EntryReport};
+use super::source::Names;
+use super::EntryReport;
 use crate::error::{Error, Result};
+use crate::input::ReadAt;
 use crate::input::{walk_sorted, Step};
 use crate::model::{Algorithm, Check, CheckKind, MemberName, Outcome, Verdict};
 use crate::package::Package;
 use crate::verify::{hex, parse_sha256, VerifyOptions};
 use std::collections::HashSet;
-use std::io::Read as _;
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How packages are verified: without a trust store (the catalogue's
+/// SHA-256 covers each), or, for a package with an OpenPGP signature beside
+/// it (`PKG.sign`, as Dell ships them, `.asc`, `.sig`) when OpenPGP keys
+/// were given, with them: that signature must then be good.
+pub(super) struct Packages {
+    plain: VerifyOptions,
+    signed: Option<VerifyOptions>,
+}
+
+impl Packages {
+    pub(super) fn new(options: &super::CatalogOptions) -> Packages {
+        let mut plain = options.verify.clone();
+        plain.progress = None;
+        plain.sha256 = None;
+        let signed = (!options.trust.openpgp().is_empty()).then(|| {
+            let mut signed = plain.clone();
+            signed.trust = options.trust.clone();
+            signed
+        });
+        Packages { plain, signed }
+    }
+}
 
 /// Check one entry below `root` (the directory, canonical).
 pub(super) fn check(
     root: &Path,
     index: usize,
     component: Component,
-    options: &VerifyOptions,
+    packages: &Packages,
 ) -> EntryReport {
     let mut entry = EntryReport {
         index,
@@ -31,8 +58,8 @@ pub(super) fn check(
         verdict: Verdict::Verified,
     };
     let mut package_reasons = Vec::new();
-    if let Some(real) = locate(root, &mut entry) {
-        package_reasons = check_file(&real, &mut entry, component.expect, options);
+    if let Some((real, file)) = locate(root, &mut entry) {
+        package_reasons = check_file(&real, &file, &mut entry, component.expect, packages);
     }
     let mut reasons: Vec<String> = entry
         .checks
@@ -51,10 +78,11 @@ pub(super) fn check(
     entry
 }
 
-/// The entry's file inside `root`, or `None` with the failed check recorded.
-/// Nothing is opened for a refused name; a name that resolves outside `root`
-/// through a link is refused before its file is read.
-fn locate(root: &Path, entry: &mut EntryReport) -> Option<std::path::PathBuf> {
+/// The entry's file inside `root`, opened once, or `None` with the failed
+/// check recorded. Nothing is opened for a refused name; the name is opened
+/// one component at a time below `root` without following links, so what is
+/// checked is the handle, never a path that could change after a check.
+fn locate(root: &Path, entry: &mut EntryReport) -> Option<(PathBuf, Arc<File>)> {
     let covers = format!("path {}", entry.path);
     let name = match MemberName::parse(entry.path.as_bytes()) {
         Ok(name) => name,
@@ -66,56 +94,63 @@ fn locate(root: &Path, entry: &mut EntryReport) -> Option<std::path::PathBuf> {
             return None;
         }
     };
-    let real = match std::fs::canonicalize(name.to_path(root)) {
-        Ok(real) => real,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let failed = |kind, detail: &str| Check::failed(kind, covers.clone(), detail.to_owned());
+    let file = match below::open(root, name.as_str()) {
+        Ok(file) => file,
+        Err(below::Refused::Missing) => {
             let detail = "missing: the directory holds no such file";
-            entry
-                .checks
-                .push(Check::failed(CheckKind::Structure, covers, detail));
+            entry.checks.push(failed(CheckKind::Structure, detail));
             return None;
         }
-        Err(e) => {
-            let detail = format!("cannot read: {e}");
+        Err(below::Refused::Link) => {
+            let detail = "refused: a symbolic link on the way (links are not followed; nothing outside the directory is read)";
+            entry.checks.push(failed(CheckKind::Safety, detail));
+            return None;
+        }
+        Err(below::Refused::NotFile) => {
+            entry
+                .checks
+                .push(failed(CheckKind::Structure, "not a regular file"));
+            return None;
+        }
+        Err(below::Refused::Io(e)) => {
             let check = Check::new(CheckKind::Structure, covers, Outcome::NotRun);
-            entry.checks.push(check.with_detail(detail));
+            entry
+                .checks
+                .push(check.with_detail(format!("cannot read: {e}")));
             return None;
         }
     };
-    if !real.starts_with(root) {
-        let detail = "refused: resolves outside the directory through a link";
-        entry
-            .checks
-            .push(Check::failed(CheckKind::Safety, covers, detail));
-        return None;
-    }
-    if !real.is_file() {
-        let detail = "not a regular file";
-        entry
-            .checks
-            .push(Check::failed(CheckKind::Structure, covers, detail));
-        return None;
-    }
     entry
         .checks
         .push(Check::new(CheckKind::Safety, covers, Outcome::Passed));
-    Some(real)
+    Some((name.to_path(root), Arc::new(file)))
 }
 
 /// Size, digest and the package; returns the package's reasons when it did
 /// not verify.
 fn check_file(
     real: &Path,
+    file: &Arc<File>,
     entry: &mut EntryReport,
     expect: Expect,
-    options: &VerifyOptions,
+    packages: &Packages,
 ) -> Vec<String> {
-    let size = std::fs::metadata(real).map(|m| m.len()).ok();
+    let size = file.metadata().map(|m| m.len()).ok();
     entry.size = size;
     size_check(entry, size);
-    let mut options = options.clone();
-    options.progress = None;
-    options.sha256 = None;
+    let sign = super::signed::openpgp_signature(real);
+    let mut options = match (&sign, &packages.signed) {
+        (Some(_), Some(signed)) => signed.clone(),
+        (Some(sign), None) => {
+            entry.warnings.push(format!(
+                "{} not checked: give the signer's OpenPGP key with --key/--keyring",
+                sign.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            packages.plain.clone()
+        }
+        (None, _) => packages.plain.clone(),
+    };
     let declared = entry.dell.sha256.clone();
     if let Some(text) = declared.as_deref() {
         match parse_sha256(text) {
@@ -126,8 +161,10 @@ fn check_file(
                 format!("'{text}' is not 64 hex digits"),
             )),
         }
+    } else if let Some(sha1) = entry.dell.sha1.clone() {
+        weak_check(file, entry, Algorithm::Sha1, &sha1);
     } else if let Some(md5) = entry.dell.hash_md5.clone() {
-        md5_check(real, entry, &md5);
+        weak_check(file, entry, Algorithm::Md5, &md5);
     } else {
         let check = Check::new(
             CheckKind::Digest,
@@ -138,19 +175,12 @@ fn check_file(
             .checks
             .push(check.with_detail("the catalogue gives no digest for this file"));
     }
-    let sign = signature_path(real);
-    if sign.is_file() {
-        entry.warnings.push(format!(
-            "{}.sign not checked: OpenPGP package signatures are not yet supported",
-            entry.path
-        ));
-    }
     match (expect, options.sha256) {
         (Expect::PlainFile, Some(pin)) => {
-            entry.checks.push(own_sha256(real, &entry.path, pin));
+            entry.checks.push(own_sha256(file, &entry.path, pin));
             Vec::new()
         }
-        _ => package_check(real, entry, &options),
+        _ => package_check(real, file, entry, &options),
     }
 }
 
@@ -193,18 +223,26 @@ fn size_check(entry: &mut EntryReport, size: Option<u64>) {
     entry.checks.push(check);
 }
 
-/// The catalogue gives only MD5: checked, and the entry marked weak.
-fn md5_check(real: &Path, entry: &mut EntryReport, declared: &str) {
-    use md5::Md5;
+/// The catalogue gives only MD5 (Dell) or SHA-1 (LVFS): checked, and the
+/// entry marked weak.
+fn weak_check(file: &File, entry: &mut EntryReport, algorithm: Algorithm, declared: &str) {
     entry.weak = true;
+    let name = match algorithm {
+        Algorithm::Sha1 => "SHA-1",
+        _ => "MD5",
+    };
     let mut check = Check::new(
         CheckKind::Digest,
         format!("file {}", entry.path),
         Outcome::NotRun,
     );
-    check.algorithm = Some(Algorithm::Md5);
-    check.expected = Some(declared.to_ascii_lowercase());
-    match digest_file(real, Md5::default()) {
+    check.algorithm = Some(algorithm);
+    check.expected = Some(declared.trim().to_ascii_lowercase());
+    let computed = match algorithm {
+        Algorithm::Sha1 => digest_file(file, sha1::Sha1::default()),
+        _ => digest_file(file, md5::Md5::default()),
+    };
+    match computed {
         Ok(computed) => {
             check.outcome = if Some(&computed) == check.expected.as_ref() {
                 Outcome::Passed
@@ -212,32 +250,39 @@ fn md5_check(real: &Path, entry: &mut EntryReport, declared: &str) {
                 Outcome::Failed
             };
             check.computed = Some(computed);
-            check.detail = Some("weak: the catalogue gives MD5 only".to_owned());
+            check.detail = Some(format!("weak: the catalogue gives {name} only"));
         }
         Err(e) => check.detail = Some(format!("cannot read: {e}")),
     }
-    entry.warnings.push(
-        "weak: the catalogue gives only an MD5 for this file; the package's own checks carry it"
-            .to_owned(),
-    );
+    entry.warnings.push(format!(
+        "weak: the catalogue gives only an {name} for this file; the package's own checks carry it"
+    ));
     entry.checks.push(check);
 }
 
-fn digest_file<D: md5::Digest>(path: &Path, mut hasher: D) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+/// The digest of the whole opened file, read with positional reads.
+fn digest_file<D: md5::Digest>(file: &File, mut hasher: D) -> std::io::Result<String> {
     let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = ReadAt::read_at(file, &mut buf, at)?;
         if n == 0 {
             return Ok(hex(&hasher.finalize()));
         }
         hasher.update(buf.get(..n).unwrap_or_default());
+        at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
     }
 }
 
 /// The package verified as `fwkit verify --sha256 <catalogue's>` would.
-fn package_check(real: &Path, entry: &mut EntryReport, options: &VerifyOptions) -> Vec<String> {
-    match Package::open(real).and_then(|p| p.verify(options)) {
+fn package_check(
+    real: &Path,
+    file: &Arc<File>,
+    entry: &mut EntryReport,
+    options: &VerifyOptions,
+) -> Vec<String> {
+    let source: Arc<dyn ReadAt> = file.clone();
+    match Package::from_source(real, source).and_then(|p| p.verify(options)) {
         Ok(report) => {
             entry.format = Some(report.format);
             entry.warnings.extend(report.warnings);
@@ -257,7 +302,7 @@ fn package_check(real: &Path, entry: &mut EntryReport, options: &VerifyOptions) 
         }
         Err(e) => {
             if let Some(pin) = options.sha256 {
-                entry.checks.push(own_sha256(real, &entry.path, pin));
+                entry.checks.push(own_sha256(file, &entry.path, pin));
             }
             let check = Check::new(
                 CheckKind::Structure,
@@ -271,11 +316,11 @@ fn package_check(real: &Path, entry: &mut EntryReport, options: &VerifyOptions) 
 }
 
 /// When fwkit cannot read the package, the catalogue's SHA-256 is still checked.
-fn own_sha256(real: &Path, path: &str, pin: [u8; 32]) -> Check {
+fn own_sha256(file: &File, path: &str, pin: [u8; 32]) -> Check {
     let mut check = Check::new(CheckKind::External, format!("file {path}"), Outcome::NotRun);
     check.algorithm = Some(Algorithm::Sha256);
     check.expected = Some(hex(&pin));
-    match digest_file(real, sha2::Sha256::default()) {
+    match digest_file(file, sha2::Sha256::default()) {
         Ok(computed) => {
             if Some(&computed) == check.expected.as_ref() {
                 check.outcome = Outcome::Passed;
@@ -300,32 +345,27 @@ fn error_chain(err: &Error) -> String {
     text
 }
 
-/// Files below `dir` that no entry names (nor the catalogue, its `.sign`, or
-/// the `.sign` beside a named file), sorted.
-pub(super) fn unlisted(catalogue: &Path, dir: &Path, paths: &[String]) -> Result<Vec<String>> {
+/// Files below `dir` that no entry names (nor the catalogue, its `.sign`,
+/// `.asc`, `.minisig`, or the `.sign` beside a named file), sorted.
+pub(super) fn unlisted(catalogue: &Path, dir: &Path, names: &Names) -> Result<Vec<String>> {
     let root = std::fs::canonicalize(dir).map_err(|e| Error::read(dir, e))?;
-    let mut named: HashSet<String> = HashSet::with_capacity(paths.len());
-    for path in paths {
-        if let Ok(name) = MemberName::parse(path.as_bytes()) {
-            named.insert(format!("{}.sign", name.as_str()));
-            named.insert(name.as_str().to_owned());
-        }
-    }
+    let mut own: HashSet<String> = HashSet::new();
     if let Some(rel) = std::fs::canonicalize(catalogue).ok().and_then(|c| {
         c.strip_prefix(&root)
             .ok()
             .map(|r| r.to_string_lossy().into_owned())
     }) {
-        named.insert(format!("{rel}.sign"));
-        named.insert(format!("{rel}.minisig"));
-        named.insert(rel);
+        for ext in ["sign", "asc", "sig", "minisig", "jcat"] {
+            own.insert(format!("{rel}.{ext}"));
+        }
+        own.insert(rel);
     }
     let mut unlisted = Vec::new();
     walk_sorted(&root, |found| {
         if found.meta.is_dir() {
             return Ok(Step::Descend);
         }
-        if !named.contains(&found.rel) {
+        if !names.names(&found.rel) && !own.contains(&found.rel) {
             unlisted.push(found.rel);
         }
         Ok(Step::Next)

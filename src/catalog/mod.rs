@@ -14,17 +14,22 @@
 //! prefix or a backslash is refused before anything is opened, and a path
 //! that resolves outside the directory through a link is refused too.
 
+mod below;
 pub mod dell;
 mod entry;
+pub mod lvfs;
 pub mod own;
 mod run;
+pub mod signed;
+mod source;
 
 use crate::error::{Error, Result, Setting};
-use crate::model::{Algorithm, Check, CheckKind, Outcome, Verdict};
-use crate::verify::{hex, VerifyOptions};
+use crate::model::{Check, CheckKind, Outcome, Verdict};
+use crate::verify::VerifyOptions;
+use dell::Component;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
-use std::io::Read as _;
+use std::io::{BufRead as _, Read as _};
 use std::path::{Path, PathBuf};
 
 pub use dell::{DellComponent, DellDevice};
@@ -32,15 +37,26 @@ pub use dell::{DellComponent, DellDevice};
 /// The default [`CatalogOptions::max_catalog`]: 512 MiB.
 pub const DEFAULT_MAX_CATALOG: u64 = 512 << 20;
 
+/// The default [`CatalogOptions::max_entries`]: 1,000,000 (Dell's whole
+/// enterprise catalogue lists some tens of thousands).
+pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
+
 /// How a catalogue is verified.
 #[derive(Clone, Default)]
 pub struct CatalogOptions {
     /// Options for every package (keys, limits). Its `sha256` and `progress`
     /// are ignored.
     pub verify: VerifyOptions,
-    /// Most bytes of the catalogue, compressed and decompressed (the whole
-    /// catalogue is parsed in memory; 0: [`DEFAULT_MAX_CATALOG`]).
+    /// Most bytes of the catalogue, compressed and decompressed (the file is
+    /// held in memory as it is, compressed; its text is read as a stream;
+    /// 0: [`DEFAULT_MAX_CATALOG`]).
     pub max_catalog: u64,
+    /// Most entries of the catalogue (0: [`DEFAULT_MAX_ENTRIES`]); more is an
+    /// error naming `--max-catalog-entries`.
+    pub max_entries: usize,
+    /// Trusted OpenPGP material (`--key`, `--keyring`) for the catalogue's
+    /// own signature (`CATALOGUE.sign`, `.asc`).
+    pub trust: crate::trust::TrustStore,
     /// The SHA-256 of the catalogue file the caller trusts.
     pub sha256: Option<[u8; 32]>,
     /// Keys one of which must sign the catalogue (`CATALOGUE.minisig`) when
@@ -130,7 +146,8 @@ pub struct EntryReport {
 pub struct CatalogReport {
     /// The catalogue file.
     pub catalogue: PathBuf,
-    /// Its kind (`dell`, or `fwkit` for `fwkit pack --format catalog`).
+    /// Its kind (`dell`, `lvfs` for LVFS metadata, or `fwkit` for
+    /// `fwkit pack --format catalog`).
     pub kind: &'static str,
     /// The directory checked.
     pub directory: PathBuf,
@@ -174,6 +191,10 @@ pub enum Event<'a> {
 /// Verify the mirror `dir` against `catalogue`; `each` receives every entry
 /// of the shard in catalogue order as soon as it and those before it are done.
 /// `Err` means the catalogue could not be read or parsed, or `each` failed.
+///
+/// The catalogue file is read once into memory (as it is, compressed) and
+/// its trust decided over those bytes; its text is then read twice as a
+/// stream from them: once to count and name the entries, once to check them.
 pub fn verify(
     catalogue: &Path,
     dir: &Path,
@@ -185,24 +206,22 @@ pub fn verify(
         n => n,
     };
     let raw = read_capped(catalogue, max)?;
-    let mut checks = vec![trust_check(catalogue, &raw, options)];
-    let xml = dell::text(&decompress(catalogue, raw, max)?)?;
+    let kind = kind(catalogue, &raw, max)?;
+    let mut checks = vec![signed::trust_check(catalogue, &raw, options)];
+    if kind == "lvfs" {
+        checks.extend(signed::jcat_checks(catalogue, &raw));
+    }
     let shard = options.shard;
     let keep = |path: &str| shard.is_none_or(|s| s.holds(path));
-    let (kind, parsed) = if xml.trim_start().starts_with('{') {
-        ("fwkit", own::components(&xml, &keep)?)
-    } else {
-        ("dell", dell::components(&xml, &keep)?)
-    };
-    drop(xml);
+    let scan = scan(catalogue, &raw, kind, options)?;
     let mut report = CatalogReport {
         catalogue: catalogue.to_owned(),
         kind,
         directory: dir.to_owned(),
         shard,
         checks: Vec::new(),
-        entries: parsed.paths.len(),
-        checked: parsed.kept.len(),
+        entries: scan.entries,
+        checked: scan.kept,
         verified: 0,
         weak: 0,
         bytes: 0,
@@ -211,32 +230,136 @@ pub fn verify(
         verdict: Verdict::Verified,
     };
     if shard.is_none_or(|s| s.index == 0) {
-        report.unlisted = entry::unlisted(catalogue, dir, &parsed.paths)?;
+        report.unlisted = entry::unlisted(catalogue, dir, &scan.names)?;
         checks.push(unlisted_check(&report.unlisted, options.strict));
     }
     report.checks = checks;
-    drop(parsed.paths);
-    let bytes = parsed
-        .kept
-        .iter()
-        .filter_map(|(_, c)| c.facts.size.as_deref()?.trim().parse::<u64>().ok())
-        .fold(0u64, u64::saturating_add);
+    drop(scan.names);
     each(Event::Start {
         entries: report.checked,
-        bytes,
+        bytes: scan.bytes,
     })?;
-    run::entries(dir, parsed.kept, options, &mut |done: &EntryReport| {
-        report.bytes = report.bytes.saturating_add(done.size.unwrap_or(0));
-        if done.verdict.is_verified() {
-            report.verified = report.verified.saturating_add(1);
-            if done.weak {
-                report.weak = report.weak.saturating_add(1);
+    let kept = entries(catalogue, &raw, kind, max)?
+        .enumerate()
+        .filter_map(|(index, next)| match next {
+            Ok(c) if keep(&c.path) => Some(Ok((index, c))),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        });
+    run::entries(
+        dir,
+        Box::new(kept),
+        scan.kept,
+        options,
+        &mut |done: &EntryReport| {
+            report.bytes = report.bytes.saturating_add(done.size.unwrap_or(0));
+            if done.verdict.is_verified() {
+                report.verified = report.verified.saturating_add(1);
+                if done.weak {
+                    report.weak = report.weak.saturating_add(1);
+                }
             }
-        }
-        each(Event::Entry(done))
-    })?;
+            each(Event::Entry(done))
+        },
+    )?;
     report.verdict = verdict(&report);
     Ok(report)
+}
+
+/// `dell` (a `<Manifest>`), `lvfs` (`<components>`) or `fwkit` (a JSON
+/// document, `fwkit pack --format catalog`).
+fn kind(catalogue: &Path, raw: &[u8], max: u64) -> Result<&'static str> {
+    let mut text = source::text(catalogue, raw, max)?;
+    let head = text
+        .fill_buf()
+        .map_err(|e| source::invalid(format!("cannot read {}: {e}", catalogue.display())))?;
+    if head.trim_ascii_start().starts_with(b"{") {
+        return Ok("fwkit");
+    }
+    let mut reader = quick_xml::Reader::from_reader(text);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                return Ok(match e.local_name().as_ref() {
+                    b"components" => "lvfs",
+                    _ => "dell",
+                });
+            }
+            // The Dell reader says what is wrong.
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return Ok("dell"),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The entries of the catalogue, in document order.
+fn entries<'a>(
+    catalogue: &Path,
+    raw: &'a [u8],
+    kind: &str,
+    max: u64,
+) -> Result<Box<dyn Iterator<Item = Result<Component>> + Send + 'a>> {
+    let mut text = source::text(catalogue, raw, max)?;
+    if kind == "fwkit" {
+        let mut json = String::new();
+        text.read_to_string(&mut json)
+            .map_err(|e| source::invalid(format!("cannot read {}: {e}", catalogue.display())))?;
+        return Ok(Box::new(own::components(&json)?.into_iter().map(Ok)));
+    }
+    if kind == "lvfs" {
+        return Ok(Box::new(lvfs::Stream::new(text)));
+    }
+    Ok(Box::new(dell::Stream::new(text)))
+}
+
+/// What the first read of the catalogue found.
+struct Scan {
+    entries: usize,
+    kept: usize,
+    bytes: u64,
+    names: source::Names,
+}
+
+/// Count and name every entry, checking the whole document parses and the
+/// entry cap holds before any entry is checked.
+fn scan(catalogue: &Path, raw: &[u8], kind: &str, options: &CatalogOptions) -> Result<Scan> {
+    let max = match options.max_catalog {
+        0 => DEFAULT_MAX_CATALOG,
+        n => n,
+    };
+    let cap = match options.max_entries {
+        0 => DEFAULT_MAX_ENTRIES,
+        n => n,
+    };
+    let mut scan = Scan {
+        entries: 0,
+        kept: 0,
+        bytes: 0,
+        names: source::Names::default(),
+    };
+    for component in entries(catalogue, raw, kind, max)? {
+        let component = component?;
+        if scan.entries >= cap {
+            return Err(source::invalid(format!(
+                "{} lists more than {cap} entries, the entry limit (raise it with --max-catalog-entries)",
+                catalogue.display()
+            )));
+        }
+        scan.entries = scan.entries.saturating_add(1);
+        scan.names.insert(&component.path);
+        if options.shard.is_none_or(|s| s.holds(&component.path)) {
+            scan.kept = scan.kept.saturating_add(1);
+            let size = component
+                .facts
+                .size
+                .as_deref()
+                .and_then(|s| s.trim().parse().ok());
+            scan.bytes = scan.bytes.saturating_add(size.unwrap_or(0u64));
+        }
+    }
+    Ok(scan)
 }
 
 fn verdict(report: &CatalogReport) -> Verdict {
@@ -273,100 +396,8 @@ fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Gunzip a catalogue that starts with the gzip magic, at most `max` bytes out.
-fn decompress(path: &Path, raw: Vec<u8>, max: u64) -> Result<Vec<u8>> {
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
-    }
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(raw.as_slice())
-        .take(max.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Invalid {
-            setting: Setting::Catalog,
-            reason: format!("{}: damaged gzip stream: {e}", path.display()),
-        })?;
-    if u64::try_from(out.len()).unwrap_or(u64::MAX) > max {
-        return Err(too_large(path, max, "decompresses to"));
-    }
-    Ok(out)
-}
-
 fn too_large(path: &Path, max: u64, what: &str) -> Error {
-    Error::Invalid {
-        setting: Setting::Catalog,
-        reason: format!(
-            "{} {what} more than {max} bytes, the catalogue limit (raise it with --max-catalog)",
-            path.display()
-        ),
-    }
-}
-
-/// The catalogue's own trust: the caller's pin, else a minisign signature
-/// by a `--key`, else (Dell) an OpenPGP signature, not yet supported; nothing
-/// fails closed.
-fn trust_check(path: &Path, raw: &[u8], options: &CatalogOptions) -> Check {
-    let covers = format!("catalogue {}", path.display());
-    let minisig = crate::sign::detached_path(path, "minisig");
-    if options.sha256.is_none() && minisig.is_file() {
-        return minisig_check(covers, &minisig, raw, &options.keys);
-    }
-    if let Some(pin) = options.sha256 {
-        let computed = hex(&Sha256::digest(raw));
-        let expected = hex(&pin);
-        let outcome = if computed == expected {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        };
-        let mut check = Check::new(CheckKind::External, covers, outcome);
-        check.algorithm = Some(Algorithm::Sha256);
-        check.expected = Some(expected);
-        check.computed = Some(computed);
-        return check;
-    }
-    let sign = signature_path(path);
-    let detail = if sign.is_file() {
-        format!(
-            "OpenPGP catalogue signature: not yet supported ({}); pin the catalogue with --sha256",
-            sign.display()
-        )
-    } else {
-        "the catalogue is neither pinned (--sha256) nor signed".to_owned()
-    };
-    Check::new(CheckKind::Signature, covers, Outcome::NotRun).with_detail(detail)
-}
-
-/// A minisign signature over the catalogue's bytes, by one of `keys`.
-fn minisig_check(
-    covers: String,
-    minisig: &Path,
-    raw: &[u8],
-    keys: &[crate::sign::PublicKey],
-) -> Check {
-    let mut check = Check::new(CheckKind::Signature, covers, Outcome::NotRun);
-    if keys.is_empty() {
-        return check.with_detail(format!(
-            "signed ({}), but no --key to check it with",
-            minisig.display()
-        ));
-    }
-    let text = match std::fs::read_to_string(minisig) {
-        Ok(text) => text,
-        Err(e) => return check.with_detail(format!("cannot read {}: {e}", minisig.display())),
-    };
-    let result = crate::sign::Signature::parse(&text)
-        .and_then(|signature| crate::sign::verify(&signature, keys, raw));
-    match result {
-        Ok(_) => {
-            check.outcome = Outcome::Passed;
-            check.with_detail(format!("minisign signature {}", minisig.display()))
-        }
-        Err(e) => {
-            check.outcome = Outcome::Failed;
-            check.with_detail(format!("{}: {e}", minisig.display()))
-        }
-    }
+    source::invalid(source::too_large(&path.display().to_string(), max, what))
 }
 
 /// Dell publishes `Catalog.gz.sign` beside `Catalog.gz`: `<catalogue>.sign`.

@@ -4,7 +4,7 @@
 //! mirror the way a vendor does. `fwkit verify --catalog CATALOG DIR --key`
 //! reads it with the same checks as a Dell catalogue.
 
-use super::dell::{Component, DellComponent, Expect, Parsed};
+use super::dell::{Component, DellComponent, Expect};
 use crate::error::{Error, Result, Setting};
 use crate::input::{walk_sorted, Step};
 use crate::package::Package;
@@ -110,9 +110,9 @@ fn first_version(value: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// The entries of a catalogue `text` fwkit wrote, as components; `keep`
-/// says which to keep (a shard).
-pub fn components(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Parsed> {
+/// The entries of a catalogue `text` fwkit wrote, as components, in order.
+/// (fwkit's own catalogue is JSON and parsed whole: its text is held once.)
+pub fn components(text: &str) -> Result<Vec<Component>> {
     let index: Index =
         serde_json::from_str(text).map_err(|e| invalid(format!("not an fwkit catalogue: {e}")))?;
     if index.version != 1 {
@@ -121,12 +121,10 @@ pub fn components(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Parsed> {
             index.version
         )));
     }
-    let mut parsed = Parsed {
-        paths: Vec::with_capacity(index.entries.len()),
-        kept: Vec::new(),
-    };
-    for (i, entry) in index.entries.into_iter().enumerate() {
-        if keep(&entry.path) {
+    Ok(index
+        .entries
+        .into_iter()
+        .map(|entry| {
             let expect = if entry.format.is_some() {
                 Expect::Package
             } else {
@@ -139,16 +137,13 @@ pub fn components(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Parsed> {
                 package_type: entry.format,
                 ..DellComponent::default()
             };
-            let component = Component {
-                path: entry.path.clone(),
+            Component {
+                path: entry.path,
                 facts,
                 expect,
-            };
-            parsed.kept.push((i, component));
-        }
-        parsed.paths.push(entry.path);
-    }
-    Ok(parsed)
+            }
+        })
+        .collect())
 }
 
 fn invalid(reason: String) -> Error {

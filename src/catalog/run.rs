@@ -15,19 +15,28 @@ use std::sync::{Condvar, Mutex};
 /// Entries a worker may start beyond the oldest one not yet handed back.
 const AHEAD: usize = 4096;
 
-struct Queue {
-    items: Mutex<std::iter::Enumerate<std::vec::IntoIter<(usize, Component)>>>,
+/// The entries still to hand out, each with its position in the queue.
+type Items<'a> =
+    std::iter::Enumerate<Box<dyn Iterator<Item = Result<(usize, Component)>> + Send + 'a>>;
+
+struct Queue<'a> {
+    /// Pulled one at a time under the lock: the catalogue is parsed as the
+    /// workers ask for entries, never held whole.
+    items: Mutex<Items<'a>>,
+    /// Why the catalogue stopped parsing, when it did.
+    failed: Mutex<Option<Error>>,
     /// Entries handed back so far (positions below it are done).
     handed: Mutex<usize>,
     moved: Condvar,
     stop: AtomicBool,
 }
 
-/// Check every entry of `kept` below `dir` on `options.jobs` workers;
-/// `each` sees them in order.
-pub(super) fn entries(
+/// Check every entry of `kept` (about `count` of them) below `dir` on
+/// `options.jobs` workers; `each` sees them in order.
+pub(super) fn entries<'a>(
     dir: &Path,
-    kept: Vec<(usize, Component)>,
+    kept: Box<dyn Iterator<Item = Result<(usize, Component)>> + Send + 'a>,
+    count: usize,
     options: &CatalogOptions,
     each: &mut dyn FnMut(&EntryReport) -> Result<()>,
 ) -> Result<()> {
@@ -36,19 +45,21 @@ pub(super) fn entries(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-    .clamp(1, kept.len().max(1));
+    .clamp(1, count.max(1));
     let queue = Queue {
-        items: Mutex::new(kept.into_iter().enumerate()),
+        items: Mutex::new(kept.enumerate()),
+        failed: Mutex::new(None),
         handed: Mutex::new(0),
         moved: Condvar::new(),
         stop: AtomicBool::new(false),
     };
+    let packages = &entry::Packages::new(options);
     let (send, receive) = mpsc::channel::<(usize, EntryReport)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let send = send.clone();
             let (queue, root) = (&queue, &root);
-            scope.spawn(move || work(queue, root, options, &send));
+            scope.spawn(move || work(queue, root, packages, &send));
         }
         drop(send);
         let result = hand_back(&queue, &receive, each);
@@ -57,13 +68,17 @@ pub(super) fn entries(
             queue.moved.notify_all();
         }
         result
-    })
+    })?;
+    match queue.failed.lock().ok().and_then(|mut f| f.take()) {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
 }
 
 fn work(
-    queue: &Queue,
+    queue: &Queue<'_>,
     root: &Path,
-    options: &CatalogOptions,
+    packages: &entry::Packages,
     send: &mpsc::Sender<(usize, EntryReport)>,
 ) {
     loop {
@@ -74,13 +89,22 @@ fn work(
             Ok(mut items) => items.next(),
             Err(_) => return,
         };
-        let Some((position, (index, component))) = next else {
-            return;
+        let (position, (index, component)) = match next {
+            Some((position, Ok(item))) => (position, item),
+            Some((_, Err(err))) => {
+                if let Ok(mut failed) = queue.failed.lock() {
+                    *failed = Some(err);
+                }
+                queue.stop.store(true, Ordering::SeqCst);
+                queue.moved.notify_all();
+                return;
+            }
+            None => return,
         };
         if !wait_for_room(queue, position) {
             return;
         }
-        let report = entry::check(root, index, component, &options.verify);
+        let report = entry::check(root, index, component, packages);
         if send.send((position, report)).is_err() {
             return;
         }
@@ -89,7 +113,7 @@ fn work(
 
 /// Wait until `position` is within [`AHEAD`] of the oldest unfinished entry;
 /// false when the run stops.
-fn wait_for_room(queue: &Queue, position: usize) -> bool {
+fn wait_for_room(queue: &Queue<'_>, position: usize) -> bool {
     let Ok(mut handed) = queue.handed.lock() else {
         return false;
     };
@@ -107,7 +131,7 @@ fn wait_for_room(queue: &Queue, position: usize) -> bool {
 
 /// Receive results in any order and hand them to `each` in catalogue order.
 fn hand_back(
-    queue: &Queue,
+    queue: &Queue<'_>,
     receive: &mpsc::Receiver<(usize, EntryReport)>,
     each: &mut dyn FnMut(&EntryReport) -> Result<()>,
 ) -> Result<()> {

@@ -214,6 +214,14 @@ pub struct CatalogArgs {
         requires = "catalog"
     )]
     pub max_catalog: String,
+    /// Most entries in the catalogue (more is refused, exit 2).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = fwkit::catalog::DEFAULT_MAX_ENTRIES,
+        requires = "catalog"
+    )]
+    pub max_catalog_entries: usize,
 }
 
 #[derive(Debug, Args)]

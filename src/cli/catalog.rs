@@ -24,7 +24,7 @@ pub fn run(args: &VerifyArgs) -> Result<Code> {
     // --key checks the catalogue's signature; each package is then covered
     // by the SHA-256 the signed catalogue states for it.
     let keys = std::mem::take(&mut verify.keys);
-    verify.trust = Default::default();
+    let trust = std::mem::take(&mut verify.trust);
     verify.anchors.clear();
     let shard = match args.catalog.shard.as_deref() {
         Some(text) => Some(Shard::parse(text).with_context(|| format!("--shard {text}"))?),
@@ -37,6 +37,8 @@ pub fn run(args: &VerifyArgs) -> Result<Code> {
         max_catalog: options::parse_size(&args.catalog.max_catalog)
             .with_context(|| format!("--max-catalog {}", args.catalog.max_catalog))?,
         jobs: args.catalog.jobs.unwrap_or(0),
+        max_entries: args.catalog.max_catalog_entries,
+        trust,
         shard,
         strict: if args.catalog.strict {
             Strictness::Fail
