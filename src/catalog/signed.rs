@@ -8,6 +8,7 @@
 
 use super::CatalogOptions;
 use crate::formats::jcat::{self, BlobKind};
+use crate::formats::jcat_sign;
 use crate::model::{Algorithm, Check, CheckKind, Outcome};
 use crate::trust::openpgp::{self as pgp_trust, Outcome as PgpOutcome, Policy};
 use crate::verify::digest::Hasher;
@@ -119,9 +120,25 @@ pub(super) fn openpgp_check(
     raw: &[u8],
     options: &CatalogOptions,
 ) -> Check {
+    let name = sign.display().to_string();
+    match read_small(sign) {
+        Ok(bytes) => openpgp_bytes_check(covers, &name, &bytes, raw, options),
+        Err(why) => Check::new(CheckKind::Signature, covers, Outcome::NotRun).with_detail(format!(
+            "{name}: not a readable OpenPGP signature ({why}); not verified; {HOW}"
+        )),
+    }
+}
+
+/// An OpenPGP detached signature (`bytes`, from `name`) over `raw`.
+fn openpgp_bytes_check(
+    covers: String,
+    name: &str,
+    bytes: &[u8],
+    raw: &[u8],
+    options: &CatalogOptions,
+) -> Check {
     let mut check = Check::new(CheckKind::Signature, covers, Outcome::NotRun);
-    let name = sign.display();
-    let signatures = match read_small(sign).and_then(|b| pgp_trust::parse_signatures(&b)) {
+    let signatures = match pgp_trust::parse_signatures(bytes) {
         Ok(s) => s,
         Err(why) => {
             return check.with_detail(format!(
@@ -206,39 +223,103 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// SEAM(jcat): the signatures (PKCS#7, GPG) in the `.jcat` beside LVFS
-/// metadata. JCat signature verification is being written on branch `jcat`;
-/// until it is merged, a `.jcat` alone never makes the metadata count (it
-/// is treated like an unpinned catalogue: `--sha256`, or a trusted OpenPGP
-/// `.asc` beside it, is needed). When `jcat` lands, check its signature
-/// blobs over `raw` here with `options.verify`'s trust store and return
-/// passed or failed; keep not-run when no trusted signer made one.
+/// The signatures (PKCS#7, GPG) in the `.jcat` beside LVFS metadata,
+/// judged over the metadata's bytes `raw` with the trust material given
+/// (`jcat_sign`, as for a `.jcat` beside a package). Passed when a trusted
+/// signature covers the metadata and none fails; not-run when no trusted
+/// signer made one.
 fn jcat_signature_check(
     covers: String,
     jcat: &Path,
     raw: &[u8],
     options: &CatalogOptions,
 ) -> Check {
-    let _ = (raw, options);
-    let kinds = jcat_file(jcat)
-        .ok()
-        .map(|file| {
-            let mut kinds: Vec<String> = file
-                .items
-                .iter()
-                .flat_map(|item| item.blobs.iter())
-                .filter(|b| matches!(b.kind(), BlobKind::Signature(_)))
-                .map(|b| jcat::kind_name(b.kind))
-                .collect();
-            kinds.sort();
-            kinds.dedup();
-            kinds.join(", ")
-        })
+    let file = match jcat_file(jcat) {
+        Ok(file) => file,
+        Err(why) => {
+            return Check::failed(
+                CheckKind::Signature,
+                covers,
+                format!("{}: not a JCat file: {why}", jcat.display()),
+            )
+        }
+    };
+    let base = jcat
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Check::new(CheckKind::Signature, covers, Outcome::NotRun).with_detail(format!(
-        "signed only in {} ({kinds}): JCat signatures are not checked by fwkit yet, so the metadata is not verified; pin it with --sha256, or give the signer's OpenPGP key with --key/--keyring and put its .asc beside it",
-        jcat.display()
-    ))
+    let base = base.strip_suffix(".jcat").unwrap_or(&base).to_owned();
+    let Some(item) = file
+        .items
+        .iter()
+        .find(|i| i.id == base || i.alias_ids.contains(&base))
+    else {
+        return Check::failed(
+            CheckKind::Signature,
+            covers,
+            format!("{}: it has no item for {base}", jcat.display()),
+        );
+    };
+    let digests = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Sha1]
+        .into_iter()
+        .map(|algorithm| {
+            let mut hasher = Hasher::new(algorithm);
+            hasher.update(raw);
+            (algorithm, hasher.finish())
+        })
+        .collect();
+    let signed = jcat_sign::Signed {
+        name: base.clone(),
+        digests,
+        pgp_elsewhere: false,
+        options: &options.verify,
+    };
+    let mut covered = false;
+    let mut judged = Vec::new();
+    for blob in item.blobs.iter() {
+        let (BlobKind::Signature(kind), Ok(data)) = (blob.kind(), &blob.data) else {
+            continue;
+        };
+        let what = format!("JCat {kind} signature in {}", jcat.display());
+        // A GPG blob over the metadata itself: its bytes are here, so the
+        // signature (trailer included) is checked over them.
+        if kind == "gpg" && blob.target.is_none() {
+            let check = openpgp_bytes_check(what.clone(), &what, data, raw, options);
+            covered |= check.outcome == Outcome::Passed;
+            judged.push(check);
+            continue;
+        }
+        let one = jcat_sign::judge(&what, (item, blob, data), Some(&signed));
+        covered |= one.covers_file;
+        judged.extend(one.checks);
+    }
+    let failed = judged.iter().any(|c| c.outcome == Outcome::Failed);
+    let outcome = match (failed, covered) {
+        (true, _) => Outcome::Failed,
+        (false, true) => Outcome::Passed,
+        (false, false) => Outcome::NotRun,
+    };
+    let mut details: Vec<String> = judged
+        .iter()
+        .map(|c| {
+            let said = match c.outcome {
+                Outcome::Passed => "passed",
+                Outcome::Failed => "FAILED",
+                Outcome::Info => "untrusted",
+                _ => "not checked",
+            };
+            format!("{said} {}: {}", c.covers, c.detail.as_deref().unwrap_or(""))
+        })
+        .collect();
+    if judged.is_empty() {
+        details.push(format!("{} holds no signature for {base}", jcat.display()));
+    }
+    if outcome == Outcome::NotRun {
+        details.push(format!(
+            "no trusted signature covers the metadata: not verified; {HOW}, or its X.509 certificate for a JCat PKCS#7 signature"
+        ));
+    }
+    Check::new(CheckKind::Signature, covers, outcome).with_detail(details.join(" | "))
 }
 
 /// Most bytes of a `.jcat` file read.
@@ -259,7 +340,7 @@ fn jcat_file(path: &Path) -> Result<jcat::JcatFile, String> {
 
 /// The checksums the `.jcat` beside LVFS metadata states for it, each
 /// checked over the metadata's bytes `raw`; its signatures listed, not
-/// checked (see [`jcat_signature_check`]). A checksum alone does not make
+/// judged by [`jcat_signature_check`]. A checksum alone does not make
 /// the metadata count: nothing protects the `.jcat` itself.
 pub(super) fn jcat_checks(path: &Path, raw: &[u8]) -> Vec<Check> {
     let jcat = crate::sign::detached_path(path, "jcat");
@@ -315,12 +396,8 @@ pub(super) fn jcat_checks(path: &Path, raw: &[u8]) -> Vec<Check> {
                     check.with_detail("unsigned by itself: it does not make the metadata count"),
                 );
             }
-            BlobKind::Signature(kind) => checks.push(
-                Check::new(CheckKind::Signature, covers.clone(), Outcome::Info).with_detail(
-                    format!("JCat {kind} signature present, not checked by fwkit yet"),
-                ),
-            ),
-            BlobKind::Other => {}
+            // Judged in the catalogue's own signature check.
+            BlobKind::Signature(_) | BlobKind::Other => {}
         }
     }
     checks

@@ -151,8 +151,8 @@ fn lvfs_metadata_and_its_jcat_verify_every_release_cabinet() {
         "sig.asc",
     ]);
 
-    // Signed only in the .jcat: its signatures are not checked yet, so the
-    // metadata does not count; every release is still checked and reported.
+    // Signed only in the .jcat, and no key given: the metadata does not
+    // count; every release is still checked and reported.
     let r = run(root, &[]);
     r.expect(1);
     let (entries, summary) = lines(&r);
@@ -162,7 +162,7 @@ fn lvfs_metadata_and_its_jcat_verify_every_release_cabinet() {
     assert_eq!(checks[0]["outcome"], "not-run", "{summary}");
     let detail = checks[0]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("signed only in") && detail.contains("gpg"),
+        detail.contains("JCat gpg signature") && detail.contains("no OpenPGP key was given"),
         "{detail}"
     );
     assert!(detail.contains("--sha256"), "{detail}");
@@ -172,9 +172,30 @@ fn lvfs_metadata_and_its_jcat_verify_every_release_cabinet() {
         .map(|c| c["algorithm"].as_str().unwrap())
         .collect();
     assert_eq!(jcat_sums, ["sha256", "sha1"], "{summary}");
-    assert!(checks
-        .iter()
-        .any(|c| c["kind"] == "signature" && c["outcome"] == "info"));
+
+    // The GPG blob in the .jcat, checked with the signer's key, makes the
+    // metadata count (the missing cabinet still fails); another key does not.
+    let r = run(root, &["--key", "lvfs.asc"]);
+    r.expect(1);
+    let (_, summary) = lines(&r);
+    assert_eq!(summary["checks"][0]["outcome"], "passed", "{summary}");
+    let other = gpg.key(root, "Other <other@example.com>", "ed25519", &[]);
+    gpg.export(root, &other, "other.asc", &["--armor"]);
+    let r = run(root, &["--key", "other.asc"]);
+    r.expect(1);
+    let (_, summary) = lines(&r);
+    assert_eq!(summary["checks"][0]["outcome"], "not-run", "{summary}");
+    // Other metadata under the same .jcat fails its GPG signature.
+    let meta = root.join("firmware.xml.gz");
+    let good = fs::read(&meta).unwrap();
+    let changed = format!("{}<!-- changed -->\n", metadata(&a, &b1, &b2));
+    fs::write(root.join("firmware.xml"), changed).unwrap();
+    tool(root, "gzip", &[os("-n"), os("-f"), os("firmware.xml")]);
+    let r = run(root, &["--key", "lvfs.asc"]);
+    r.expect(1);
+    let (_, summary) = lines(&r);
+    assert_eq!(summary["checks"][0]["outcome"], "failed", "{summary}");
+    fs::write(&meta, &good).unwrap();
 
     // Pinned: each release's cabinet by its basename, checksums, size.
     let pin = sha256_hex(&fs::read(root.join("firmware.xml.gz")).unwrap());
