@@ -13,6 +13,8 @@
 #
 # Needs: makeself, hyperfine, GNU tar, python3, /usr/bin/time (Debian: makeself hyperfine time);
 # --many needs zip, unzip, pigz, sha256sum, and strace for its syscall line (skipped without).
+# The signature rows run when their tools are there: osslsigncode + openssl + grub-efi-amd64-bin
+# (Authenticode), gpg + gpgv (OpenPGP .BIN.sign).
 # RUNS=N sets hyperfine's runs per command (default 10); FWKIT=/path/to/fwkit times that
 # binary instead of building this tree with cargo.
 # Work files go to bench/work/ (ignored by git, kept between runs). Prints a Markdown table of
@@ -257,6 +259,35 @@ if command -v osslsigncode >/dev/null && command -v openssl >/dev/null && [ -f "
     -n "osslsigncode verify" "osslsigncode verify -CAfile ca.pem -in pkg-signed.exe" >/dev/null
 fi
 
+# OpenPGP: a Dell-like update package (shell stub, package.xml, #####Startofarchive#####,
+# then the gzip tar of the same 128 MiB tree) with a detached PKG.BIN.sign made by gpg with
+# a throwaway RSA-3072 key in a private GNUPGHOME; fwkit verify --key against gpgv (both hash
+# the whole file; fwkit also inflates and checks the archive in the same pass).
+if command -v gpg >/dev/null && command -v gpgv >/dev/null; then
+  if [ ! -f pkg.BIN.sign ]; then
+    rm -rf gnupg; mkdir -m 0700 gnupg
+    {
+      printf '#!/bin/sh\necho "this fwkit benchmark package installs nothing" >&2\nexit 1\n'
+      printf '#####Startofpackage#####\n'
+      printf '<SoftwareComponent schemaVersion="2.4" packageID="BENCH" releaseID="BENCH" vendorVersion="1.0" dellVersion="A00" packageType="LWXP">\n'
+      printf '  <Name><Display lang="en"><![CDATA[fwkit benchmark package]]></Display></Name>\n</SoftwareComponent>\n'
+      printf '\n#####Startofarchive#####\n'
+      cat payload.tar.gz
+    } > pkg.BIN
+    GNUPGHOME="$PWD/gnupg" gpg --batch --quiet --passphrase '' --quick-generate-key \
+      "fwkit bench <bench@example.com>" rsa3072 sign never 2>/dev/null
+    GNUPGHOME="$PWD/gnupg" gpg --batch --yes --armor --export > pub.asc
+    GNUPGHOME="$PWD/gnupg" gpg --batch --yes --export > pub.gpg
+    GNUPGHOME="$PWD/gnupg" gpg --batch --yes --detach-sign --output pkg.BIN.sign pkg.BIN
+    rm -rf gnupg
+  fi
+  "$fwkit" verify --key pub.asc pkg.BIN >/dev/null || { echo "bench: fwkit does not verify pkg.BIN" >&2; exit 1; }
+  gpgv --keyring "$PWD/pub.gpg" pkg.BIN.sign pkg.BIN 2>/dev/null || { echo "bench: gpgv does not verify pkg.BIN" >&2; exit 1; }
+  hyperfine --style basic --warmup 2 --runs "$runs" --export-json openpgp.json \
+    -n "fwkit verify --key (OpenPGP .BIN.sign)" "$fwkit verify --key pub.asc pkg.BIN" \
+    -n "gpgv" "gpgv --keyring $PWD/pub.gpg pkg.BIN.sign pkg.BIN" >/dev/null
+fi
+
 peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -n 1; }
 rss_verify=$(peak "$fwkit" verify pkg.run)
 rm -rf out; rss_unpack=$(peak "$fwkit" unpack pkg.run -o out); rm -rf out
@@ -298,6 +329,10 @@ if os.path.exists("authenticode.json"):
     a = load("authenticode.json")
     for name in a:
         print(row(a, name, "fwkit verify --key (Authenticode)"))
+if os.path.exists("openpgp.json"):
+    o = load("openpgp.json")
+    for name in o:
+        print(row(o, name, "fwkit verify --key (OpenPGP .BIN.sign)"))
 print()
 print(f"peak RSS: fwkit verify {int(sys.argv[1])//1024} MiB, fwkit unpack {int(sys.argv[2])//1024} MiB"
       + (f", fwkit verify of a 1 GiB package {int(sys.argv[3])//1024} MiB" if sys.argv[3] else ""))

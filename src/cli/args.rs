@@ -268,7 +268,8 @@ FLASHER exits and the directory is removed. {{ and }} are literal braces.
 {inner.zip/fw.bin} names fw.bin inside the member inner.zip, itself a
 package (opened from the handed bytes; it must verify too). A bare image
 (img.bin with img.bin.minisig beside it) is the one member {img.bin}, its
-file name. FLASHER runs only when the package is verified (or with
+file name, handed like any member: a sealed memfd, or a read-only file with
+--as-files or over --max-memory (copied once, verified from that copy). FLASHER runs only when the package is verified (or with
 --no-verify, which never skips safety checks or --require-signature) and,
 with --inventory, when `fwkit plan` would apply it. SIGINT and SIGTERM are
 passed on to FLASHER, and fwkit waits for it.

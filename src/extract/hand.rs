@@ -75,12 +75,18 @@ impl HandFile {
 
     /// Flush and sync: the content is on disk before the program starts.
     pub(crate) fn finish(self) -> Result<PathBuf> {
+        Ok(self.finish_open()?.0)
+    }
+
+    /// [`HandFile::finish`], keeping the file open (it can be read through
+    /// this handle: a bare image is verified from its handed copy).
+    pub(crate) fn finish_open(self) -> Result<(PathBuf, File)> {
         let HandFile { path, writer } = self;
         let file = writer
             .into_inner()
             .map_err(|e| Error::write(&path, e.into_error()))?;
         file.sync_all().map_err(|e| Error::write(&path, e))?;
-        Ok(path)
+        Ok((path, file))
     }
 }
 
@@ -95,12 +101,13 @@ fn make_private_dir(path: &Path) -> io::Result<()> {
     fs::create_dir(path)
 }
 
-/// A new file, mode 0400, never through a link.
+/// A new file, mode 0400, never through a link (the handle that creates it
+/// may still read and write it).
 #[cfg(unix)]
 fn create_read_only(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true).mode(0o400);
+    options.read(true).write(true).create_new(true).mode(0o400);
     #[cfg(target_os = "linux")]
     options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     options.open(path)
@@ -109,6 +116,7 @@ fn create_read_only(path: &Path) -> io::Result<File> {
 #[cfg(not(unix))]
 fn create_read_only(path: &Path) -> io::Result<File> {
     fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .open(path)

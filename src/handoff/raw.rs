@@ -1,16 +1,18 @@
 //! A bare image (format `raw`: a file with a detached signature, or
 //! checked with `--sha256`) has no members. It is handed whole, as the one
 //! member named by the file's own name: `{img.bin}` for `img.bin` (or
-//! `dir/img.bin`). Its bytes are read once into a sealed memfd, and the
-//! package verified is that memfd: the bytes handed are the bytes hashed.
+//! `dir/img.bin`). Its bytes are read once into a sealed memfd (or, with
+//! `--as-files`, over `--max-memory`, or without memfd sealing, a read-only
+//! file of a private directory), and the package verified is that copy: the
+//! bytes handed are the bytes hashed.
 
 use super::{memfd, Handed, Handoff, HandoffOptions, Place};
 use crate::error::{Error, Result};
+use crate::extract::HandDir;
 use crate::model::MemberName;
 use crate::package::Package;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -42,28 +44,29 @@ pub(super) fn handoff_raw(
             nested_dirs: Vec::new(),
         });
     };
-    let unsupported = |why: String| Error::Write {
-        path: package.path().to_owned(),
-        source: io::Error::new(io::ErrorKind::Unsupported, why),
-    };
     let size = package.file_size();
-    if options.as_files {
-        return Err(unsupported(
-            "a bare image is handed only as a sealed memfd; --as-files is not supported for format raw yet".to_owned(),
-        ));
-    }
-    if size > options.max_memory {
-        return Err(unsupported(format!(
-            "the image ({size} bytes) is over --max-memory ({} bytes), and a bare image is handed only as a sealed memfd",
+    let why_files = match (options.as_files, size > options.max_memory) {
+        (true, _) => Some(None),
+        (false, true) => Some(Some(format!(
+            "the image ({size} bytes) is over --max-memory ({} bytes)",
             options.max_memory
-        )));
+        ))),
+        (false, false) => memfd::probe()
+            .err()
+            .map(|e| Some(format!("sealed memfds are not available here ({e})"))),
+    };
+    if let Some(why) = why_files {
+        return handoff_file(package, &name, options, why);
     }
-    memfd::probe().map_err(|e| {
-        unsupported(format!(
-            "no sealed memfds here ({e}); a bare image is handed only as one"
-        ))
+    let write_error = |e: io::Error| Error::Write {
+        path: package.path().to_owned(),
+        source: e,
+    };
+    let mut file = memfd::create(name.as_str()).map_err(write_error)?;
+    let sha256 = copy(package, size, |chunk| {
+        file.write_all(chunk).map_err(write_error)
     })?;
-    let (file, sha256) = copy_sealed(package, &name, size)?;
+    memfd::seal(&file).map_err(write_error)?;
     let copy = package.reread(Arc::new(
         file.try_clone()
             .map_err(|e| Error::read(package.path(), e))?,
@@ -86,14 +89,55 @@ pub(super) fn handoff_raw(
     })
 }
 
-/// The first `size` bytes of the package's file in a sealed memfd, and
-/// their SHA-256.
-fn copy_sealed(package: &Package, name: &MemberName, size: u64) -> Result<(File, String)> {
-    let write_error = |e: io::Error| Error::Write {
-        path: package.path().to_owned(),
-        source: e,
-    };
-    let mut file = memfd::create(name.as_str()).map_err(write_error)?;
+/// A bare image handed as a read-only file of a private directory
+/// (`--as-files`, or `why` it could not be a memfd): copied once into a new
+/// file (`O_EXCL|O_NOFOLLOW`, mode 0400, synced), and that file, through the
+/// handle that wrote it, is what is verified; the original path is not read
+/// again. The directory goes with the [`Handoff`] (removed by
+/// [`Handoff::remove`], or when dropped on an error here).
+fn handoff_file(
+    package: &Package,
+    name: &MemberName,
+    options: &HandoffOptions,
+    why: Option<String>,
+) -> Result<Handoff> {
+    let size = package.file_size();
+    let dir = HandDir::new()?;
+    let mut out = dir.create(name)?;
+    let sha256 = copy(package, size, |chunk| out.write(chunk))?;
+    let (path, file) = out.finish_open()?;
+    let report = package.reread(Arc::new(file))?.verify(&options.verify)?;
+    let mut notes = Vec::new();
+    if let Some(why) = why {
+        notes.push(format!(
+            "{why}; the image is handed as a read-only file instead"
+        ));
+    }
+    notes.push(format!(
+        "a bare image is handed whole as the member {name}: copied once into a read-only file of a private directory, and that file was verified"
+    ));
+    Ok(Handoff {
+        report,
+        handed: vec![Handed {
+            name: name.clone(),
+            size,
+            sha256,
+            place: Place::File(path),
+        }],
+        notes,
+        seen: HashMap::new(),
+        dir: Some(dir),
+        nested_dirs: Vec::new(),
+    })
+}
+
+/// The first `size` bytes of the package's file, read once and given to
+/// `write` chunk by chunk; their SHA-256.
+fn copy(
+    package: &Package,
+    size: u64,
+    mut write: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<String> {
     let mut sha256 = Sha256::new();
     let mut offset = 0u64;
     while offset < size {
@@ -108,9 +152,8 @@ fn copy_sealed(package: &Package, name: &MemberName, size: u64) -> Result<(File,
             ));
         }
         sha256.update(&chunk);
-        file.write_all(&chunk).map_err(write_error)?;
+        write(&chunk)?;
         offset = offset.saturating_add(chunk.len() as u64);
     }
-    memfd::seal(&file).map_err(write_error)?;
-    Ok((file, crate::verify::hex(&sha256.finalize())))
+    Ok(crate::verify::hex(&sha256.finalize()))
 }

@@ -9,9 +9,11 @@
 //! copies of what they were handed. Nothing is committed.
 //!
 //! Submodule `exec/files.rs`: `--as-files`, the memory cap, signals.
+//! Submodule `exec/raw_files.rs`: a bare image handed as a read-only file.
 
 mod apply;
 mod files;
+mod raw_files;
 
 use crate::util::{
     fwkit, makeself_archive, os, prng, require_tool, sha256_hex, write_file, Makeself, Run,
