@@ -260,17 +260,9 @@ fn jcat_signature_check(
             format!("{}: it has no item for {base}", jcat.display()),
         );
     };
-    let digests = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Sha1]
-        .into_iter()
-        .map(|algorithm| {
-            let mut hasher = Hasher::new(algorithm);
-            hasher.update(raw);
-            (algorithm, hasher.finish())
-        })
-        .collect();
     let signed = jcat_sign::Signed {
         name: base.clone(),
-        digests,
+        digests: digests_of(raw),
         pgp_elsewhere: false,
         options: &options.verify,
     };
@@ -299,6 +291,17 @@ fn jcat_signature_check(
         (false, true) => Outcome::Passed,
         (false, false) => Outcome::NotRun,
     };
+    summary(covers, &judged, outcome, (jcat, &base))
+}
+
+/// One check from the judged signature blobs of a `.jcat`, with the
+/// outcome decided from them.
+fn summary(
+    covers: String,
+    judged: &[Check],
+    outcome: Outcome,
+    (jcat, base): (&Path, &str),
+) -> Check {
     let mut details: Vec<String> = judged
         .iter()
         .map(|c| {
@@ -320,6 +323,18 @@ fn jcat_signature_check(
         ));
     }
     Check::new(CheckKind::Signature, covers, outcome).with_detail(details.join(" | "))
+}
+
+/// The digests a JCat signature may be made over, of `raw`.
+fn digests_of(raw: &[u8]) -> Vec<(Algorithm, String)> {
+    [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Sha1]
+        .into_iter()
+        .map(|algorithm| {
+            let mut hasher = Hasher::new(algorithm);
+            hasher.update(raw);
+            (algorithm, hasher.finish())
+        })
+        .collect()
 }
 
 /// Most bytes of a `.jcat` file read.
