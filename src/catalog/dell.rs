@@ -296,16 +296,7 @@ impl<R: BufRead> Stream<R> {
     ) -> Result<Option<Field>> {
         let facts = &mut component.facts;
         let names: Vec<&[u8]> = stack.iter().map(Vec::as_slice).collect();
-        let attr = |name: &[u8]| -> Result<Option<String>> {
-            match e.try_get_attribute(name) {
-                Ok(Some(a)) => a
-                    .unescape_value()
-                    .map(|v| Some(v.into_owned()))
-                    .map_err(|err| self.xml_error(&err)),
-                Ok(None) => Ok(None),
-                Err(err) => Err(self.xml_error(&err)),
-            }
-        };
+        let attr = |name: &[u8]| super::source::attribute(e, name, |err| self.xml_error(err));
         let full = |list_len: usize| list_len >= MAX_LIST;
         match names.as_slice() {
             [b"Name", b"Display"] if facts.name.is_none() => return Ok(Some(Field::Name)),

@@ -223,14 +223,7 @@ impl<R: BufRead> Stream<R> {
     }
 
     fn attr(&self, e: &BytesStart, name: &[u8]) -> Result<Option<String>> {
-        match e.try_get_attribute(name) {
-            Ok(Some(a)) => a
-                .unescape_value()
-                .map(|v| Some(v.into_owned()))
-                .map_err(|err| self.xml_error(&err)),
-            Ok(None) => Ok(None),
-            Err(err) => Err(self.xml_error(&err)),
-        }
+        super::source::attribute(e, name, |err| self.xml_error(err))
     }
 }
 

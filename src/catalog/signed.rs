@@ -168,7 +168,7 @@ fn openpgp_bytes_check(
                 let mut hasher = Hasher::new(prepared.algorithm);
                 hasher.update(raw);
                 hasher.update(&prepared.trailer);
-                match from_hex(&hasher.finish()) {
+                match crate::verify::openpgp::from_hex(&hasher.finish()) {
                     Some(digest) => pgp_trust::verify_digest(signature, &keys, &digest, policy),
                     None => PgpOutcome::NotRun("the digest was not computed".to_owned()),
                 }
@@ -206,21 +206,6 @@ fn openpgp_bytes_check(
         "OpenPGP catalogue signature {name} not made by a trusted key ({}): not verified; {HOW}",
         other.join("; ")
     ))
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
-        return None;
-    }
-    bytes
-        .chunks(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-        })
-        .collect()
 }
 
 /// The signatures (PKCS#7, GPG) in the `.jcat` beside LVFS metadata,

@@ -203,3 +203,20 @@ pub(super) fn invalid(reason: String) -> Error {
         reason,
     }
 }
+
+/// The unescaped value of attribute `name` of element `e`, `None` when it
+/// is absent; a malformed attribute is an error made by `xml_error`.
+pub(super) fn attribute(
+    e: &quick_xml::events::BytesStart<'_>,
+    name: &[u8],
+    xml_error: impl Fn(&dyn std::fmt::Display) -> Error,
+) -> Result<Option<String>> {
+    match e.try_get_attribute(name) {
+        Ok(Some(a)) => a
+            .unescape_value()
+            .map(|v| Some(v.into_owned()))
+            .map_err(|err| xml_error(&err)),
+        Ok(None) => Ok(None),
+        Err(err) => Err(xml_error(&err)),
+    }
+}

@@ -36,7 +36,6 @@ use spki::AlgorithmIdentifierOwned;
 pub(crate) const COVERS: &str =
     "whole file except checksum field, security directory entry, certificate table";
 
-const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const SPC_INDIRECT_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.1.4");
 const NESTED: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.4.1");
 /// `WIN_CERT_TYPE_PKCS_SIGNED_DATA`.
@@ -150,16 +149,7 @@ fn collect(der: &[u8], out: &mut Vec<Result<Found, String>>, depth: u8) {
 fn read_signature(der: &[u8]) -> Result<Found, String> {
     let mut reader = der::SliceReader::new(der).map_err(|e| e.to_string())?;
     let info = ContentInfo::decode(&mut reader).map_err(|e| format!("not CMS: {e}"))?;
-    if info.content_type != SIGNED_DATA {
-        return Err(format!(
-            "content type {} is not SignedData",
-            info.content_type
-        ));
-    }
-    let data: SignedData = info
-        .content
-        .decode_as()
-        .map_err(|e| format!("SignedData unreadable: {e}"))?;
+    let data = cms_signer::signed_data(&info)?;
     let encap = &data.encap_content_info;
     if encap.econtent_type != SPC_INDIRECT_DATA {
         return Err(format!(

@@ -40,6 +40,23 @@ pub(crate) struct SignedData {
     pub signer_infos: SignerInfos,
 }
 
+/// The OID of CMS `SignedData`.
+pub(crate) const SIGNED_DATA: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+
+/// The `SignedData` a CMS `ContentInfo` holds; `Err` says what is wrong.
+pub(crate) fn signed_data(info: &cms::content_info::ContentInfo) -> Result<SignedData, String> {
+    if info.content_type != SIGNED_DATA {
+        return Err(format!(
+            "CMS content type {} is not SignedData",
+            info.content_type
+        ));
+    }
+    info.content
+        .decode_as()
+        .map_err(|e| format!("SignedData unreadable: {e}"))
+}
+
 /// The plain certificates a SignedData carries.
 pub(crate) fn certificates(data: &SignedData) -> Vec<Certificate> {
     data.certificates

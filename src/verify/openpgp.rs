@@ -120,17 +120,10 @@ pub(crate) fn checks(
             }
         };
         for (s, signature) in signatures.iter().enumerate() {
-            let issuer = pgp_trust::issuer(signature);
-            let mut check = Check::new(CheckKind::Signature, covers.clone(), Outcome::Info)
-                .with_range(file.range);
-            check.expected = Some(format!("issuer {}", issuer.id));
-            let created = issuer.created.as_deref().unwrap_or("unknown");
-            let about = format!("created {created} (signer's claim); {}", issuer.algorithms);
+            let (issuer, check, about) = first_look(signature, covers.clone());
+            let mut check = check.with_range(file.range);
             if keys.is_empty() {
-                check.detail = Some(format!(
-                    "OpenPGP signature by {} present, not checked (give --key with an OpenPGP public key); {about}",
-                    issuer.id
-                ));
+                check.detail = Some(unchecked(&issuer, &about));
                 out.push((check, file.whole));
                 continue;
             }
@@ -204,6 +197,28 @@ fn apply(check: &mut Check, outcome: PgpOutcome, issuer: &str, about: &str) {
     }
 }
 
+/// A signature's issuer, its check before any key (info), and what it
+/// claims of itself.
+fn first_look(
+    signature: &pgp::packet::Signature,
+    covers: String,
+) -> (pgp_trust::Issuer, Check, String) {
+    let issuer = pgp_trust::issuer(signature);
+    let mut check = Check::new(CheckKind::Signature, covers, Outcome::Info);
+    check.expected = Some(format!("issuer {}", issuer.id));
+    let created = issuer.created.as_deref().unwrap_or("unknown");
+    let about = format!("created {created} (signer's claim); {}", issuer.algorithms);
+    (issuer, check, about)
+}
+
+/// The detail of a signature no OpenPGP key was given for.
+fn unchecked(issuer: &pgp_trust::Issuer, about: &str) -> String {
+    format!(
+        "OpenPGP signature by {} present, not checked (give --key with an OpenPGP public key); {about}",
+        issuer.id
+    )
+}
+
 /// Bytes from lower- or upper-case hex text.
 pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
@@ -254,16 +269,9 @@ pub(crate) fn text_checks(
     };
     let mut out = Vec::new();
     for signature in &signatures {
-        let issuer = pgp_trust::issuer(signature);
-        let mut check = Check::new(CheckKind::Signature, covers.to_owned(), Outcome::Info);
-        check.expected = Some(format!("issuer {}", issuer.id));
-        let created = issuer.created.as_deref().unwrap_or("unknown");
-        let about = format!("created {created} (signer's claim); {}", issuer.algorithms);
+        let (issuer, mut check, about) = first_look(signature, covers.to_owned());
         if keys.is_empty() {
-            check.detail = Some(format!(
-                "OpenPGP signature by {} present, not checked (give --key with an OpenPGP public key); {about}",
-                issuer.id
-            ));
+            check.detail = Some(unchecked(&issuer, &about));
             out.push(check);
             continue;
         }

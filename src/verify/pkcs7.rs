@@ -23,11 +23,9 @@ use crate::model::{Algorithm, Check, Outcome};
 use base64::Engine as _;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignerIdentifier, SignerInfo};
-use der::asn1::ObjectIdentifier;
 use der::Decode;
 use x509_cert::Certificate;
 
-const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const PEM_BEGIN: &str = "-----BEGIN PKCS7-----";
 const PEM_END: &str = "-----END PKCS7-----";
 
@@ -62,16 +60,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Pkcs7, String> {
 /// Parse a DER `ContentInfo` holding a detached `SignedData`.
 pub(crate) fn parse_der(der: &[u8]) -> Result<Pkcs7, String> {
     let info = ContentInfo::from_der(der).map_err(|e| format!("not DER CMS: {e}"))?;
-    if info.content_type != SIGNED_DATA {
-        return Err(format!(
-            "CMS content type {} is not SignedData",
-            info.content_type
-        ));
-    }
-    let data: SignedData = info
-        .content
-        .decode_as()
-        .map_err(|e| format!("SignedData unreadable: {e}"))?;
+    let data = cms_signer::signed_data(&info)?;
     if data.encap_content_info.econtent.is_some() {
         return Err("the SignedData carries its content (fwkit checks detached signatures)".into());
     }

@@ -8,7 +8,6 @@
 //! time-stamping key usage, valid at the stamped time.
 
 use super::cms_signer;
-use super::cms_signer::SignedData;
 use super::x509::{self, Legacy, Purpose, EKU_TIME_STAMPING};
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignerInfo;
@@ -19,7 +18,6 @@ use x509_cert::Certificate;
 
 const RFC3161: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.3.3.1");
 const COUNTERSIGNATURE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.6");
-const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 
 /// A verified time stamp.
@@ -84,13 +82,7 @@ fn rfc3161(
 ) -> Result<Stamp, String> {
     let kind = "RFC 3161 time stamp";
     let info = ContentInfo::from_der(der).map_err(|e| format!("{kind} unreadable: {e}"))?;
-    if info.content_type != SIGNED_DATA {
-        return Err(format!("{kind} is not CMS SignedData"));
-    }
-    let data: SignedData = info
-        .content
-        .decode_as()
-        .map_err(|e| format!("{kind} unreadable: {e}"))?;
+    let data = cms_signer::signed_data(&info).map_err(|e| format!("{kind}: {e}"))?;
     let encap = &data.encap_content_info;
     let tst = encap
         .econtent
