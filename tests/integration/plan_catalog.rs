@@ -315,3 +315,71 @@ fn an_unpinned_catalogue_leaves_nothing_applicable() {
     assert_eq!(a["verified"], false);
     assert_eq!(rule(a, "catalogue").unwrap()["outcome"], "failed");
 }
+
+/// LVFS metadata naming one release, `version`, of `cab` (its location,
+/// SHA-256 and size), gzipped; its path.
+fn lvfs_metadata(root: &Path, cab: &Path, version: &str) -> PathBuf {
+    let data = fs::read(cab).unwrap();
+    let name = cab.file_name().unwrap().to_str().unwrap();
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<components origin="lvfs" version="0.9">
+  <component type="firmware">
+    <id>org.fwkit.Plan.firmware</id>
+    <name>MP</name>
+    <releases>
+      <release version="{version}" timestamp="1764547200">
+        <location>https://fwupd.org/downloads/{name}</location>
+        <checksum type="sha256" filename="{name}" target="container">{sha}</checksum>
+        <size type="download">{size}</size>
+      </release>
+    </releases>
+  </component>
+</components>
+"#,
+        sha = sha256_hex(&data),
+        size = data.len()
+    );
+    fs::write(root.join("firmware.xml"), xml).unwrap();
+    tool(root, "gzip", &[os("-n"), os("-f"), os("firmware.xml")]);
+    root.join("firmware.xml.gz")
+}
+
+#[test]
+fn lvfs_metadata_plans_its_cabinets_by_their_own_guids_and_must_agree_on_the_version() {
+    if !crate::plan::tools() {
+        return;
+    }
+    let m = Mirror {
+        tmp: TempDir::new().unwrap(),
+    };
+    let root = m.root();
+    let cab = crate::plan::cabinet(
+        root,
+        &root.join("mirror"),
+        "mp-1.2.26",
+        "1.2.26",
+        &crate::plan::ge("1.2.10"),
+    );
+    let inv = format!(
+        r#"{{"devices": [{{"name": "MP", "guids": ["{}"], "version": "1.2.10"}}]}}"#,
+        crate::plan::GUID
+    );
+    fs::write(root.join("inv.json"), inv).unwrap();
+    let meta = lvfs_metadata(root, &cab, "1.2.26");
+    let doc = m.plan(&meta, true, &["--json"]).expect(0).json();
+    assert_eq!(doc["catalogue"]["kind"], "lvfs");
+    assert_eq!(steps(&doc).len(), 1, "{doc:#}");
+    assert!(steps(&doc)[0].contains("1.2.26"), "{doc:#}");
+    // The metadata says 1.2.27 of the same cabinet: it disagrees.
+    let meta = lvfs_metadata(root, &cab, "1.2.27");
+    let doc = m.plan(&meta, true, &["--json"]).expect(1).json();
+    assert!(steps(&doc).is_empty(), "{doc:#}");
+    let agrees = rule(package(&doc, "mp-1.2.26.cab"), "catalogue agrees").expect("a disagreement");
+    assert_eq!(agrees["outcome"], "failed");
+    let detail = agrees["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1.2.27") && detail.contains("1.2.26"),
+        "{detail}"
+    );
+}
