@@ -56,6 +56,7 @@ pub(super) fn check(
         checks: Vec::new(),
         warnings: Vec::new(),
         verdict: Verdict::Verified,
+        vendor: Vec::new(),
     };
     let mut package_reasons = Vec::new();
     if let Some((real, file)) = locate(root, &mut entry) {
@@ -286,6 +287,7 @@ fn package_check(
         Ok(report) => {
             entry.format = Some(report.format);
             entry.warnings.extend(report.warnings);
+            entry.vendor = report.vendor;
             // The caller's --sha256 here is the catalogue's: say so.
             entry
                 .checks

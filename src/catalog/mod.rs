@@ -139,6 +139,10 @@ pub struct EntryReport {
     pub warnings: Vec<String>,
     /// The answer for this entry.
     pub verdict: Verdict,
+    /// The package's own vendor metadata, when it was read (for `fwkit plan
+    /// --catalog`, which compares it with the catalogue's facts).
+    #[serde(skip)]
+    pub vendor: Vec<crate::model::VendorInfo>,
 }
 
 /// The answer for the whole catalogue (this shard).

@@ -461,6 +461,15 @@ pub struct PlanArgs {
     /// Also write a JUnit XML report: one testcase per package and rule.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// A repository catalogue (Dell Catalog.xml(.gz), LVFS firmware.xml.gz,
+    /// fwkit's own): PKG_OR_DIR is then the one mirror directory it lists,
+    /// checked as verify --catalog checks it, and each entry that verifies
+    /// is planned with the catalogue's facts.
+    #[arg(long, value_name = "CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// With --catalog: the SHA-256 of the catalogue file (hex).
+    #[arg(long, value_name = "HEX", requires = "catalog")]
+    pub sha256: Option<String>,
     #[command(flatten)]
     pub show: ActionOutput,
     #[command(flatten)]

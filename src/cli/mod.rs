@@ -7,6 +7,7 @@ mod catalog;
 mod exec;
 mod options;
 mod plan;
+mod plan_catalog;
 mod render;
 mod trust_x509;
 

@@ -80,6 +80,9 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
         anyhow::bail!("--inventory INV.json is required");
     };
     let (inv, policy) = load(path, args.policy.as_deref())?;
+    if let Some(catalogue) = &args.catalog {
+        return super::plan_catalog::run(args, catalogue, &inv, policy);
+    }
     let packages = plan::expand(&args.packages).context("listing the packages")?;
     if packages.is_empty() {
         anyhow::bail!("no package to plan: the directories named are empty");
@@ -91,8 +94,18 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
         policy,
     };
     let plan = plan::plan(&packages, &inv, &options);
+    show(args, &plan, None)
+}
+
+/// Write the JUnit report and show `plan` (text or JSON, with `catalogue`
+/// when given); the exit status.
+pub(super) fn show(
+    args: &PlanArgs,
+    plan: &Plan,
+    catalogue: Option<serde_json::Value>,
+) -> Result<i32> {
     if let Some(junit) = &args.junit {
-        std::fs::write(junit, junit_xml(&plan))
+        std::fs::write(junit, junit_xml(plan))
             .with_context(|| format!("cannot write {}", junit.display()))?;
     }
     let mut out = std::io::stdout().lock();
@@ -101,16 +114,20 @@ fn plan_command(args: &PlanArgs) -> Result<i32> {
         let doc = serde_json::json!({
             "schema": SCHEMA,
             "command": "plan",
-            "outcome": outcome(&plan),
+            "outcome": outcome(plan),
             "applicable": plan.applicable,
             "devices": plan.devices,
             "packages": plan.packages,
             "policy": plan.policy,
         });
+        let mut doc = doc;
+        if let Some(catalogue) = catalogue {
+            doc["catalogue"] = catalogue;
+        }
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
-        text(&mut out, &plan)?;
+        text(&mut out, plan)?;
     }
     Ok(if plan.applicable { 0 } else { 1 })
 }

@@ -6,6 +6,7 @@
 //! the order is a chain of releases each of whose requirements holds on the
 //! version the previous step left (`path`).
 
+pub mod catalog;
 mod gaps;
 pub mod inventory;
 mod matching;

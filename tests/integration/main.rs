@@ -104,6 +104,9 @@ mod plan_vendors;
 mod plan_signers;
 // `fwkit plan --inventory-from-redfish` (issue 13)
 mod plan_redfish;
+// `fwkit plan --catalog CATALOG DIR` (issue 14): a gzipped Dell-shaped
+// catalogue over two Dell .BINs made with GNU tar.
+mod plan_catalog;
 
 // Repository catalogues (issue 14): Dell-shaped catalogues written by the
 // tests, gzipped by `gzip`, re-encoded by `iconv`, over packages made by GNU

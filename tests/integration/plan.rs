@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
-const GUID: &str = "2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59";
+pub(crate) const GUID: &str = "2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59";
 
 /// Writes `firmware.metainfo.xml` and `firmware.jcat.json` for the
 /// `firmware.bin` in the working directory: argv[1] the release version,
@@ -44,13 +44,19 @@ json.dump({"JcatVersionMajor": 0, "JcatVersionMinor": 1, "Items": items},
           open("firmware.jcat.json", "w"))
 "#;
 
-fn tools() -> bool {
+pub(crate) fn tools() -> bool {
     require_tool("gcab") && require_tool("gzip") && require_tool("python3")
 }
 
 /// An LVFS cabinet `out/NAME.cab` for `version` with `requires` (the body
 /// of `<requires>`), built in a scratch directory under `work`.
-fn cabinet(work: &Path, out: &Path, name: &str, version: &str, requires: &str) -> PathBuf {
+pub(crate) fn cabinet(
+    work: &Path,
+    out: &Path,
+    name: &str,
+    version: &str,
+    requires: &str,
+) -> PathBuf {
     let src = work.join(format!("src-{name}"));
     write_file(
         &src.join("firmware.bin"),
@@ -74,7 +80,7 @@ fn cabinet(work: &Path, out: &Path, name: &str, version: &str, requires: &str) -
     cab
 }
 
-fn ge(version: &str) -> String {
+pub(crate) fn ge(version: &str) -> String {
     format!(r#"<firmware compare="ge" version="{version}"/>"#)
 }
 
