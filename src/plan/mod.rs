@@ -14,6 +14,7 @@ mod path;
 pub mod policy;
 pub mod redfish;
 pub mod rules;
+pub mod signer_sections;
 pub mod signers;
 pub mod version;
 
@@ -83,6 +84,9 @@ pub struct PackagePlan {
     pub path: PathBuf,
     /// Its format, as detected.
     pub format: Option<String>,
+    /// The vendors it belongs to, by fwkit's names (`dell`, `hpe`…: see
+    /// [`signer_sections::VENDORS`]).
+    pub vendors: Vec<String>,
     /// Whether it verified as `fwkit verify` would.
     pub verified: bool,
     /// The key ids of the good signatures checked on it.
@@ -202,6 +206,7 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
     let mut plan = PackagePlan {
         path: path.to_owned(),
         format: None,
+        vendors: Vec::new(),
         verified: false,
         signers: Vec::new(),
         signed_by: Vec::new(),
@@ -213,6 +218,7 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
         Err(e) => (RuleOutcome::NotRun, format!("cannot be read: {e}")),
         Ok(report) => {
             plan.format = Some(report.format.name().to_owned());
+            plan.vendors = signer_sections::vendors_of(report.format, &report.vendor);
             plan.signers = signers(&report.checks);
             plan.signed_by = report
                 .checks

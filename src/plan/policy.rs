@@ -9,6 +9,8 @@
 //! [signers]                                     # see `signers`
 //! minisign = ["1A2B3C4D5E6F7081"]
 //! openpgp = ["0123456789ABCDEF0123456789ABCDEF01234567"]
+//! [signers.vendor.dell]                         # see `signer_sections`
+//! openpgp = ["89ABCDEF0123456789ABCDEF0123456789ABCDEF"]
 //! [minimum-versions]
 //! MP = "1.2.26"                                   # by device name
 //! "2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59" = "1.2.26" # or by GUID
@@ -78,10 +80,16 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Policy, String> {
     }
     let policy: Policy = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
     super::signers::check(&policy.signers).map_err(|e| format!("{name}: {e}"))?;
+    super::signer_sections::check(&policy.signers, text).map_err(|e| format!("{name}: {e}"))?;
     Ok(policy)
 }
 
 fn check(rule: &str, holds: bool, detail: String) -> RuleCheck {
+    rule_check(rule, holds, detail)
+}
+
+/// A check named `policy <rule>`, passed when `holds`.
+pub(super) fn rule_check(rule: &str, holds: bool, detail: String) -> RuleCheck {
     RuleCheck {
         rule: format!("policy {rule}"),
         outcome: if holds {
@@ -128,6 +136,12 @@ pub fn package_checks(policy: &Policy, package: &PackagePlan) -> Vec<RuleCheck> 
         );
         out.push(check("signers", holds, detail));
     }
+    out.extend(super::signer_sections::package_checks(
+        &policy.signers,
+        package,
+        &whole,
+        &found,
+    ));
     if let Some(allowed) = &policy.allowed_formats {
         let format = package.format.as_deref().unwrap_or("unknown");
         let holds = allowed.iter().any(|a| a.eq_ignore_ascii_case(format));

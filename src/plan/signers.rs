@@ -15,6 +15,7 @@
 
 use crate::model::{Signer, SignerId};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// Required signers, per kind of signature: one of them, of any kind,
 /// must have signed the whole package.
@@ -38,6 +39,13 @@ pub struct Signers {
     /// order; attribute names and spaces around `,` and `=` do not matter.
     #[serde(default)]
     pub x509_subject: Vec<String>,
+    /// `[signers.vendor.NAME]`: required signers for one vendor's packages
+    /// (see `signer_sections`); empty inside a section.
+    #[serde(default)]
+    pub vendor: BTreeMap<String, Signers>,
+    /// `[signers.format.NAME]`: required signers for one format's packages.
+    #[serde(default)]
+    pub format: BTreeMap<String, Signers>,
 }
 
 /// An identity with only hex digits kept, upper-cased; `seps` are dropped.
@@ -116,7 +124,7 @@ pub fn check(signers: &Signers) -> Result<(), String> {
 }
 
 impl Signers {
-    /// True when the policy names no signer.
+    /// True when the list names no signer (its sections aside).
     pub fn is_empty(&self) -> bool {
         self.minisign.is_empty()
             && self.openpgp.is_empty()

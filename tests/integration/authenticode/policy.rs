@@ -126,6 +126,30 @@ fn x509_signers_in_policy() {
         );
     }
 
+    // Per vendor and per format (issue 13 point 5): an HP cp*.exe is of
+    // vendor hpe and format pe; both sections hold with the leaf's
+    // SHA-256, a Dell section requiring another certificate is ignored.
+    let policy = format!(
+        "[signers.vendor.hpe]\nx509-sha256 = [\"{colons}\"]\n[signers.format.pe]\nx509-subject = [\"CN=Test Code Signer\"]\n[signers.vendor.dell]\nx509-sha256 = [\"{}\"]\n",
+        "ab".repeat(32)
+    );
+    let doc = plan_with_policy(dir, &pkg, &policy, &key, 0);
+    assert_eq!(doc["packages"][0]["vendors"], serde_json::json!(["hpe"]));
+    assert_eq!(rule(&doc, "policy signers.vendor.hpe")["outcome"], "passed");
+    assert_eq!(rule(&doc, "policy signers.format.pe")["outcome"], "passed");
+    // The hpe section requires another certificate: exit 1, that section named.
+    let policy = format!(
+        "[signers.vendor.hpe]\nx509-sha256 = [\"{}\"]\n",
+        "ab".repeat(32)
+    );
+    let doc = plan_with_policy(dir, &pkg, &policy, &key, 1);
+    let check = rule(&doc, "policy signers.vendor.hpe");
+    assert_eq!(check["outcome"], "failed");
+    assert!(check["detail"]
+        .as_str()
+        .unwrap()
+        .contains("[signers.vendor.hpe] applies"));
+
     // The signer's certificate chains to no given anchor (another root):
     // not verified, and the subject rule is not met by a signer only seen.
     let other = dir.join("other/ca.pem");
