@@ -131,6 +131,7 @@ fn catalogue_plan(report: &CatalogReport) -> PackagePlan {
         verified: !checks.iter().any(|c| c.outcome.fails()),
         signers: super::signers(&report.checks),
         signed_by: Vec::new(),
+        vendors: Vec::new(),
         releases: Vec::new(),
         checks,
     }
@@ -150,6 +151,10 @@ fn entry_plan(dir: &Path, entry: &EntryReport) -> PackagePlan {
             .filter(|c| c.outcome == Outcome::Passed)
             .filter_map(|c| c.signer.clone())
             .collect(),
+        vendors: entry
+            .format
+            .map(|f| super::signer_sections::vendors_of(f, &entry.vendor))
+            .unwrap_or_default(),
         releases: Vec::new(),
         checks: Vec::new(),
     };
