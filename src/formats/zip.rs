@@ -143,9 +143,29 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
             return Ok(walk.abandon(vec![check]));
         }
     };
-    if let Err(e) = archive.validate_header_consistency() {
-        let check = Check::failed(CheckKind::Structure, covers, e.to_string());
-        return Ok(walk.abandon(vec![check]));
+    // Local headers against the central directory, overlaps and unlisted
+    // headers: read on a thread of its own (its own cursor over the one
+    // handle) while the entries are admitted and the manifests learnt;
+    // nothing is placed or read for content before it has said yes.
+    let mut validator = archive.clone();
+    let consistent = std::thread::scope(|scope| {
+        let check = scope.spawn(move || validator.validate_header_consistency());
+        let listed = list(&mut archive, &mut walk);
+        if let Ok(Ok(listing)) = &listed {
+            learn_manifests(&mut archive, &listing.files, &mut walk);
+        }
+        let valid = check
+            .join()
+            .map_err(|_| "internal: the zip header check failed".to_owned())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        (listed, valid)
+    });
+    let (listed, valid) = consistent;
+    if let Err(why) = valid {
+        // One failure, one reason: nothing of what was admitted is
+        // reported (it was never read), as if the listing had not started.
+        let check = Check::failed(CheckKind::Structure, covers, why);
+        return Ok(Walk::new(zp.options, zp.capture, &[]).abandon(vec![check]));
     }
     let mut warnings = Vec::new();
     if archive.offset() > 0 {
@@ -154,7 +174,7 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
             archive.offset()
         ));
     }
-    let mut listing = match list(&mut archive, &mut walk, sink)? {
+    let mut listing = match listed? {
         Ok(listing) => listing,
         Err((why, mut checks)) => {
             checks.push(Check::new(CheckKind::Limit, covers, Outcome::Failed).with_detail(why));
@@ -163,7 +183,7 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
             return Ok(result);
         }
     };
-    learn_manifests(&mut archive, &listing.files, &mut walk);
+    place_others(&mut listing, &walk, sink)?;
     listing
         .failures
         .extend(read_members(zp, &archive, &listing.files, &mut walk, sink)?);
@@ -190,6 +210,8 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
 struct Listing {
     /// File members to read: (member, zip index).
     files: Vec<(Admitted, usize)>,
+    /// Directories and links, placed after the header check.
+    others: Vec<Admitted>,
     checks: Vec<Check>,
     failures: Vec<String>,
     /// The zip's first byte: its first local header (bytes of a wrapper
@@ -198,15 +220,16 @@ struct Listing {
 }
 
 /// Every central directory entry through the walk; directories and links
-/// placed. `Ok(Err)`: a limit stopped the listing.
+/// kept to be placed once the headers are known to be consistent.
+/// `Ok(Err)`: a limit stopped the listing.
 #[allow(clippy::type_complexity)]
 fn list(
     archive: &mut Archive,
     walk: &mut Walk,
-    sink: &mut dyn Sink,
 ) -> Result<std::result::Result<Listing, (String, Vec<Check>)>> {
     let mut listing = Listing {
         files: Vec::new(),
+        others: Vec::new(),
         checks: Vec::new(),
         failures: Vec::new(),
         first_header: u64::MAX,
@@ -226,17 +249,24 @@ fn list(
                 continue;
             }
         };
-        if is_file {
-            listing.files.push((admitted, index));
-        } else {
-            match walk.place(&admitted, sink) {
-                Ok(()) => {}
-                Err(Stop::Fatal(e)) => return Err(e),
-                Err(Stop::Content(why) | Stop::Limit(why)) => listing.failures.push(why),
-            }
+        match is_file {
+            true => listing.files.push((admitted, index)),
+            false => listing.others.push(admitted),
         }
     }
     Ok(Ok(listing))
+}
+
+/// Place the directories and links the listing admitted.
+fn place_others(listing: &mut Listing, walk: &Walk, sink: &mut dyn Sink) -> Result<()> {
+    for admitted in std::mem::take(&mut listing.others) {
+        match walk.place(&admitted, sink) {
+            Ok(()) => {}
+            Err(Stop::Fatal(e)) => return Err(e),
+            Err(Stop::Content(why) | Stop::Limit(why)) => listing.failures.push(why),
+        }
+    }
+    Ok(())
 }
 
 /// One central directory entry as the walk sees it, and its stored name;
