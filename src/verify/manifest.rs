@@ -167,7 +167,7 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8], max: u64) -> Option<Manif
                 manifest.entries.push(Entry {
                     path: resolve(dir.as_ref(), &listed),
                     algorithm,
-                    digest: digest.to_ascii_lowercase(),
+                    digest,
                     line: line_no,
                     size: None,
                     mode: None,
@@ -195,7 +195,7 @@ fn parse_line(line: &str, named: Option<Algorithm>) -> Option<(Algorithm, String
             };
             let hex = hex.trim();
             return (is_hex(hex) && algorithm_for_len(hex.len()) == Some(algorithm))
-                .then(|| (algorithm, hex.to_owned(), Some(name.to_owned())));
+                .then(|| (algorithm, hex.to_ascii_lowercase(), Some(name.to_owned())));
         }
     }
     // coreutils: optional leading `\` marks an escaped name.
@@ -232,7 +232,7 @@ fn parse_line(line: &str, named: Option<Algorithm>) -> Option<(Algorithm, String
             })
         }
     };
-    Some((algorithm, hex.to_owned(), name))
+    Some((algorithm, hex.to_ascii_lowercase(), name))
 }
 
 fn unescape(text: &str) -> Option<String> {
@@ -259,6 +259,11 @@ fn resolve(dir: Option<&MemberName>, listed: &str) -> Result<MemberName, String>
         Some(dir) if !listed.starts_with('/') => format!("{dir}/{listed}"),
         _ => listed.to_owned(),
     };
+    // Most listed paths are plain already: a name that parses as it stands
+    // has no empty, `.` or `..` part to resolve (nor `/`, `\` or NUL).
+    if let Ok(name) = MemberName::parse(joined.as_bytes()) {
+        return Ok(name);
+    }
     // `..` inside the set is allowed as long as the result stays inside.
     let mut parts: Vec<&str> = Vec::new();
     if joined.starts_with('/') || joined.contains('\\') || joined.contains('\0') {
