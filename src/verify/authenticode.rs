@@ -344,21 +344,10 @@ fn signer_check(
         pool: &certs,
         anchors: &anchors,
     };
-    check.outcome = match x509::path(&signed.cert, &purpose) {
-        Ok(path) => {
-            facts.push(format!("chain {}", path.subjects.join(" -> ")));
-            check.signer = Some(leaf(&signed.cert));
-            Outcome::Passed
-        }
-        Err(x509::PathError::Untrusted(why)) => {
-            facts.push(format!("{why}; not counted"));
-            Outcome::Info
-        }
-        Err(x509::PathError::Invalid(why)) => {
-            facts.push(why);
-            Outcome::Failed
-        }
-    };
+    check.outcome = x509::path_outcome(&signed.cert, &purpose, &mut facts);
+    if check.outcome == Outcome::Passed {
+        check.signer = Some(leaf(&signed.cert));
+    }
     check.with_detail(facts.join("; "))
 }
 

@@ -250,20 +250,7 @@ fn signer(
         pool: &certs,
         anchors: &anchors,
     };
-    let outcome = match x509::path(&signed.cert, &purpose) {
-        Ok(path) => {
-            facts.push(format!("chain {}", path.subjects.join(" -> ")));
-            Outcome::Passed
-        }
-        Err(x509::PathError::Untrusted(why)) => {
-            facts.push(format!("{why}; not counted"));
-            Outcome::Info
-        }
-        Err(x509::PathError::Invalid(why)) => {
-            facts.push(why);
-            Outcome::Failed
-        }
-    };
+    let outcome = x509::path_outcome(&signed.cert, &purpose, &mut facts);
     (outcome, facts.join("; "))
 }
 

@@ -277,6 +277,31 @@ pub(crate) enum PathError {
     Invalid(String),
 }
 
+/// The outcome of `leaf`'s path for a signature check: passed (the chain
+/// added to `facts`), info when it reaches no anchor given (not counted),
+/// failed when it is invalid (why added to `facts`).
+pub(crate) fn path_outcome(
+    leaf: &Certificate,
+    purpose: &Purpose<'_>,
+    facts: &mut Vec<String>,
+) -> crate::model::Outcome {
+    use crate::model::Outcome;
+    match path(leaf, purpose) {
+        Ok(path) => {
+            facts.push(format!("chain {}", path.subjects.join(" -> ")));
+            Outcome::Passed
+        }
+        Err(PathError::Untrusted(why)) => {
+            facts.push(format!("{why}; not counted"));
+            Outcome::Info
+        }
+        Err(PathError::Invalid(why)) => {
+            facts.push(why);
+            Outcome::Failed
+        }
+    }
+}
+
 /// Build the path from `leaf` to one of the anchors, then check it. A
 /// path that reaches no anchor is `Untrusted`; one that reaches an anchor
 /// but breaks a rule on the way is `Invalid`.
