@@ -136,14 +136,19 @@ impl<R: BufRead> Stream<R> {
         }
     }
 
+    /// The next XML event, owned (the buffer is reused for the next one).
+    fn event(&mut self) -> Result<Event<'static>> {
+        self.buf.clear();
+        match self.reader.read_event_into(&mut self.buf) {
+            Ok(event) => Ok(event.into_owned()),
+            Err(e) => Err(self.read_error(&e)),
+        }
+    }
+
     /// The next component, or `None` after the root element's end.
     fn next_component(&mut self) -> Result<Option<Component>> {
         loop {
-            self.buf.clear();
-            let event = match self.reader.read_event_into(&mut self.buf) {
-                Ok(event) => event.into_owned(),
-                Err(e) => return Err(self.read_error(&e)),
-            };
+            let event = self.event()?;
             match event {
                 Event::DocType(_) => {
                     return Err(invalid(
@@ -229,11 +234,7 @@ impl<R: BufRead> Stream<R> {
         let mut stack: Vec<Vec<u8>> = Vec::new();
         let mut field: Option<(Field, usize, String)> = None;
         loop {
-            self.buf.clear();
-            let event = match self.reader.read_event_into(&mut self.buf) {
-                Ok(event) => event.into_owned(),
-                Err(e) => return Err(self.read_error(&e)),
-            };
+            let event = self.event()?;
             match event {
                 Event::Start(_) | Event::Empty(_) if stack.len() >= MAX_DEPTH => {
                     return Err(self.too_much(&component.path, "elements nested too deeply"));

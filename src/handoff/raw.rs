@@ -9,7 +9,7 @@
 use super::{memfd, Handed, Handoff, HandoffOptions, Place};
 use crate::error::{Error, Result};
 use crate::extract::HandDir;
-use crate::model::MemberName;
+use crate::model::{MemberName, Report};
 use crate::package::Package;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -72,21 +72,16 @@ pub(super) fn handoff_raw(
             .map_err(|e| Error::read(package.path(), e))?,
     ))?;
     let report = copy.verify(&options.verify)?;
-    Ok(Handoff {
-        report,
-        handed: vec![Handed {
-            name: name.clone(),
-            size,
-            sha256,
-            place: Place::Memfd(file),
-        }],
-        notes: vec![format!(
-            "a bare image is handed whole as the member {name}: read once into a sealed memfd, and that memfd was verified"
-        )],
-        seen: HashMap::new(),
-        dir: None,
-        nested_dirs: Vec::new(),
-    })
+    let note = format!(
+        "a bare image is handed whole as the member {name}: read once into a sealed memfd, and that memfd was verified"
+    );
+    let handed = Handed {
+        name: name.clone(),
+        size,
+        sha256,
+        place: Place::Memfd(file),
+    };
+    Ok(whole(report, handed, vec![note], None))
 }
 
 /// A bare image handed as a read-only file of a private directory
@@ -116,19 +111,13 @@ fn handoff_file(
     notes.push(format!(
         "a bare image is handed whole as the member {name}: copied once into a read-only file of a private directory, and that file was verified"
     ));
-    Ok(Handoff {
-        report,
-        handed: vec![Handed {
-            name: name.clone(),
-            size,
-            sha256,
-            place: Place::File(path),
-        }],
-        notes,
-        seen: HashMap::new(),
-        dir: Some(dir),
-        nested_dirs: Vec::new(),
-    })
+    let handed = Handed {
+        name: name.clone(),
+        size,
+        sha256,
+        place: Place::File(path),
+    };
+    Ok(whole(report, handed, notes, Some(dir)))
 }
 
 /// The first `size` bytes of the package's file, read once and given to
@@ -156,4 +145,16 @@ fn copy(
         offset = offset.saturating_add(chunk.len() as u64);
     }
     Ok(crate::verify::hex(&sha256.finalize()))
+}
+
+/// The handoff of a bare image: one member, the image itself.
+fn whole(report: Report, handed: Handed, notes: Vec<String>, dir: Option<HandDir>) -> Handoff {
+    Handoff {
+        report,
+        handed: vec![handed],
+        notes,
+        seen: HashMap::new(),
+        dir,
+        nested_dirs: Vec::new(),
+    }
 }

@@ -27,7 +27,7 @@ use super::rules::{Release, Requirement};
 use super::{PackagePlan, Plan, PlanOptions, RuleCheck, RuleOutcome};
 use crate::catalog::{CatalogOptions, CatalogReport, DellComponent, EntryReport, Event};
 use crate::error::Result;
-use crate::model::{Outcome, PciIds, Verdict};
+use crate::model::{Outcome, PciIds};
 use std::path::Path;
 
 /// What `fwkit plan --catalog` found.
@@ -145,12 +145,7 @@ fn entry_plan(dir: &Path, entry: &EntryReport) -> PackagePlan {
         format: entry.format.map(|f| f.name().to_owned()),
         verified: entry.verdict.is_verified(),
         signers: super::signers(&entry.checks),
-        signed_by: entry
-            .checks
-            .iter()
-            .filter(|c| c.outcome == Outcome::Passed)
-            .filter_map(|c| c.signer.clone())
-            .collect(),
+        signed_by: super::signed_by(&entry.checks),
         vendors: entry
             .format
             .map(|f| super::signer_sections::vendors_of(f, &entry.vendor))
@@ -158,16 +153,10 @@ fn entry_plan(dir: &Path, entry: &EntryReport) -> PackagePlan {
         releases: Vec::new(),
         checks: Vec::new(),
     };
-    let (outcome, detail) = match &entry.verdict {
-        Verdict::Verified => (
-            RuleOutcome::Passed,
-            "verified as verify --catalog verifies it: path, size and digest against the catalogue, then the package".to_owned(),
-        ),
-        Verdict::NotVerified { reasons } => (
-            RuleOutcome::Failed,
-            format!("not verified: {}", reasons.join("; ")),
-        ),
-    };
+    let (outcome, detail) = super::verify_rule(
+        &entry.verdict,
+        "verified as verify --catalog verifies it: path, size and digest against the catalogue, then the package",
+    );
     plan.checks.push(RuleCheck {
         rule: "verify".to_owned(),
         outcome,

@@ -202,6 +202,27 @@ fn read_package(path: &Path, options: &VerifyOptions) -> PackagePlan {
 }
 
 /// A package's plan from the report of its verification.
+/// The signers of the passed signature checks.
+fn signed_by(checks: &[crate::model::Check]) -> Vec<crate::model::Signer> {
+    checks
+        .iter()
+        .filter(|c| c.outcome == crate::model::Outcome::Passed)
+        .filter_map(|c| c.signer.clone())
+        .collect()
+}
+
+/// The `verify` rule's outcome and detail from a verdict (`passed`: what
+/// a verified package's detail says).
+fn verify_rule(verdict: &crate::model::Verdict, passed: &str) -> (RuleOutcome, String) {
+    match verdict {
+        crate::model::Verdict::Verified => (RuleOutcome::Passed, passed.to_owned()),
+        crate::model::Verdict::NotVerified { reasons } => (
+            RuleOutcome::Failed,
+            format!("not verified: {}", reasons.join("; ")),
+        ),
+    }
+}
+
 fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePlan {
     let mut plan = PackagePlan {
         path: path.to_owned(),
@@ -220,22 +241,11 @@ fn package_plan(path: &Path, report: crate::error::Result<Report>) -> PackagePla
             plan.format = Some(report.format.name().to_owned());
             plan.vendors = signer_sections::vendors_of(report.format, &report.vendor);
             plan.signers = signers(&report.checks);
-            plan.signed_by = report
-                .checks
-                .iter()
-                .filter(|c| c.outcome == crate::model::Outcome::Passed)
-                .filter_map(|c| c.signer.clone())
-                .collect();
+            plan.signed_by = signed_by(&report.checks);
             plan.verified = report.verdict.is_verified();
             plan.releases = rules::releases(&report.vendor);
             gaps = gaps::gaps(&report.vendor);
-            match &report.verdict {
-                crate::model::Verdict::Verified => (RuleOutcome::Passed, "verified".to_owned()),
-                crate::model::Verdict::NotVerified { reasons } => (
-                    RuleOutcome::Failed,
-                    format!("not verified: {}", reasons.join("; ")),
-                ),
-            }
+            verify_rule(&report.verdict, "verified")
         }
     };
     plan.checks.push(RuleCheck {
