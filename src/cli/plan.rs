@@ -4,6 +4,7 @@
 //! unreadable inventory).
 
 use super::args::PlanArgs;
+use super::render::safe;
 use anyhow::{Context, Result};
 use fwkit::plan::{self, inventory, DeviceOutcome, Plan, RuleOutcome};
 use std::io::{Read, Write};
@@ -177,15 +178,20 @@ fn device_word(o: DeviceOutcome) -> &'static str {
     }
 }
 
+/// Most packages (and most "not evaluated" notes) the text lists; the rest
+/// are counted (`--json` has them all): a mirror's catalogue plans
+/// thousands of packages.
+const SHOWN: usize = 20;
+
 fn text(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
     writeln!(out, "plan: {}", outcome(plan))?;
     for d in &plan.devices {
         writeln!(
             out,
             "{} (at {}, {}): {}",
-            d.device,
-            d.current,
-            d.version_format,
+            safe(&d.device),
+            safe(&d.current),
+            safe(d.version_format),
             device_word(d.outcome)
         )?;
         for (n, step) in d.steps.iter().enumerate() {
@@ -193,32 +199,61 @@ fn text(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
                 out,
                 "  {}. {} -> {}  {}",
                 n.saturating_add(1),
-                step.from,
-                step.to,
-                step.package.display()
+                safe(&step.from),
+                safe(&step.to),
+                safe(&step.package.display().to_string())
             )?;
         }
         if let Some(why) = &d.detail {
-            writeln!(out, "  {why}")?;
+            writeln!(out, "  {}", safe(why))?;
         }
     }
     for c in plan.policy.iter().filter(|c| c.outcome.fails()) {
-        writeln!(out, "FAIL {}: {}", c.rule, c.detail)?;
+        writeln!(out, "FAIL {}: {}", safe(&c.rule), safe(&c.detail))?;
     }
-    for p in &plan.packages {
-        let bad: Vec<_> = p.checks.iter().filter(|c| c.outcome.fails()).collect();
-        let word = if bad.is_empty() { "ok  " } else { "FAIL" };
-        writeln!(out, "{word} {}", p.path.display())?;
-        for c in bad {
-            writeln!(out, "     {}: {}", c.rule, c.detail)?;
+    packages(out, &plan.packages)
+}
+
+/// Every failed package with its failed rules, at most [`SHOWN`]; passed
+/// packages by name when there are few, else counted; then the rules not
+/// evaluated, at most [`SHOWN`].
+fn packages(out: &mut impl Write, packages: &[plan::PackagePlan]) -> std::io::Result<()> {
+    let fails = |p: &&plan::PackagePlan| p.checks.iter().any(|c| c.outcome.fails());
+    let (bad, good): (Vec<_>, Vec<_>) = packages.iter().partition(fails);
+    for p in bad.iter().take(SHOWN) {
+        writeln!(out, "FAIL {}", safe(&p.path.display().to_string()))?;
+        for c in p.checks.iter().filter(|c| c.outcome.fails()) {
+            writeln!(out, "     {}: {}", safe(&c.rule), safe(&c.detail))?;
         }
-        for c in p
-            .checks
-            .iter()
-            .filter(|c| c.outcome == RuleOutcome::NotEvaluated)
-        {
-            writeln!(out, "     not evaluated: {}", c.detail)?;
+    }
+    if bad.len() > SHOWN {
+        let more = bad.len().saturating_sub(SHOWN);
+        writeln!(out, "FAIL and {more} more package(s) (see --json)")?;
+    }
+    match packages.len() <= SHOWN {
+        true => {
+            for p in &good {
+                writeln!(out, "ok   {}", safe(&p.path.display().to_string()))?;
+            }
         }
+        false => writeln!(out, "ok   {} package(s)", good.len())?,
+    }
+    let notes: Vec<(&plan::PackagePlan, &plan::RuleCheck)> = packages
+        .iter()
+        .flat_map(|p| p.checks.iter().map(move |c| (p, c)))
+        .filter(|(_, c)| c.outcome == RuleOutcome::NotEvaluated)
+        .collect();
+    for (p, c) in notes.iter().take(SHOWN) {
+        writeln!(
+            out,
+            "     not evaluated: {}: {}",
+            safe(&p.path.display().to_string()),
+            safe(&c.detail)
+        )?;
+    }
+    if notes.len() > SHOWN {
+        let more = notes.len().saturating_sub(SHOWN);
+        writeln!(out, "     and {more} more not evaluated (see --json)")?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod text;
 mod vendor;
 
 pub use bar::Bar;
+pub use text::safe;
 
 use super::Done;
 use fwkit::Report;

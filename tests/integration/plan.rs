@@ -796,3 +796,51 @@ fn hostile_policies_exit_2() {
         );
     }
 }
+
+/// A plan of many packages (a mirror's worth) prints a bounded text: the
+/// failed ones (at most 20, then a count), the passed ones counted; --json
+/// keeps every package.
+#[test]
+fn plan_text_of_many_packages_fits_a_screen() {
+    if !tools() {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let cabs = tmp.path().join("cabs");
+    for n in 11..36 {
+        cabinet(
+            tmp.path(),
+            &cabs,
+            &format!("v{n}"),
+            &format!("1.2.{n}"),
+            &ge("1.2.10"),
+        );
+    }
+    // 22 damaged copies: their failures are listed 20 at most.
+    for n in 0..22 {
+        let mut bytes = fs::read(cabs.join("v11.cab")).unwrap();
+        let at = bytes.len() - 10;
+        bytes[at] ^= 0x55;
+        fs::write(cabs.join(format!("bad{n:02}.cab")), bytes).unwrap();
+    }
+    let inv = inventory(tmp.path(), "1.2.10");
+    let args = [
+        os("plan"),
+        cabs.as_os_str(),
+        os("--inventory"),
+        inv.as_os_str(),
+    ];
+    let run = fwkit(tmp.path(), args);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let text = &run.stdout;
+    let fail_lines = text.lines().filter(|l| l.starts_with("FAIL ")).count();
+    assert_eq!(fail_lines, 21, "20 failed packages and one count: {text}");
+    assert!(
+        text.contains("FAIL and 2 more package(s) (see --json)"),
+        "{text}"
+    );
+    assert!(text.contains("ok   25 package(s)"), "{text}");
+    assert!(text.lines().count() < 120, "{text}");
+    let doc = plan_json(tmp.path(), &args[1..], 1);
+    assert_eq!(doc["packages"].as_array().unwrap().len(), 47);
+}
