@@ -62,6 +62,9 @@ pub struct CatalogOptions {
     /// Keys one of which must sign the catalogue (`CATALOGUE.minisig`) when
     /// it is not pinned; the packages are then covered by its SHA-256s.
     pub keys: Vec<crate::sign::PublicKey>,
+    /// Trusted X.509 certificates for the catalogue's own signature (a JCat
+    /// PKCS#7 blob beside LVFS metadata); not used for the packages.
+    pub anchors: Vec<crate::verify::x509::Anchor>,
     /// Packages verified at once (0: one per core).
     pub jobs: usize,
     /// Verify only this share of the entries.

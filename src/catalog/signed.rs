@@ -245,11 +245,17 @@ fn jcat_signature_check(
             format!("{}: it has no item for {base}", jcat.display()),
         );
     };
+    // The catalogue's trust material, not the packages' options.
+    let verify = crate::verify::VerifyOptions {
+        anchors: options.anchors.clone(),
+        trust: options.trust.clone(),
+        ..options.verify.clone()
+    };
     let signed = jcat_sign::Signed {
         name: base.clone(),
         digests: digests_of(raw),
         pgp_elsewhere: false,
-        options: &options.verify,
+        options: &verify,
     };
     let mut covered = false;
     let mut judged = Vec::new();

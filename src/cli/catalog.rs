@@ -25,13 +25,14 @@ pub fn run(args: &VerifyArgs) -> Result<Code> {
     // by the SHA-256 the signed catalogue states for it.
     let keys = std::mem::take(&mut verify.keys);
     let trust = std::mem::take(&mut verify.trust);
-    verify.anchors.clear();
+    let anchors = std::mem::take(&mut verify.anchors);
     let shard = match args.catalog.shard.as_deref() {
         Some(text) => Some(Shard::parse(text).with_context(|| format!("--shard {text}"))?),
         None => None,
     };
     let options = CatalogOptions {
         keys,
+        anchors,
         verify,
         sha256: pin,
         max_catalog: options::parse_size(&args.catalog.max_catalog)

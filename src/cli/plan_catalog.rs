@@ -38,10 +38,11 @@ pub fn run(
     // each package is then covered by the SHA-256 the catalogue states.
     let keys = std::mem::take(&mut verify.keys);
     let trust = std::mem::take(&mut verify.trust);
-    verify.anchors.clear();
+    let anchors = std::mem::take(&mut verify.anchors);
     let options = CatalogOptions {
         verify: verify.clone(),
         keys,
+        anchors,
         trust,
         sha256,
         ..CatalogOptions::default()

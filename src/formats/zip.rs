@@ -145,8 +145,9 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
     };
     // Local headers against the central directory, overlaps and unlisted
     // headers: read on a thread of its own (its own cursor over the one
-    // handle) while the entries are admitted and the manifests learnt;
-    // nothing is placed or read for content before it has said yes.
+    // handle) while the entries are admitted and the manifests learnt (no
+    // more than `--max-manifest` each); nothing is placed, and no other
+    // member read, before it has said yes.
     let mut validator = archive.clone();
     let consistent = std::thread::scope(|scope| {
         let check = scope.spawn(move || validator.validate_header_consistency());
@@ -342,8 +343,12 @@ fn learn_manifests(archive: &mut Archive, files: &[(Admitted, usize)], walk: &mu
         let Ok(entry) = archive.by_index(*index) else {
             continue;
         };
+        // One byte past the size: the entry's reader reaches its end and
+        // checks the CRC-32, so the manifest learnt is the one the stream
+        // check vouches for (a mismatch is reported when it is read again).
         let mut bytes = Vec::new();
-        if entry.take(size).read_to_end(&mut bytes).is_ok() {
+        let read = entry.take(size.saturating_add(1)).read_to_end(&mut bytes);
+        if read.is_ok() && bytes.len() as u64 == size {
             walk.learn(&admitted.name, &bytes);
         }
     }

@@ -45,42 +45,38 @@ struct Compsig {
     parsed: std::result::Result<pkcs7::Pkcs7, String>,
 }
 
-/// True when a `.jcat` or `.compsig` file sits beside `path`.
+/// True when a `.jcat` or `.compsig` file sits beside `path` (a part file
+/// beyond the first is not looked for: a split component has part 1).
 pub(super) fn present(path: &Path) -> bool {
-    sign::detached_path(path, "jcat").is_file() || !compsig_files(path).is_empty()
+    sign::detached_path(path, "jcat").is_file() || !compsig_files(path, 0).is_empty()
 }
 
-/// The `.compsig` files beside `path`: `STEM.compsig` or `NAME.compsig`
-/// (whole), `STEM_partN.compsig` (part N), where STEM is the file name
-/// without its extension.
-fn compsig_files(path: &Path) -> Vec<(PathBuf, Option<u64>)> {
+/// The `.compsig` files beside `path`, a file of `size` bytes: `STEM.compsig`
+/// or `NAME.compsig` (whole), `STEM_partN.compsig` (part N), where STEM is
+/// the file name without its extension. Only these names are looked up
+/// (parts 1 to one past the count `size` needs), never the whole
+/// directory: a mirror of N packages would cost N² otherwise.
+fn compsig_files(path: &Path, size: u64) -> Vec<(PathBuf, Option<u64>)> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
     };
     let stem = path.file_stem().and_then(|n| n.to_str()).unwrap_or(name);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
     let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let file = entry.file_name();
-        let Some(file) = file.to_str() else { continue };
-        let Some(base) = file.strip_suffix(".compsig") else {
-            continue;
-        };
-        let part = base
-            .strip_prefix(stem)
-            .and_then(|rest| rest.strip_prefix("_part"))
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse::<u64>().ok());
-        if base == stem || base == name {
-            found.push((path.with_file_name(file), None));
-        } else if part.is_some() {
-            found.push((path.with_file_name(file), part));
+    let mut whole = vec![format!("{stem}.compsig")];
+    if name != stem {
+        whole.push(format!("{name}.compsig"));
+    }
+    for file in whole {
+        let candidate = path.with_file_name(&file);
+        if candidate.is_file() {
+            found.push((candidate, None));
+        }
+    }
+    let parts = size.div_ceil(PART).saturating_add(1).max(1);
+    for n in 1..=parts {
+        let candidate = path.with_file_name(format!("{stem}_part{n}.compsig"));
+        if candidate.is_file() {
+            found.push((candidate, Some(n)));
         }
     }
     found.sort();
@@ -103,7 +99,7 @@ impl Package {
             let bytes = read_capped(&*self.opener, &path, MAX_JCAT)?;
             beside.jcat = Some((path.display().to_string(), jcat::parse(&bytes)));
         }
-        for (path, part) in compsig_files(&self.path) {
+        for (path, part) in compsig_files(&self.path, self.size) {
             let bytes = read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?;
             beside.compsigs.push(Compsig {
                 path: path.display().to_string(),
@@ -276,8 +272,15 @@ impl Beside {
             };
             let judged = jcat_sign::judge(&covers, (item, blob, data), Some(&signed));
             for check in judged.checks {
-                let whole = judged.covers_file && check.outcome == Outcome::Passed;
-                out.push((check.with_range((0, self.size)), whole));
+                // Only a signature that covers the file claims its bytes
+                // (one over a checksum text that is not the file's does not).
+                match judged.covers_file {
+                    true => {
+                        let whole = check.outcome == Outcome::Passed;
+                        out.push((check.with_range((0, self.size)), whole));
+                    }
+                    false => out.push((check, false)),
+                }
             }
         }
     }

@@ -241,4 +241,26 @@ fn lvfs_metadata_and_its_jcat_verify_every_release_cabinet() {
     let (entries, summary) = lines(&r);
     assert!(!verified(entry_for(&entries, "bbbb-deviceB.cab")));
     assert_eq!(summary["verified"], 3);
+
+    // A JCat PKCS#7 signature (jcat-tool sign, a test CA from openssl)
+    // makes the metadata count with the CA given to --key; another CA does
+    // not. The .asc beside it, which would decide first, is gone.
+    let Some(pki) = crate::jcat::pki(root) else {
+        return;
+    };
+    fs::remove_file(root.join("firmware.xml.gz.asc")).unwrap();
+    fs::remove_file(root.join("firmware.xml.gz.jcat")).unwrap();
+    jcat(&[
+        "sign",
+        "firmware.xml.gz.jcat",
+        "firmware.xml.gz",
+        pki.cert.to_str().unwrap(),
+        pki.key.to_str().unwrap(),
+    ]);
+    let r = run(root, &["--key", pki.ca.to_str().unwrap()]);
+    let (_, summary) = lines(&r);
+    assert_eq!(summary["checks"][0]["outcome"], "passed", "{summary}");
+    let r = run(root, &["--key", pki.other.to_str().unwrap()]);
+    let (_, summary) = lines(&r);
+    assert_eq!(summary["checks"][0]["outcome"], "not-run", "{summary}");
 }
