@@ -239,10 +239,7 @@ fn weak_check(file: &File, entry: &mut EntryReport, algorithm: Algorithm, declar
     );
     check.algorithm = Some(algorithm);
     check.expected = Some(declared.trim().to_ascii_lowercase());
-    let computed = match algorithm {
-        Algorithm::Sha1 => digest_file(file, sha1::Sha1::default()),
-        _ => digest_file(file, md5::Md5::default()),
-    };
+    let computed = digest_file(file, algorithm);
     match computed {
         Ok(computed) => {
             check.outcome = if Some(&computed) == check.expected.as_ref() {
@@ -262,13 +259,14 @@ fn weak_check(file: &File, entry: &mut EntryReport, algorithm: Algorithm, declar
 }
 
 /// The digest of the whole opened file, read with positional reads.
-fn digest_file<D: md5::Digest>(file: &File, mut hasher: D) -> std::io::Result<String> {
+fn digest_file(file: &File, algorithm: Algorithm) -> std::io::Result<String> {
+    let mut hasher = crate::verify::digest::Hasher::new(algorithm);
     let mut buf = vec![0u8; 1 << 20];
     let mut at = 0u64;
     loop {
         let n = ReadAt::read_at(file, &mut buf, at)?;
         if n == 0 {
-            return Ok(hex(&hasher.finalize()));
+            return Ok(hasher.finish());
         }
         hasher.update(buf.get(..n).unwrap_or_default());
         at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
@@ -311,7 +309,9 @@ fn package_check(
                 format!("package {}", entry.path),
                 Outcome::NotRun,
             );
-            entry.checks.push(check.with_detail(error_chain(&e)));
+            entry
+                .checks
+                .push(check.with_detail(format!("not verified: {}", crate::pass::error_chain(&e))));
             Vec::new()
         }
     }
@@ -322,7 +322,7 @@ fn own_sha256(file: &File, path: &str, pin: [u8; 32]) -> Check {
     let mut check = Check::new(CheckKind::External, format!("file {path}"), Outcome::NotRun);
     check.algorithm = Some(Algorithm::Sha256);
     check.expected = Some(hex(&pin));
-    match digest_file(file, sha2::Sha256::default()) {
+    match digest_file(file, Algorithm::Sha256) {
         Ok(computed) => {
             if Some(&computed) == check.expected.as_ref() {
                 check.outcome = Outcome::Passed;
@@ -334,17 +334,6 @@ fn own_sha256(file: &File, path: &str, pin: [u8; 32]) -> Check {
         Err(e) => check.detail = Some(format!("cannot read: {e}")),
     }
     check
-}
-
-fn error_chain(err: &Error) -> String {
-    let mut text = format!("not verified: {err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Files below `dir` that no entry names (nor the catalogue, its `.sign`,

@@ -11,7 +11,6 @@ use crate::package::Package;
 use crate::verify::{hex, VerifyOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::io::Read as _;
 use std::path::Path;
 
 /// The document: `{"fwkit-catalog": 1, "entries": [...]}`.
@@ -67,19 +66,23 @@ pub fn index(dir: &Path) -> Result<Index> {
 }
 
 fn entry(path: &Path, rel: String) -> Result<IndexEntry> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    // One handle for the digest and the format: what the index says of a
+    // path is about one file, even if the path is replaced meanwhile.
+    let file = std::sync::Arc::new(std::fs::File::open(path).map_err(|e| Error::read(path, e))?);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::read(path, e))?;
+        let n = crate::input::ReadAt::read_at(&*file, &mut buf, size)
+            .map_err(|e| Error::read(path, e))?;
         if n == 0 {
             break;
         }
         hasher.update(buf.get(..n).unwrap_or_default());
         size = size.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
     }
-    let report = Package::open(path).and_then(|p| p.inspect(&VerifyOptions::default()));
+    let report =
+        Package::from_source(path, file).and_then(|p| p.inspect(&VerifyOptions::default()));
     let (format, version) = match report {
         Ok(report) => (
             Some(report.format.name().to_owned()),

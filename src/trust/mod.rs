@@ -147,7 +147,7 @@ pub fn parse(source_name: &str, bytes: &[u8]) -> Result<Vec<Anchor>, TrustError>
             return pem_certificates(source_name, t);
         }
     }
-    let trimmed = trim_ascii_start(bytes);
+    let trimmed = bytes.trim_ascii_start();
     if trimmed.starts_with(PGP_PUBLIC_ARMOR) || openpgp::is_binary_public_key(bytes) {
         return openpgp::parse_keys(bytes)
             .map(|keys| {
@@ -174,14 +174,6 @@ fn malformed(source_name: &str, kind: &'static str, e: impl std::fmt::Display) -
         kind,
         reason: e.to_string(),
     }
-}
-
-fn trim_ascii_start(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    bytes.get(start..).unwrap_or_default()
 }
 
 /// Every `CERTIFICATE` block of a PEM text, decoded.
