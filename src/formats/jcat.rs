@@ -211,20 +211,24 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<JcatFile, String> {
     })
 }
 
-/// The digest algorithms a JCat file's checksum blobs need, and SHA-256
-/// for a PKCS#7 blob over a file (what LVFS and `jcat-tool` sign with);
+/// The digest algorithms a JCat file's checksum blobs need, and those its
+/// PKCS#7 blobs over a file were made with (as each signer info says);
 /// none when it does not parse.
 pub(crate) fn algorithms(bytes: &[u8]) -> Vec<Algorithm> {
     let mut out = Vec::new();
     if let Ok(file) = parse(bytes) {
         for blob in file.items.iter().flat_map(|i| &i.blobs) {
-            let wanted = match (blob.kind(), blob.target) {
-                (BlobKind::Checksum(a), _) => Some(a),
-                (BlobKind::Signature("pkcs7"), None) => Some(Algorithm::Sha256),
-                _ => None,
+            let wanted = match (blob.kind(), blob.target, &blob.data) {
+                (BlobKind::Checksum(a), _, _) => vec![a],
+                (BlobKind::Signature("pkcs7"), None, Ok(data)) => crate::verify::pkcs7::parse(data)
+                    .map(|p| p.algorithms())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
             };
-            if let Some(a) = wanted.filter(|a| !out.contains(a)) {
-                out.push(a);
+            for a in wanted {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
             }
         }
     }

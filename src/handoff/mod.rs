@@ -24,7 +24,7 @@ mod sink;
 pub mod template;
 
 use crate::error::Result;
-use crate::model::{CheckKind, MemberName, Report};
+use crate::model::{MemberName, Report};
 use crate::package::Package;
 use crate::verify::VerifyOptions;
 use sink::{HandSink, Seen, Shared};
@@ -217,15 +217,7 @@ impl Handoff {
                 "unsafe content or a failed structure check, which --no-verify never passes: {first}"
             ));
         }
-        let signed = report
-            .checks
-            .iter()
-            .any(|c| c.kind == CheckKind::Signature && !c.outcome.is_failure())
-            && !report
-                .checks
-                .iter()
-                .any(|c| c.kind == CheckKind::Signature && c.outcome.is_failure());
-        if require_signature && !signed {
+        if require_signature && report.signature_refused() {
             return Some(
                 "a signature is required and none passed; --no-verify never skips --require-signature"
                     .to_owned(),

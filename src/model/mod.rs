@@ -304,6 +304,18 @@ impl Report {
                 )
         }) || self.members.iter().any(|m| m.problem.is_some())
     }
+
+    /// No signature check passed, or one failed: what `--require-signature`
+    /// refuses even under `--no-verify` (unpack and exec alike).
+    pub fn signature_refused(&self) -> bool {
+        let signatures = || {
+            self.checks
+                .iter()
+                .filter(|c| c.kind == CheckKind::Signature)
+        };
+        signatures().any(|c| c.outcome.is_failure())
+            || !signatures().any(|c| c.outcome == Outcome::Passed)
+    }
 }
 
 /// A package inside a member of another package.

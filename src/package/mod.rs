@@ -14,7 +14,7 @@ use crate::error::{Error, Result, Setting};
 use crate::extract::{Discard, Staging};
 use crate::formats::{self, Layout};
 use crate::input::{FileSystem, Input, Open, ReadAt, Seekable};
-use crate::model::{Check, CheckKind, Layer, Outcome, Report, VendorInfo};
+use crate::model::{Check, Layer, Outcome, Report, VendorInfo};
 use crate::verify::{self, VerifyOptions};
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -234,11 +234,7 @@ impl Package {
 /// signature check (a bad signature, or the policy finding none that covers
 /// the package) keeps the tree from being placed.
 fn signature_refused(report: &Report, options: &UnpackOptions) -> bool {
-    options.verify.require_signature
-        && report
-            .checks
-            .iter()
-            .any(|c| c.kind == CheckKind::Signature && c.outcome.is_failure())
+    options.verify.require_signature && report.signature_refused()
 }
 
 impl Package {
