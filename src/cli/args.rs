@@ -470,6 +470,23 @@ pub struct PlanArgs {
     /// With --catalog: the SHA-256 of the catalogue file (hex).
     #[arg(long, value_name = "HEX", requires = "catalog")]
     pub sha256: Option<String>,
+    /// With --catalog: most bytes of the catalogue, compressed and
+    /// decompressed (K, M, G).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "512M",
+        requires = "catalog"
+    )]
+    pub max_catalog: String,
+    /// With --catalog: most entries in the catalogue (more is refused, exit 2).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = fwkit::catalog::DEFAULT_MAX_ENTRIES,
+        requires = "catalog"
+    )]
+    pub max_catalog_entries: usize,
     #[command(flatten)]
     pub show: ActionOutput,
     #[command(flatten)]

@@ -45,6 +45,9 @@ pub fn run(
         anchors,
         trust,
         sha256,
+        max_catalog: super::options::parse_size(&args.max_catalog)
+            .with_context(|| format!("--max-catalog {}", args.max_catalog))?,
+        max_entries: args.max_catalog_entries,
         ..CatalogOptions::default()
     };
     let plan_options = plan::PlanOptions {

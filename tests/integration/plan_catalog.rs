@@ -316,6 +316,22 @@ fn an_unpinned_catalogue_leaves_nothing_applicable() {
     assert_eq!(rule(a, "catalogue").unwrap()["outcome"], "failed");
 }
 
+/// The catalogue's caps are plan's flags too, and the limit message names
+/// the flag that raises it.
+#[test]
+fn the_catalogue_entry_cap_is_a_plan_flag() {
+    let Some((m, cat)) = mirror() else { return };
+    let run = m.plan(&cat, true, &["--max-catalog-entries", "1"]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("--max-catalog-entries"),
+        "{}",
+        run.stderr
+    );
+    m.plan(&cat, true, &["--max-catalog-entries", "2"])
+        .expect(0);
+}
+
 /// LVFS metadata naming one release, `version`, of `cab` (its location,
 /// SHA-256 and size), gzipped; its path.
 fn lvfs_metadata(root: &Path, cab: &Path, version: &str) -> PathBuf {
