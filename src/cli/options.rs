@@ -149,7 +149,7 @@ fn trust_options(args: &super::args::TrustArgs) -> Result<VerifyOptions> {
     let trust = load_trust(&args.key, args.keyring.as_deref())?;
     Ok(VerifyOptions {
         keys: trust.minisign(),
-        anchors: super::trust_x509::load_anchors(&args.key, args.keyring.as_deref())?,
+        anchors: super::trust_x509::anchors(&trust)?,
         trust,
         require_signature: args.require_signature,
         at: args

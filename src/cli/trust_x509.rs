@@ -1,56 +1,21 @@
-//! X.509 trust anchors from `--key`/`--keyring`, found by content (PEM or
-//! DER certificates), beside the minisign/signify keys `options` loads;
-//! and `--at`. Kept apart so a shared trust store can absorb it.
+//! X.509 trust anchors from the trust store `options` loads from
+//! `--key`/`--keyring` (by content), ready for path building; and `--at`.
 
 use anyhow::{bail, Context, Result};
 use fwkit::{Anchor, At};
-use std::path::{Path, PathBuf};
 
-/// Extensions of certificate files taken from a `--keyring` directory.
-const CERTIFICATE_EXTENSIONS: [&str; 4] = ["pem", "crt", "cer", "der"];
-
-/// The certificate files in a keyring directory, sorted.
-pub fn keyring_certificates(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("--keyring {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| CERTIFICATE_EXTENSIONS.contains(&x))
-        })
-        .collect();
-    found.sort();
-    Ok(found)
-}
-
-/// True when the file holds X.509 certificates (so it is not a minisign key).
-pub fn is_certificate(path: &Path) -> bool {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| Anchor::parse_all(&b))
-        .is_some()
-}
-
-/// Every certificate in the `--key` files and the keyring's certificate files.
-pub fn load_anchors(files: &[PathBuf], keyring: Option<&Path>) -> Result<Vec<Anchor>> {
-    let mut paths = files.to_vec();
-    if let Some(dir) = keyring {
-        let found = keyring_certificates(dir)?;
-        for path in &found {
-            if !is_certificate(path) {
-                bail!("{} is not a PEM or DER X.509 certificate", path.display());
-            }
+/// The X.509 certificates of the trust store (loaded once, by content,
+/// from `--key`/`--keyring`) as path-building anchors; one that does not
+/// parse as a certificate is an error naming its file.
+pub fn anchors(trust: &fwkit::trust::TrustStore) -> Result<Vec<Anchor>> {
+    let mut out = Vec::new();
+    for cert in trust.x509() {
+        match Anchor::parse_all(&cert.der) {
+            Some(found) => out.extend(found),
+            None => bail!("{} is not a PEM or DER X.509 certificate", cert.source),
         }
-        paths.extend(found);
     }
-    let mut contents = Vec::new();
-    for path in &paths {
-        contents.push(
-            std::fs::read(path).with_context(|| format!("cannot read key {}", path.display()))?,
-        );
-    }
-    Ok(fwkit::anchors_from(contents.iter().map(Vec::as_slice)))
+    Ok(out)
 }
 
 /// `--at now|signing-time|YYYY-MM-DD`.
