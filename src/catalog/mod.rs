@@ -168,7 +168,7 @@ pub struct CatalogReport {
     pub checked: usize,
     /// Of those, verified.
     pub verified: usize,
-    /// Of those, verified on an MD5 alone.
+    /// Of those, verified on a weak digest alone (MD5, or SHA-1 for LVFS).
     pub weak: usize,
     /// Bytes of the files checked.
     pub bytes: u64,

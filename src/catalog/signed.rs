@@ -10,7 +10,7 @@ use super::CatalogOptions;
 use crate::formats::jcat::{self, BlobKind};
 use crate::formats::jcat_sign;
 use crate::model::{Algorithm, Check, CheckKind, Outcome};
-use crate::trust::openpgp::{self as pgp_trust, Outcome as PgpOutcome, Policy};
+use crate::trust::openpgp as pgp_trust;
 use crate::verify::digest::Hasher;
 use crate::verify::hex;
 use sha2::{Digest as _, Sha256};
@@ -154,37 +154,26 @@ fn openpgp_bytes_check(
             who.join(", ")
         ));
     }
-    let policy = Policy {
-        allow_legacy: options.verify.allow_legacy_crypto,
-        now: chrono::Utc::now(),
+    // The signatures checked over the bytes in memory as verify checks any
+    // OpenPGP signature over a text; their checks folded into one.
+    let verify = crate::verify::VerifyOptions {
+        trust: options.trust.clone(),
+        ..options.verify.clone()
     };
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
-    let mut other = Vec::new();
-    for signature in &signatures {
-        let issuer = pgp_trust::issuer(signature);
-        let outcome = match pgp_trust::prepare(signature) {
-            Ok(prepared) => {
-                let mut hasher = Hasher::new(prepared.algorithm);
-                hasher.update(raw);
-                hasher.update(&prepared.trailer);
-                match crate::verify::openpgp::from_hex(&hasher.finish()) {
-                    Some(digest) => pgp_trust::verify_digest(signature, &keys, &digest, policy),
-                    None => PgpOutcome::NotRun("the digest was not computed".to_owned()),
-                }
-            }
-            Err(why) => PgpOutcome::NotRun(why),
-        };
-        match outcome {
-            PgpOutcome::Good {
-                user_id,
-                fingerprint,
-                ..
-            } => good.push(format!("{user_id} ({fingerprint})")),
-            PgpOutcome::Bad(why) => bad.push(format!("{}: {why}", issuer.id)),
-            PgpOutcome::Untrusted => other.push(format!("{}: not a given key", issuer.id)),
-            PgpOutcome::NotRun(why) => other.push(format!("{}: {why}", issuer.id)),
-        }
+    let checks = crate::verify::openpgp::text_checks(&check.covers, bytes, raw, &verify);
+    let said = |outcome: Outcome| -> Vec<String> {
+        checks
+            .iter()
+            .filter(|c| c.outcome == outcome)
+            .map(|c| c.detail.clone().unwrap_or_default())
+            .collect()
+    };
+    let (bad, good) = (said(Outcome::Failed), said(Outcome::Passed));
+    let mut other = said(Outcome::Info);
+    other.extend(said(Outcome::NotRun));
+    if let Some(passed) = checks.iter().find(|c| c.outcome == Outcome::Passed) {
+        check.computed = passed.computed.clone();
+        check.signer = passed.signer.clone();
     }
     if !bad.is_empty() {
         check.outcome = Outcome::Failed;
@@ -195,11 +184,9 @@ fn openpgp_bytes_check(
     }
     if !good.is_empty() {
         check.outcome = Outcome::Passed;
-        check.computed = good.first().map(|g| format!("signer {g}"));
         return check.with_detail(format!(
-            "good OpenPGP catalogue signature {name} by {}; {}",
-            good.join(", "),
-            pgp_trust::REVOCATION_NOTE
+            "good OpenPGP catalogue signature {name}: {}",
+            good.join("; ")
         ));
     }
     check.with_detail(format!(

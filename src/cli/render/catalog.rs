@@ -185,7 +185,9 @@ fn entry_text(entry: &EntryReport, detail: Detail) -> String {
         .unwrap_or_default();
     let mut text = match (&entry.verdict, entry.weak) {
         (Verdict::Verified, false) => format!("ok      {path}{format}\n"),
-        (Verdict::Verified, true) => format!("weak    {path}{format}: MD5 only in the catalogue\n"),
+        (Verdict::Verified, true) => {
+            format!("weak    {path}{format}: only a weak digest (MD5 or SHA-1) in the catalogue\n")
+        }
         (Verdict::NotVerified { reasons }, _) => {
             let mut text = format!("FAILED  {path}{format}\n");
             for reason in reasons {
@@ -226,7 +228,7 @@ fn summary_text(report: &CatalogReport, detail: Detail) -> String {
     let shown = if detail == Detail::Full {
         usize::MAX
     } else {
-        20
+        SHOWN_ENTRIES
     };
     for name in report.unlisted.iter().take(shown) {
         text.push_str(&format!("unlisted: {}\n", safe(name)));
@@ -238,7 +240,7 @@ fn summary_text(report: &CatalogReport, detail: Detail) -> String {
         ));
     }
     text.push_str(&format!(
-        "checked {} entries ({} bytes): {} verified, {} of them on MD5 alone\n",
+        "checked {} entries ({} bytes): {} verified, {} of them on a weak digest alone (MD5 or SHA-1)\n",
         report.checked, report.bytes, report.verified, report.weak
     ));
     match &report.verdict {
