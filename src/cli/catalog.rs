@@ -20,32 +20,24 @@ pub fn run(args: &VerifyArgs) -> Result<Code> {
     let mut verify = options::verify_command_options(args)?;
     // --sha256 pins the catalogue; each package is pinned by its entry.
     let pin = verify.sha256.take();
-    verify.progress = None;
-    // --key checks the catalogue's signature; each package is then covered
-    // by the SHA-256 the signed catalogue states for it.
-    let keys = std::mem::take(&mut verify.keys);
-    let trust = std::mem::take(&mut verify.trust);
-    let anchors = std::mem::take(&mut verify.anchors);
     let shard = match args.catalog.shard.as_deref() {
         Some(text) => Some(Shard::parse(text).with_context(|| format!("--shard {text}"))?),
         None => None,
     };
     let options = CatalogOptions {
-        keys,
-        anchors,
-        verify,
-        sha256: pin,
-        max_catalog: options::parse_size(&args.catalog.max_catalog)
-            .with_context(|| format!("--max-catalog {}", args.catalog.max_catalog))?,
         jobs: args.catalog.jobs.unwrap_or(0),
-        max_entries: args.catalog.max_catalog_entries,
-        trust,
         shard,
         strict: if args.catalog.strict {
             Strictness::Fail
         } else {
             Strictness::Warn
         },
+        ..options::catalog_options(
+            verify,
+            pin,
+            &args.catalog.max_catalog,
+            args.catalog.max_catalog_entries,
+        )?
     };
     let dir = &args.common.package;
     if !dir.is_dir() {

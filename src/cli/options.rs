@@ -345,6 +345,32 @@ pub fn exec_options(args: &super::args::ExecArgs) -> Result<fwkit::handoff::Hand
     })
 }
 
+/// A catalogue's options from the verify options the flags made: the trust
+/// material (`--key`, `--keyring`) and `--sha256` check the catalogue
+/// itself; each package is then covered by the digest the catalogue states
+/// for it, so its own options carry no keys. `max_catalog` and
+/// `max_entries` are `--max-catalog` and `--max-catalog-entries`.
+pub fn catalog_options(
+    mut verify: VerifyOptions,
+    sha256: Option<[u8; 32]>,
+    max_catalog: &str,
+    max_entries: usize,
+) -> Result<fwkit::catalog::CatalogOptions> {
+    verify.progress = None;
+    verify.sha256 = None;
+    Ok(fwkit::catalog::CatalogOptions {
+        keys: std::mem::take(&mut verify.keys),
+        trust: std::mem::take(&mut verify.trust),
+        anchors: std::mem::take(&mut verify.anchors),
+        sha256,
+        max_catalog: parse_size(max_catalog)
+            .with_context(|| format!("--max-catalog {max_catalog}"))?,
+        max_entries,
+        verify,
+        ..fwkit::catalog::CatalogOptions::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_size;

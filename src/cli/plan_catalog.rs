@@ -6,7 +6,6 @@
 
 use super::args::PlanArgs;
 use anyhow::{Context, Result};
-use fwkit::catalog::CatalogOptions;
 use fwkit::plan::{self, inventory::Inventory, policy::Policy};
 use std::path::Path;
 
@@ -33,25 +32,15 @@ pub fn run(
         ),
         None => None,
     };
-    let mut verify = super::options::plan_verify_options(args)?;
-    // --key checks the catalogue's signature (and the packages' .sign);
-    // each package is then covered by the SHA-256 the catalogue states.
-    let keys = std::mem::take(&mut verify.keys);
-    let trust = std::mem::take(&mut verify.trust);
-    let anchors = std::mem::take(&mut verify.anchors);
-    let options = CatalogOptions {
-        verify: verify.clone(),
-        keys,
-        anchors,
-        trust,
-        sha256,
-        max_catalog: super::options::parse_size(&args.max_catalog)
-            .with_context(|| format!("--max-catalog {}", args.max_catalog))?,
-        max_entries: args.max_catalog_entries,
-        ..CatalogOptions::default()
-    };
-    let plan_options = plan::PlanOptions {
+    let verify = super::options::plan_verify_options(args)?;
+    let options = super::options::catalog_options(
         verify,
+        sha256,
+        &args.max_catalog,
+        args.max_catalog_entries,
+    )?;
+    let plan_options = plan::PlanOptions {
+        verify: options.verify.clone(),
         allow_downgrade: args.allow_downgrade,
         allow_reinstall: args.allow_reinstall,
         policy,
