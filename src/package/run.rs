@@ -36,7 +36,8 @@ impl Package {
     pub(super) fn run(&self, options: &VerifyOptions, sink: &mut dyn Sink) -> Result<Report> {
         let layout = &self.layout;
         let beside = self.beside()?;
-        let mut openpgp = self.openpgp_files()?;
+        let signature_files = self.signature_files()?;
+        let mut openpgp = self.openpgp_files(&signature_files);
         openpgp.extend(beside.pgp_files());
         let mut digests = self.range_digests(options);
         digests.extend(verify::openpgp::range_digests(&openpgp, options));
@@ -69,6 +70,7 @@ impl Package {
                 result,
                 openpgp,
                 beside,
+                signature_files,
             };
             self.decide(found, options, &mut checks, &mut report)?;
         }
@@ -240,6 +242,7 @@ impl Package {
             mut result,
             openpgp,
             beside,
+            signature_files,
         } = found;
         let beside_digests = super::beside::take_digests(&mut result.checks);
         let inputs = signature_inputs(&mut result.checks);
@@ -283,7 +286,7 @@ impl Package {
             captured: &captured,
             manifests: &manifests,
             members: &report.members,
-            detached: self.detached()?,
+            detached: self.detached(&signature_files),
             authenticode: match (&layout.authenticode, options.anchors.is_empty()) {
                 (Some(table), false) => authenticode::checks(table, &inputs.image_digests, options),
                 _ => Vec::new(),
@@ -363,68 +366,87 @@ impl Package {
         Ok(())
     }
 
-    /// Detached signature files beside the package (`PKG.minisig`,
-    /// `PKG.sig`), each with a reader of the package's bytes over the one
-    /// open handle.
-    fn detached(&self) -> Result<Vec<Detached<BufReader<crate::input::Cursor>>>> {
-        let Some(input) = &self.input else {
-            return Ok(Vec::new());
-        };
+    /// The detached signature files beside the package (`PKG.minisig`,
+    /// `PKG.sig`, `PKG.sign`, `PKG.asc`), each read once: (extension, path,
+    /// content).
+    fn signature_files(&self) -> Result<Vec<SignatureFile>> {
         let mut found = Vec::new();
-        for extension in ["minisig", "sig"] {
+        if self.input.is_none() {
+            return Ok(found);
+        }
+        for extension in ["minisig", "sig", "sign", "asc"] {
             let path = sign::detached_path(&self.path, extension);
-            if !path.is_file() {
-                continue;
+            if path.is_file() {
+                let text = read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?;
+                found.push((extension, path, text));
             }
-            let text = read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?;
-            if crate::trust::openpgp::is_signature(&text) {
-                continue; // an OpenPGP `.sig`: see `openpgp_files`
-            }
-            found.push(Detached {
-                name: path.display().to_string(),
-                text,
-                data: (BufReader::new(input.cursor(input.len())), input.len()),
-            });
         }
         Ok(found)
     }
+
+    /// Minisign and signify signatures among the signature files
+    /// (`PKG.minisig`, a `PKG.sig` that is not OpenPGP), each with a reader
+    /// of the package's bytes over the one open handle.
+    fn detached(&self, files: &[SignatureFile]) -> Vec<Detached<BufReader<crate::input::Cursor>>> {
+        let Some(input) = &self.input else {
+            return Vec::new();
+        };
+        ["minisig", "sig"]
+            .iter()
+            .filter_map(|wanted| files.iter().find(|(extension, _, _)| extension == wanted))
+            // An OpenPGP `.sig`: see `openpgp_files`.
+            .filter(|(_, _, text)| !crate::trust::openpgp::is_signature(text))
+            .map(|(_, path, text)| Detached {
+                name: path.display().to_string(),
+                text: text.clone(),
+                data: (BufReader::new(input.cursor(input.len())), input.len()),
+            })
+            .collect()
+    }
 }
+
+/// A detached signature file beside the package: (extension, path, content).
+type SignatureFile = (&'static str, std::path::PathBuf, Vec<u8>);
 
 /// What the pass found, with what the signature checks need beside it.
 struct Found {
     result: ScanResult,
     openpgp: Vec<PgpFile>,
     beside: super::beside::Beside,
+    /// The detached signature files, read once.
+    signature_files: Vec<SignatureFile>,
 }
 
 impl Package {
-    /// Detached OpenPGP signatures beside the package: `PKG.sign` (Dell),
-    /// `PKG.asc`, and a `PKG.sig` whose content is OpenPGP (a minisign or
-    /// signify `.sig` is read by `detached`).
-    fn openpgp_files(&self) -> Result<Vec<PgpFile>> {
-        if self.input.is_none() {
-            return Ok(Vec::new());
-        }
+    /// Detached OpenPGP signatures among the signature files: `PKG.sign`
+    /// (Dell), `PKG.asc`, and a `PKG.sig` whose content is OpenPGP (a
+    /// minisign or signify `.sig` is `detached`'s); and those the layout
+    /// found embedded.
+    fn openpgp_files(&self, files: &[SignatureFile]) -> Vec<PgpFile> {
         let mut found = Vec::new();
-        for extension in ["sign", "asc", "sig"] {
-            let path = sign::detached_path(&self.path, extension);
-            if !path.is_file() {
-                continue;
+        let ordered = ["sign", "asc", "sig"]
+            .iter()
+            .filter_map(|wanted| files.iter().find(|(extension, _, _)| extension == wanted));
+        for (extension, path, text) in ordered {
+            let openpgp = match *extension {
+                "sign" | "asc" => true,
+                "sig" => crate::trust::openpgp::is_signature(text),
+                _ => false,
+            };
+            if openpgp {
+                found.push(PgpFile::detached(
+                    &path.display().to_string(),
+                    text,
+                    self.size,
+                ));
             }
-            let text = read_capped(&*self.opener, &path, MAX_SIGNATURE_FILE)?;
-            if extension == "sig" && !crate::trust::openpgp::is_signature(&text) {
-                continue;
+        }
+        if self.input.is_some() {
+            for (covers, range, bytes) in &self.layout.openpgp {
+                found.push(PgpFile::embedded(covers, *range, bytes));
             }
-            found.push(PgpFile::detached(
-                &path.display().to_string(),
-                &text,
-                self.size,
-            ));
         }
-        for (covers, range, bytes) in &self.layout.openpgp {
-            found.push(PgpFile::embedded(covers, *range, bytes));
-        }
-        Ok(found)
+        found
     }
 }
 
