@@ -302,12 +302,12 @@ fn signer_check(
         legacy,
     ) {
         Ok(s) => s,
-        Err(why) if why.contains("refused") || why.contains("unsupported") => {
-            return check.with_detail(why);
-        }
         Err(why) => {
-            check.outcome = Outcome::Failed;
-            return check.with_detail(why);
+            check.outcome = match why.outcome() {
+                Outcome::Failed => Outcome::Failed,
+                _ => check.outcome,
+            };
+            return check.with_detail(why.to_string());
         }
     };
     let anchors: Vec<x509_cert::Certificate> =

@@ -96,6 +96,34 @@ fn attribute<'a>(info: &'a SignerInfo, oid: &ObjectIdentifier) -> Option<&'a der
         .and_then(|a| a.values.iter().next())
 }
 
+/// Why a signer info did not verify, sorted once for every caller: the
+/// signed bytes or the signature are wrong (a failed check), or fwkit
+/// cannot check it (an algorithm it does not support or refuses, a part it
+/// cannot read or requires and is missing: a check that did not run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SignerError {
+    Broken(String),
+    Unchecked(String),
+}
+
+impl SignerError {
+    /// The outcome of a signature check that stopped here.
+    pub(crate) fn outcome(&self) -> crate::model::Outcome {
+        match self {
+            SignerError::Broken(_) => crate::model::Outcome::Failed,
+            SignerError::Unchecked(_) => crate::model::Outcome::NotRun,
+        }
+    }
+}
+
+impl std::fmt::Display for SignerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignerError::Broken(why) | SignerError::Unchecked(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Check `info`: its `messageDigest` is the digest of `content`, its
 /// `contentType` (when present) is `content_type`, and its signature over
 /// the signed attributes verifies with the certificate it names.
@@ -104,8 +132,9 @@ pub(crate) fn verify(
     certs: &[Certificate],
     (content, content_type): (&[u8], Option<&ObjectIdentifier>),
     legacy: Legacy,
-) -> Result<Signed, String> {
-    let digest = x509::hash(&info.digest_alg.oid, content, legacy)?;
+) -> Result<Signed, SignerError> {
+    let digest =
+        x509::hash(&info.digest_alg.oid, content, legacy).map_err(SignerError::Unchecked)?;
     verify_digest(info, certs, (&digest, content_type), legacy)
 }
 
@@ -117,33 +146,38 @@ pub(crate) fn verify_digest(
     certs: &[Certificate],
     (digest, content_type): (&[u8], Option<&ObjectIdentifier>),
     legacy: Legacy,
-) -> Result<Signed, String> {
+) -> Result<Signed, SignerError> {
+    use SignerError::{Broken, Unchecked};
     let cert = find_signer(&info.sid, certs)
-        .ok_or_else(|| "the signer's certificate is not in the signature".to_owned())?;
+        .ok_or_else(|| Unchecked("the signer's certificate is not in the signature".to_owned()))?;
     let attrs = info
         .signed_attrs
         .as_ref()
-        .ok_or_else(|| "no signed attributes (fwkit requires them)".to_owned())?;
+        .ok_or_else(|| Unchecked("no signed attributes (fwkit requires them)".to_owned()))?;
     if x509::digest_name(&info.digest_alg.oid) == Some("SHA-1") && legacy == Legacy::Refuse {
-        return Err("SHA-1 digest refused (give --allow-legacy-crypto to accept it)".to_owned());
+        return Err(Unchecked(
+            "SHA-1 digest refused (give --allow-legacy-crypto to accept it)".to_owned(),
+        ));
     }
     let claimed = attribute(info, &MESSAGE_DIGEST)
         .and_then(|v| v.decode_as::<OctetString>().ok())
-        .ok_or_else(|| "no messageDigest signed attribute".to_owned())?;
+        .ok_or_else(|| Unchecked("no messageDigest signed attribute".to_owned()))?;
     if claimed.as_bytes() != digest {
-        return Err("the messageDigest signed attribute does not match the signed content".into());
+        return Err(Broken(
+            "the messageDigest signed attribute does not match the signed content".into(),
+        ));
     }
     if let (Some(expected), Some(value)) = (content_type, attribute(info, &CONTENT_TYPE)) {
         let found = value
             .decode_as::<ObjectIdentifier>()
-            .map_err(|e| format!("unreadable contentType attribute: {e}"))?;
+            .map_err(|e| Unchecked(format!("unreadable contentType attribute: {e}")))?;
         if found != *expected {
-            return Err(format!(
+            return Err(Broken(format!(
                 "the contentType signed attribute is {found}, the content is {expected}"
-            ));
+            )));
         }
     }
-    let signed = attrs.to_der().map_err(|e| e.to_string())?;
+    let signed = attrs.to_der().map_err(|e| Unchecked(e.to_string()))?;
     x509::verify_signature(
         cert.tbs_certificate().subject_public_key_info(),
         (&info.signature_algorithm.oid, Some(&info.digest_alg.oid)),
@@ -151,7 +185,18 @@ pub(crate) fn verify_digest(
         info.signature.as_bytes(),
         legacy,
     )
-    .map_err(|e| format!("signature over the signed attributes: {e}"))?;
+    .map_err(|e| {
+        let why = format!("signature over the signed attributes: {e}");
+        // x509 says "unsupported", "refused" or "unreadable" when it could
+        // not check; anything else is a signature that does not verify.
+        match ["unsupported", "refused", "unreadable"]
+            .iter()
+            .any(|w| e.contains(w))
+        {
+            true => Unchecked(why),
+            false => Broken(why),
+        }
+    })?;
     let claimed_time = attribute(info, &SIGNING_TIME)
         .and_then(|v| v.to_der().ok())
         .and_then(|d| <x509_cert::time::Time as der::Decode>::from_der(&d).ok())

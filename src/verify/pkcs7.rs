@@ -195,19 +195,10 @@ fn verify_signer(
     };
     match verified {
         Ok(s) => Ok((s, certs)),
-        Err(why) => {
-            let broken = why.contains("does not match")
-                || why.contains("does not verify")
-                || why.contains("contentType");
-            let outcome = match broken {
-                true => Outcome::Failed,
-                false => Outcome::NotRun,
-            };
-            Err((
-                outcome,
-                format!("PKCS#7 signer info ({digest_name}): {why}"),
-            ))
-        }
+        Err(why) => Err((
+            why.outcome(),
+            format!("PKCS#7 signer info ({digest_name}): {why}"),
+        )),
     }
 }
 
