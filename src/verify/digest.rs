@@ -85,35 +85,45 @@ pub fn hex(bytes: &[u8]) -> String {
     )
 }
 
-/// Parse a lower- or upper-case hex BLAKE2b-512.
-pub(crate) fn parse_blake2b512(text: &str) -> Option<[u8; 64]> {
+/// Bytes from lower- or upper-case hex text.
+pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() != 128 {
+    // Hex digits only: `from_str_radix` alone would take a sign ("+f").
+    if bytes.len() % 2 != 0 || !bytes.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    let mut out = [0u8; 64];
-    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
+    bytes
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect()
+}
+
+/// Parse a lower- or upper-case hex BLAKE2b-512.
+pub(crate) fn parse_blake2b512(text: &str) -> Option<[u8; 64]> {
+    from_hex(text)?.try_into().ok()
 }
 
 /// Parse a hex SHA-256 as a user typed it.
 pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
-    let text = text.trim();
-    if text.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
+    from_hex(text.trim())?.try_into().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_digits_only() {
+        assert_eq!(from_hex("0aFf"), Some(vec![0x0a, 0xff]));
+        assert_eq!(from_hex("+f"), None);
+        assert_eq!(from_hex("abc"), None);
+        assert!(parse_sha256(&format!(" {} ", "ab".repeat(32))).is_some());
+        assert!(parse_sha256(&format!("+{}", "a".repeat(63))).is_none());
+    }
 
     fn cksum(data: &[u8]) -> String {
         let mut h = Hasher::new(Algorithm::Cksum);

@@ -131,7 +131,7 @@ pub(crate) fn checks(
                 .iter()
                 .find(|d| d.covers == label(f, s))
                 .and_then(|d| d.computed.as_deref())
-                .and_then(from_hex);
+                .and_then(super::digest::from_hex);
             let outcome = match (pgp_trust::prepare(signature), digest) {
                 (Err(why), _) => PgpOutcome::NotRun(why),
                 (Ok(_), None) => {
@@ -219,22 +219,6 @@ fn unchecked(issuer: &pgp_trust::Issuer, about: &str) -> String {
     )
 }
 
-/// Bytes from lower- or upper-case hex text.
-pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
-        return None;
-    }
-    bytes
-        .chunks(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-        })
-        .collect()
-}
-
 /// OpenPGP signatures (`signature`, a detached signature file's bytes)
 /// over `text` held in memory (a JCat checksum text a `Target` blob
 /// signs): hashed here, since the text is not in the package. One check
@@ -281,7 +265,7 @@ pub(crate) fn text_checks(
                 let mut hasher = super::digest::Hasher::new(prepared.algorithm);
                 hasher.update(text);
                 hasher.update(&prepared.trailer);
-                match from_hex(&hasher.finish()) {
+                match super::digest::from_hex(&hasher.finish()) {
                     Some(d) => pgp_trust::verify_digest(signature, &keys, &d, policy),
                     None => PgpOutcome::NotRun("digest not computed".to_owned()),
                 }

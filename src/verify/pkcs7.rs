@@ -183,7 +183,7 @@ fn verify_signer(
             let value = computed
                 .iter()
                 .find(|(a, _)| Some(*a) == algorithm)
-                .and_then(|(_, v)| super::openpgp::from_hex(v));
+                .and_then(|(_, v)| super::digest::from_hex(v));
             let Some(value) = value else {
                 return Err((
                     Outcome::NotRun,
