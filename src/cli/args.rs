@@ -206,7 +206,15 @@ pub struct CatalogArgs {
     /// Files in the directory that no entry names fail the catalogue.
     #[arg(long, requires = "catalog")]
     pub strict: bool,
-    /// Most bytes of the catalogue, compressed and decompressed (K, M, G).
+    #[command(flatten)]
+    pub limits: CatalogLimits,
+}
+
+/// The caps on a catalogue (`verify --catalog`, `plan --catalog`).
+#[derive(Debug, Args)]
+pub struct CatalogLimits {
+    /// With --catalog: most bytes of the catalogue, compressed and
+    /// decompressed (K, M, G).
     #[arg(
         long,
         value_name = "SIZE",
@@ -214,7 +222,7 @@ pub struct CatalogArgs {
         requires = "catalog"
     )]
     pub max_catalog: String,
-    /// Most entries in the catalogue (more is refused, exit 2).
+    /// With --catalog: most entries in the catalogue (more is refused, exit 2).
     #[arg(
         long,
         value_name = "N",
@@ -470,23 +478,8 @@ pub struct PlanArgs {
     /// With --catalog: the SHA-256 of the catalogue file (hex).
     #[arg(long, value_name = "HEX", requires = "catalog")]
     pub sha256: Option<String>,
-    /// With --catalog: most bytes of the catalogue, compressed and
-    /// decompressed (K, M, G).
-    #[arg(
-        long,
-        value_name = "SIZE",
-        default_value = "512M",
-        requires = "catalog"
-    )]
-    pub max_catalog: String,
-    /// With --catalog: most entries in the catalogue (more is refused, exit 2).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = fwkit::catalog::DEFAULT_MAX_ENTRIES,
-        requires = "catalog"
-    )]
-    pub max_catalog_entries: usize,
+    #[command(flatten)]
+    pub catalog_limits: CatalogLimits,
     #[command(flatten)]
     pub show: ActionOutput,
     #[command(flatten)]

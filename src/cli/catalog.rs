@@ -35,8 +35,8 @@ pub fn run(args: &VerifyArgs) -> Result<Code> {
         ..options::catalog_options(
             verify,
             pin,
-            &args.catalog.max_catalog,
-            args.catalog.max_catalog_entries,
+            &args.catalog.limits.max_catalog,
+            args.catalog.limits.max_catalog_entries,
         )?
     };
     let dir = &args.common.package;

@@ -36,8 +36,8 @@ pub fn run(
     let options = super::options::catalog_options(
         verify,
         sha256,
-        &args.max_catalog,
-        args.max_catalog_entries,
+        &args.catalog_limits.max_catalog,
+        args.catalog_limits.max_catalog_entries,
     )?;
     let plan_options = plan::PlanOptions {
         verify: options.verify.clone(),
