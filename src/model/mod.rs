@@ -3,11 +3,13 @@
 //! builds on these plain owned types; this module names no other module of
 //! the crate but `error`.
 
+mod digests;
 mod format;
 mod name;
 mod signer;
 mod vendor;
 
+pub use digests::Digests;
 pub use format::FormatKind;
 pub use name::{MemberName, NameError, MAX_NAME_LEN};
 pub use signer::{Signer, SignerId};
@@ -80,7 +82,7 @@ pub struct Member {
     pub problem: Option<String>,
     /// Digests of the content computed in the pass (files only), lower-case
     /// hex by algorithm: SHA-256 for `inspect`, and whatever a manifest needs.
-    pub digests: std::collections::BTreeMap<Algorithm, String>,
+    pub digests: Digests,
 }
 
 /// A digest or checksum algorithm.
@@ -141,6 +143,21 @@ pub enum CheckKind {
     Signature,
 }
 
+impl CheckKind {
+    /// The kind's name, as JSON spells it (`structure`, `digest`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckKind::Structure => "structure",
+            CheckKind::Digest => "digest",
+            CheckKind::External => "external",
+            CheckKind::Stream => "stream",
+            CheckKind::Safety => "safety",
+            CheckKind::Limit => "limit",
+            CheckKind::Signature => "signature",
+        }
+    }
+}
+
 /// The result of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -181,9 +198,10 @@ pub struct Check {
     pub outcome: Outcome,
     /// Why it failed or could not run, or a note.
     pub detail: Option<String>,
-    /// Who made the signature, on signature checks that passed.
+    /// Who made the signature, on signature checks that passed (boxed:
+    /// one check in thousands has one, and every check carries the field).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signer: Option<Signer>,
+    pub signer: Option<Box<Signer>>,
 }
 
 impl Check {

@@ -183,19 +183,26 @@ fn check_line(out: &mut impl Write, check: &Check, text: &str) -> io::Result<()>
 struct Group<'a> {
     first: &'a Check,
     /// Where the members they cover are listed, when they cover members.
-    source: Option<String>,
+    source: Option<&'a str>,
     count: usize,
 }
 
 /// What the checks of one group share.
 #[derive(PartialEq, Eq, Hash)]
-struct GroupKey {
-    kind: String,
+struct GroupKey<'a> {
+    kind: &'static str,
     algorithm: Option<&'static str>,
     outcome: &'static str,
-    /// `members SOURCE`, or the whole summary of a check that covers
-    /// something else.
-    subject: String,
+    subject: Subject<'a>,
+}
+
+/// What the checks of a group cover.
+#[derive(PartialEq, Eq, Hash)]
+enum Subject<'a> {
+    /// Members listed in the same place.
+    Members(&'a str),
+    /// Something else: the check's whole summary.
+    Other(String),
 }
 
 /// Passed and informational checks, one line per group: the checks of one
@@ -203,11 +210,11 @@ struct GroupKey {
 /// (`sha256 of 3,000 members (listed in SHA256SUMS)`), or that read the same.
 /// At most [`SHOWN`] lines per kind.
 fn passed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
-    let mut lines_per_kind: HashMap<String, usize> = HashMap::new();
-    let mut hidden: Vec<(String, usize)> = Vec::new();
+    let mut lines_per_kind: HashMap<&str, usize> = HashMap::new();
+    let mut hidden: Vec<(&str, usize)> = Vec::new();
     for group in &groups(checks) {
         let kind = kind(group.first);
-        let lines = lines_per_kind.entry(kind.clone()).or_default();
+        let lines = lines_per_kind.entry(kind).or_default();
         if *lines >= SHOWN {
             match hidden.iter_mut().find(|(k, _)| *k == kind) {
                 Some((_, n)) => *n += group.count,
@@ -239,9 +246,9 @@ fn groups(checks: &[Check]) -> Vec<Group<'_>> {
             kind: kind(check),
             algorithm: check.algorithm.map(|a| a.name()),
             outcome: outcome(check),
-            subject: match &source {
-                Some(source) => format!("members {source}"),
-                None => check.summary(),
+            subject: match source {
+                Some(source) => Subject::Members(source),
+                None => Subject::Other(check.summary()),
             },
         };
         match index.get(&key).and_then(|&i| groups.get_mut(i)) {
@@ -261,7 +268,7 @@ fn groups(checks: &[Check]) -> Vec<Group<'_>> {
 
 /// A group's line: its one check's summary, or how many members (or times).
 fn group_text(group: &Group) -> String {
-    match (&group.source, group.count) {
+    match (group.source, group.count) {
         (_, 1) => group.first.summary(),
         (Some(source), count) => {
             let algorithm = group
@@ -284,11 +291,11 @@ fn group_text(group: &Group) -> String {
 /// Failed checks and checks that could not run, one line each, at most
 /// [`SHOWN`] per kind.
 fn failed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
-    let mut lines_per_kind: HashMap<String, usize> = HashMap::new();
-    let mut hidden: Vec<(String, usize)> = Vec::new();
+    let mut lines_per_kind: HashMap<&str, usize> = HashMap::new();
+    let mut hidden: Vec<(&str, usize)> = Vec::new();
     for check in checks.iter().filter(|c| c.outcome.is_failure()) {
         let kind = kind(check);
-        let lines = lines_per_kind.entry(kind.clone()).or_default();
+        let lines = lines_per_kind.entry(kind).or_default();
         if *lines < SHOWN {
             *lines += 1;
             check_line(out, check, &check.summary())?;
@@ -355,7 +362,7 @@ fn verdict(out: &mut impl Write, report: &Report, detail: Detail) -> io::Result<
 /// For a check covering `member NAME (SOURCE line N)`: `SOURCE`, the part
 /// that is the same for every member listed in one place. The trailing
 /// position (`line 12`, `blob 3`) is dropped; the parentheses may nest.
-fn member_source(covers: &str) -> Option<String> {
+fn member_source(covers: &str) -> Option<&str> {
     let body = covers.strip_prefix("member ")?.strip_suffix(')')?;
     let mut depth = 0usize;
     let mut open = None;
@@ -371,14 +378,13 @@ fn member_source(covers: &str) -> Option<String> {
         }
     }
     let inner = body.get(open? + 1..)?;
-    let mut words: Vec<&str> = inner.split(' ').collect();
-    let numbered = words
-        .last()
-        .is_some_and(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()));
-    if numbered && words.len() >= 2 {
-        words.truncate(words.len() - 2);
-    }
-    Some(words.join(" "))
+    // Without a trailing `line N`.
+    Some(match inner.rsplit_once(' ') {
+        Some((head, last)) if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) => {
+            head.rsplit_once(' ').map_or("", |(source, _)| source)
+        }
+        _ => inner,
+    })
 }
 
 /// `N thing(s) …: a, b, c, …` with more than [`SHOWN`] names: the first
@@ -424,11 +430,8 @@ fn outcome(check: &Check) -> &'static str {
     }
 }
 
-fn kind(check: &Check) -> String {
-    serde_json::to_value(check.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+fn kind(check: &Check) -> &'static str {
+    check.kind.name()
 }
 
 /// `text` with every control character (newline, escape, C1 controls) and
@@ -476,17 +479,17 @@ mod tests {
 
     #[test]
     fn member_checks_share_their_source() {
-        let source = |c: &str| member_source(c);
+        let source = member_source;
         assert_eq!(
-            source("member a.bin (listed in SHA256SUMS line 12)").as_deref(),
+            source("member a.bin (listed in SHA256SUMS line 12)"),
             Some("listed in SHA256SUMS")
         );
         assert_eq!(
-            source("member b (1).bin (listed in sums (v2) line 3)").as_deref(),
+            source("member b (1).bin (listed in sums (v2) line 3)"),
             Some("listed in sums (v2)")
         );
         assert_eq!(
-            source("member fw.bin (release 1, jcat blob 2)").as_deref(),
+            source("member fw.bin (release 1, jcat blob 2)"),
             Some("release 1, jcat")
         );
         assert_eq!(source("member a.bin"), None);
