@@ -253,12 +253,10 @@ impl Package {
         let manifests = result.manifests;
         let links = verify::Links::new(&manifests, &report.members);
         self.late_digests(&manifests, &links, options, report)?;
-        let (manifest_checks, covered) =
-            verify::manifest_checks(&manifests, &report.members, &links);
+        let covered = verify::manifest_checks(&manifests, &report.members, &links, checks);
         if let Some(warning) = unlisted(&manifests, &links, report) {
             report.warnings.push(warning);
         }
-        checks.extend(manifest_checks);
         if !matches!(layout.container, Container::Set(_)) {
             checks.extend(verify::member_coverage(
                 checks,
