@@ -84,7 +84,7 @@ pub use model::{
     NameError, Nested, NetappSp, Outcome, PeInfo, PeSection, Progress, Report, VendorInfo, Verdict,
     MAX_NAME_LEN,
 };
-pub use model::{Signer, SignerId};
+pub use model::{Digests, Signer, SignerId};
 pub use package::{Package, UnpackOptions, MAX_RECURSIVE};
 pub use verify::{fwkit_manifest, hex, parse_sha256, VerifyOptions};
 pub use verify::{x509::anchors_from, x509::Anchor, At};

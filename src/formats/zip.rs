@@ -235,6 +235,7 @@ fn list(
         failures: Vec::new(),
         first_header: u64::MAX,
     };
+    walk.expect(archive.len());
     for index in 0..archive.len() {
         let Some((raw, entry)) = describe(archive, index, &mut listing) else {
             continue;

@@ -69,7 +69,16 @@ impl MemberName {
         if text.starts_with('/') {
             return Err(NameError::Absolute);
         }
-        let mut parts = Vec::new();
+        // Leading `./` (makeself, manifests) dropped before the walk below.
+        let mut text = text;
+        while let Some(rest) = text.strip_prefix("./") {
+            text = rest;
+        }
+        // Already normal (no empty or `.` component): kept as it is, without
+        // collecting and joining its parts (every member name of every
+        // package comes through here).
+        let mut normal = true;
+        let mut any = false;
         for part in text.split('/') {
             // A drive prefix is refused in every component, not only the first:
             // `./C:x` normalises to `C:x`, and on Windows pushing a `C:`
@@ -79,15 +88,22 @@ impl MemberName {
                 return Err(NameError::Drive);
             }
             match part {
-                "" | "." => {}
+                "" | "." => normal = false,
                 ".." => return Err(NameError::ParentDir),
-                other => parts.push(other),
+                _ => any = true,
             }
         }
-        if parts.is_empty() {
+        if !any {
             return Err(NameError::Empty);
         }
-        Ok(MemberName(parts.join("/")))
+        Ok(MemberName(match normal {
+            true => text.to_owned(),
+            false => text
+                .split('/')
+                .filter(|part| !matches!(*part, "" | "."))
+                .collect::<Vec<_>>()
+                .join("/"),
+        }))
     }
 
     /// The name as a `/`-separated string.
@@ -109,9 +125,25 @@ impl MemberName {
 
     /// Every proper ancestor, outermost first (`a`, `a/b` for `a/b/c`).
     pub fn ancestors(&self) -> impl Iterator<Item = MemberName> + '_ {
+        self.ancestor_strs().map(|a| MemberName(a.to_owned()))
+    }
+
+    /// The proper ancestors whose text `keep` accepts, outermost first;
+    /// only those are allocated.
+    pub(crate) fn ancestors_where<'a>(
+        &'a self,
+        keep: impl Fn(&str) -> bool + 'a,
+    ) -> impl Iterator<Item = MemberName> + 'a {
+        self.ancestor_strs()
+            .filter(move |a| keep(a))
+            .map(|a| MemberName(a.to_owned()))
+    }
+
+    /// Every proper ancestor as a slice of this name, outermost first.
+    pub(crate) fn ancestor_strs(&self) -> impl Iterator<Item = &str> + '_ {
         self.0
             .match_indices('/')
-            .map(|(i, _)| MemberName(self.0[..i].to_owned()))
+            .filter_map(|(i, _)| self.0.get(..i))
     }
 
     /// The last component.
@@ -148,6 +180,14 @@ impl MemberName {
             }
         }
         Some(parts)
+    }
+}
+
+/// A name is looked up by its text (`HashMap<MemberName, _>::get(&str)`):
+/// the derived `Hash` and `Eq` are the `String`'s, so they agree.
+impl std::borrow::Borrow<str> for MemberName {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

@@ -16,12 +16,11 @@
 
 use super::Stop;
 use crate::extract::{FileOut, Sink};
-use crate::model::{Algorithm, Check, Member, MemberKind, MemberName};
+use crate::model::{Algorithm, Check, Digests, Member, MemberKind, MemberName};
 use crate::verify::digest::Hasher;
 use crate::verify::manifest::{self, Manifest};
 use crate::verify::safety::{Admission, Tree};
 use crate::verify::VerifyOptions;
-use std::collections::BTreeMap;
 use std::io::Read;
 
 /// Largest vendor metadata member kept for parsing (XML, JSON).
@@ -62,7 +61,7 @@ pub(crate) struct Admitted {
 
 /// What reading one member's content produced.
 pub(crate) struct Content {
-    pub digests: BTreeMap<Algorithm, String>,
+    pub digests: Digests,
     pub kept: Option<Vec<u8>>,
     /// Bytes read.
     pub len: u64,
@@ -90,10 +89,11 @@ impl Policy {
         if size > MAX_METADATA {
             return false;
         }
-        let lower = path.as_str().to_ascii_lowercase();
-        let top_xml =
-            self.capture == Capture::TopLevelXml && path.depth() == 1 && lower.ends_with(".xml");
-        top_xml || is_metadata_name(&lower)
+        let name = path.as_str();
+        let top_xml = self.capture == Capture::TopLevelXml
+            && path.depth() == 1
+            && ends_with_folded(name, ".xml");
+        top_xml || is_metadata_name(name)
     }
 
     /// Read a member's content once: hash it, keep a copy when it is
@@ -171,14 +171,28 @@ impl Policy {
     }
 }
 
-/// Vendor metadata and signature members kept for parsing (lower-case path).
-pub(crate) fn is_metadata_name(lower: &str) -> bool {
-    lower.ends_with(".minisig")
-        || lower.ends_with(".sig")
-        || lower == "payload.json"
-        || lower.ends_with("rlm_fw/install/metadata")
-        || lower.ends_with(".metainfo.xml")
-        || lower.ends_with(".jcat")
+/// Vendor metadata and signature members kept for parsing (any case).
+pub(crate) fn is_metadata_name(name: &str) -> bool {
+    [
+        ".minisig",
+        ".sig",
+        "rlm_fw/install/metadata",
+        ".metainfo.xml",
+        ".jcat",
+    ]
+    .iter()
+    .any(|suffix| ends_with_folded(name, suffix))
+        || name.eq_ignore_ascii_case("payload.json")
+}
+
+/// `name` ends with the lower-case ASCII `suffix`, in any case (asked of
+/// every member, so without a folded copy).
+fn ends_with_folded(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name
+            .as_bytes()
+            .get(name.len().saturating_sub(suffix.len())..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
 /// What one pass found.
@@ -231,6 +245,16 @@ impl Walk {
         }
     }
 
+    /// Room for `entries` more members (a container that knows its count,
+    /// such as a zip's central directory), at most the `--max-entries`
+    /// limit: the member list and the safety tree grow once, not by
+    /// doubling and copying.
+    pub(crate) fn expect(&mut self, entries: usize) {
+        let entries = entries.min(self.tree.room());
+        self.members.reserve(entries);
+        self.tree.reserve(entries);
+    }
+
     /// Decide on one entry and record it as a member. `Ok(None)`: nothing to
     /// place (the archive's root, or a refused member); `Err(Stop::Limit)`:
     /// a limit was hit and the walk stops.
@@ -276,7 +300,7 @@ impl Walk {
             mode,
             stream,
             problem,
-            digests: BTreeMap::new(),
+            digests: Digests::default(),
         });
         Ok(admitted)
     }

@@ -207,7 +207,7 @@ fn signed_by(checks: &[crate::model::Check]) -> Vec<crate::model::Signer> {
     checks
         .iter()
         .filter(|c| c.outcome == crate::model::Outcome::Passed)
-        .filter_map(|c| c.signer.clone())
+        .filter_map(|c| c.signer.as_deref().cloned())
         .collect()
 }
 

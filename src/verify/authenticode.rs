@@ -346,7 +346,7 @@ fn signer_check(
     };
     check.outcome = x509::path_outcome(&signed.cert, &purpose, &mut facts);
     if check.outcome == Outcome::Passed {
-        check.signer = Some(leaf(&signed.cert));
+        check.signer = Some(Box::new(leaf(&signed.cert)));
     }
     check.with_detail(facts.join("; "))
 }

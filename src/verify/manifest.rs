@@ -7,6 +7,7 @@
 //! `X.md5` holding only a digest covers `X`.
 
 use crate::model::{Algorithm, MemberName};
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// The default manifest size limit, as `usize`; also the most bytes of the
@@ -63,27 +64,33 @@ impl Manifest {
 /// The algorithm a manifest's file name implies, `None` when the name is not
 /// a manifest name. `Some(None)` means "from each digest's length" (`CHECKSUM`).
 pub(crate) fn manifest_kind(name: &MemberName) -> Option<Option<Algorithm>> {
+    // Asked of every member: compared without allocating a folded copy.
     let file = name.file_name();
-    let upper = file.to_ascii_uppercase();
     if name.as_str() == super::fwkit_manifest::MANIFEST_NAME {
         return Some(Some(Algorithm::Sha256));
     }
-    match upper.as_str() {
-        "SHA256SUMS" => return Some(Some(Algorithm::Sha256)),
-        "SHA512SUMS" => return Some(Some(Algorithm::Sha512)),
-        "SHA1SUMS" => return Some(Some(Algorithm::Sha1)),
-        "MD5SUMS" => return Some(Some(Algorithm::Md5)),
-        "CHECKSUM" | "CHECKSUMS" => return Some(None),
-        _ => {}
+    let named = [
+        ("SHA256SUMS", Some(Algorithm::Sha256)),
+        ("SHA512SUMS", Some(Algorithm::Sha512)),
+        ("SHA1SUMS", Some(Algorithm::Sha1)),
+        ("MD5SUMS", Some(Algorithm::Md5)),
+        ("CHECKSUM", None),
+        ("CHECKSUMS", None),
+    ];
+    if let Some((_, algorithm)) = named.iter().find(|(n, _)| file.eq_ignore_ascii_case(n)) {
+        return Some(*algorithm);
     }
     let (_, ext) = file.rsplit_once('.')?;
-    match ext.to_ascii_lowercase().as_str() {
-        "md5" => Some(Some(Algorithm::Md5)),
-        "sha1" => Some(Some(Algorithm::Sha1)),
-        "sha256" => Some(Some(Algorithm::Sha256)),
-        "sha512" => Some(Some(Algorithm::Sha512)),
-        _ => None,
-    }
+    let by_ext = [
+        ("md5", Algorithm::Md5),
+        ("sha1", Algorithm::Sha1),
+        ("sha256", Algorithm::Sha256),
+        ("sha512", Algorithm::Sha512),
+    ];
+    by_ext
+        .iter()
+        .find(|(e, _)| ext.eq_ignore_ascii_case(e))
+        .map(|(_, algorithm)| Some(*algorithm))
 }
 
 fn algorithm_for_len(len: usize) -> Option<Algorithm> {
@@ -155,7 +162,7 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8], max: u64) -> Option<Manif
                     Some(listed) => listed,
                     // A bare digest in `X.md5` covers `X`.
                     None => match source.file_name().rsplit_once('.') {
-                        Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
+                        Some((stem, _)) if !stem.is_empty() => Cow::Borrowed(stem),
                         _ => {
                             manifest
                                 .bad_lines
@@ -182,23 +189,42 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8], max: u64) -> Option<Manif
 }
 
 /// One line: (algorithm, hex digest, listed name or `None` for a bare digest).
-fn parse_line(line: &str, named: Option<Algorithm>) -> Option<(Algorithm, String, Option<String>)> {
-    // BSD: `SHA256 (name) = hex`.
-    if let Some((tag, rest)) = line.split_once(" (") {
-        if let Some((name, hex)) = rest.rsplit_once(") = ") {
-            let algorithm = match tag.trim().to_ascii_uppercase().as_str() {
-                "MD5" => Algorithm::Md5,
-                "SHA1" => Algorithm::Sha1,
-                "SHA256" => Algorithm::Sha256,
-                "SHA512" => Algorithm::Sha512,
-                _ => return None,
-            };
-            let hex = hex.trim();
-            return (is_hex(hex) && algorithm_for_len(hex.len()) == Some(algorithm))
-                .then(|| (algorithm, hex.to_ascii_lowercase(), Some(name.to_owned())));
-        }
-    }
-    // coreutils: optional leading `\` marks an escaped name.
+fn parse_line(
+    line: &str,
+    named: Option<Algorithm>,
+) -> Option<(Algorithm, String, Option<Cow<'_, str>>)> {
+    // The two forms never both match: a coreutils line starts with a hex
+    // digest, a BSD line with a tag that is not hex. The common one first.
+    coreutils_line(line, named).or_else(|| bsd_line(line))
+}
+
+/// BSD: `SHA256 (name) = hex`.
+fn bsd_line(line: &str) -> Option<(Algorithm, String, Option<Cow<'_, str>>)> {
+    let (tag, rest) = line.split_once(" (")?;
+    let (name, hex) = rest.rsplit_once(") = ")?;
+    let algorithm = match tag.trim().to_ascii_uppercase().as_str() {
+        "MD5" => Algorithm::Md5,
+        "SHA1" => Algorithm::Sha1,
+        "SHA256" => Algorithm::Sha256,
+        "SHA512" => Algorithm::Sha512,
+        _ => return None,
+    };
+    let hex = hex.trim();
+    (is_hex(hex) && algorithm_for_len(hex.len()) == Some(algorithm)).then(|| {
+        (
+            algorithm,
+            hex.to_ascii_lowercase(),
+            Some(Cow::Borrowed(name)),
+        )
+    })
+}
+
+/// coreutils: `hex  name` or `hex *name`; an optional leading `\` marks an
+/// escaped name.
+fn coreutils_line(
+    line: &str,
+    named: Option<Algorithm>,
+) -> Option<(Algorithm, String, Option<Cow<'_, str>>)> {
     let (escaped, body) = match line.strip_prefix('\\') {
         Some(rest) => (true, rest),
         None => (false, line),
@@ -226,9 +252,9 @@ fn parse_line(line: &str, named: Option<Algorithm>) -> Option<(Algorithm, String
                 return None;
             }
             Some(if escaped {
-                unescape(rest)?
+                Cow::Owned(unescape(rest)?)
             } else {
-                rest.to_owned()
+                Cow::Borrowed(rest)
             })
         }
     };
@@ -256,8 +282,8 @@ fn unescape(text: &str) -> Option<String> {
 /// Resolve a listed path against the manifest's directory; refuse escapes.
 fn resolve(dir: Option<&MemberName>, listed: &str) -> Result<MemberName, String> {
     let joined = match dir {
-        Some(dir) if !listed.starts_with('/') => format!("{dir}/{listed}"),
-        _ => listed.to_owned(),
+        Some(dir) if !listed.starts_with('/') => Cow::Owned(format!("{dir}/{listed}")),
+        _ => Cow::Borrowed(listed),
     };
     // Most listed paths are plain already: a name that parses as it stands
     // has no empty, `.` or `..` part to resolve (nor `/`, `\` or NUL).

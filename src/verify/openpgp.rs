@@ -160,14 +160,14 @@ fn apply(check: &mut Check, outcome: PgpOutcome, issuer: &str, about: &str) {
         } => {
             check.outcome = Outcome::Passed;
             check.computed = Some(format!("signer {fingerprint}"));
-            check.signer = Some(Signer {
+            check.signer = Some(Box::new(Signer {
                 id: SignerId::Openpgp {
                     fingerprint: fingerprint.clone(),
                     primary_fingerprint: primary.clone(),
                     user_id: user_id.clone(),
                 },
                 whole_package: false,
-            });
+            }));
             let key = match fingerprint == primary {
                 true => format!("key {fingerprint}"),
                 false => format!("subkey {fingerprint} of key {primary}"),

@@ -112,6 +112,16 @@ impl Tree {
         Ok(())
     }
 
+    /// How many more entries the `--max-entries` limit lets in.
+    pub(crate) fn room(&self) -> usize {
+        usize::try_from(self.limits.max_entries.saturating_sub(self.entries)).unwrap_or(usize::MAX)
+    }
+
+    /// Room for `entries` more names.
+    pub(crate) fn reserve(&mut self, entries: usize) {
+        self.nodes.reserve(entries);
+    }
+
     /// Why `name` may not be written where it is: too deep, or below a
     /// symlink or a file already accepted.
     fn check_place(&self, name: &MemberName) -> Result<(), String> {
@@ -122,8 +132,8 @@ impl Tree {
             ));
         }
         let blocked = name
-            .ancestors()
-            .find_map(|ancestor| match self.nodes.get(&ancestor) {
+            .ancestor_strs()
+            .find_map(|ancestor| match self.nodes.get(ancestor) {
                 None | Some(Node::Dir) => None,
                 Some(Node::Symlink) => Some(format!("would be written through symlink {ancestor}")),
                 Some(Node::File) => Some(format!("parent {ancestor} is a file")),
@@ -171,8 +181,11 @@ impl Tree {
             Some(_) => return self.refuse(Some(name), "duplicate name".to_owned()),
             None => {}
         }
-        for ancestor in name.ancestors() {
-            self.nodes.entry(ancestor).or_insert(Node::Dir);
+        let missing: Vec<MemberName> = name
+            .ancestors_where(|a| !self.nodes.contains_key(a))
+            .collect();
+        for ancestor in missing {
+            self.nodes.insert(ancestor, Node::Dir);
         }
         self.nodes.insert(name.clone(), node);
         if let MemberKind::Symlink { target } = kind {

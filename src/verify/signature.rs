@@ -103,12 +103,12 @@ fn check_one<R: std::io::Read>(
         Ok(verified) => {
             check.outcome = Outcome::Passed;
             check.computed = Some(format!("key id {}", verified.key_id));
-            check.signer = Some(Signer {
+            check.signer = Some(Box::new(Signer {
                 id: SignerId::Minisign {
                     key_id: verified.key_id.to_string(),
                 },
                 whole_package: false,
-            });
+            }));
             check.detail = Some(match verified.trusted_comment {
                 Some(comment) => format!("good signature; trusted comment: {comment}"),
                 None => "good signature".to_owned(),
