@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::extract::Sink;
 use crate::input::{Cursor, Input};
 use crate::model::{Algorithm, Check, CheckKind, Layer, MemberKind, Outcome};
+use crate::pass::RESERVE_KEPT;
 use crate::pass::{parallel, Admitted, Capture, Content, Entry, Policy, ScanResult, Stop, Walk};
 use crate::verify::VerifyOptions;
 use std::io::{self, Read};
@@ -347,7 +348,8 @@ fn learn_manifests(archive: &mut Archive, files: &[(Admitted, usize)], walk: &mu
         // One byte past the size: the entry's reader reaches its end and
         // checks the CRC-32, so the manifest learnt is the one the stream
         // check vouches for (a mismatch is reported when it is read again).
-        let mut bytes = Vec::new();
+        let reserve = usize::try_from(size).unwrap_or(0).min(RESERVE_KEPT);
+        let mut bytes = Vec::with_capacity(reserve);
         let read = entry.take(size.saturating_add(1)).read_to_end(&mut bytes);
         if read.is_ok() && bytes.len() as u64 == size {
             walk.learn(&admitted.name, &bytes);

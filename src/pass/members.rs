@@ -26,6 +26,9 @@ use std::io::Read;
 /// Largest vendor metadata member kept for parsing (XML, JSON).
 pub(crate) const MAX_METADATA: u64 = 1 << 20;
 
+/// Most bytes reserved for a kept member before its content arrives.
+pub(crate) const RESERVE_KEPT: usize = 16 << 20;
+
 /// Which members' content, beyond manifests and signatures, the walk keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Capture {
@@ -107,8 +110,15 @@ impl Policy {
         mut out: Option<FileOut>,
     ) -> Result<Content, Stop> {
         let mut hashers: Vec<Hasher> = self.algos.iter().map(|a| Hasher::new(*a)).collect();
-        let mut kept = self.keeps(name, size).then(Vec::new);
         let max_kept = usize::try_from(self.max_manifest.saturating_add(1)).unwrap_or(usize::MAX);
+        // Room for the declared size up front (a 4 MiB manifest grown by
+        // doubling was copied and its pages cleared again at each step), but
+        // no more than RESERVE_KEPT on the header's word alone.
+        let reserve = usize::try_from(size)
+            .unwrap_or(usize::MAX)
+            .min(max_kept)
+            .min(RESERVE_KEPT);
+        let mut kept = self.keeps(name, size).then(|| Vec::with_capacity(reserve));
         let mut len = 0u64;
         loop {
             let n = reader

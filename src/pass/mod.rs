@@ -16,7 +16,9 @@ pub(crate) mod parallel;
 mod pipe;
 mod tar;
 
-pub(crate) use members::{Admitted, Capture, Content, Entry, Policy, ScanResult, Walk};
+pub(crate) use members::{
+    Admitted, Capture, Content, Entry, Policy, ScanResult, Walk, RESERVE_KEPT,
+};
 
 use crate::detect::Encoding;
 use crate::error::{Error, Result};

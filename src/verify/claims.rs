@@ -3,8 +3,8 @@
 //! manifest, which lists everything, no member beyond its entries.
 
 use super::manifest::{Entry, Manifest};
+use super::parallel::in_parallel;
 use crate::model::{Check, CheckKind, Member, MemberKind, Outcome};
-use std::collections::HashMap;
 
 /// Which member each manifest entry names, found once after the pass for
 /// every question asked of it (a 50,000-member package used to build the
@@ -19,7 +19,8 @@ pub(crate) struct Links {
 
 impl Links {
     pub(crate) fn new(manifests: &[Manifest], members: &[Member]) -> Links {
-        let mut by_path: HashMap<&str, usize> = HashMap::with_capacity(members.len());
+        let mut by_path: foldhash::HashMap<&str, usize> =
+            foldhash::HashMap::with_capacity_and_hasher(members.len(), Default::default());
         let mut duplicates = false;
         for (i, member) in members.iter().enumerate() {
             if let Some(path) = &member.path {
@@ -119,7 +120,7 @@ pub(crate) fn manifest_checks(
     for (which, m) in manifests.iter().enumerate() {
         checks.extend(bad_lines(m));
         let pairs: Vec<(&Entry, Option<usize>)> = links.of(which, m).collect();
-        let judged = in_parallel(&pairs, |&(entry, index)| {
+        let judged = in_parallel(&pairs, PER_THREAD, |&(entry, index)| {
             entry_check(m, entry, index.and_then(|i| members.get(i)))
         });
         for ((_, index), check) in pairs.iter().zip(judged.into_iter().flatten()) {
@@ -148,35 +149,8 @@ pub(crate) fn manifest_checks(
     covered
 }
 
-/// Below this many items [`in_parallel`] stays on the calling thread.
-const PARALLEL_FROM: usize = 4096;
-
-/// `f` of every item, in order, on every core (in runs, one per thread, not
-/// copied into one vector): the entries of a 50,000-line manifest are
-/// judged after the pass, while the report waits.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<Vec<R>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores < 2 || items.len() < PARALLEL_FROM {
-        return vec![items.iter().map(f).collect()];
-    }
-    let per = items.len().div_ceil(cores);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| match handle.join() {
-                Ok(part) => part,
-                // A panic in `f` is a bug: raised again here, as it would
-                // have been on this thread.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
-}
+/// Entries per core below which they are judged on the calling thread.
+const PER_THREAD: usize = 2048;
 
 /// A failed structure check for every line of `m` that could not be read
 /// (line 0: the manifest as a whole).

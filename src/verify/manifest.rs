@@ -6,6 +6,7 @@
 //! with `\`-escaped names) and BSD (`SHA256 (<name>) = <hex>`). A one-line
 //! `X.md5` holding only a digest covers `X`.
 
+use super::parallel::in_parallel;
 use crate::model::{Algorithm, MemberName};
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -150,42 +151,93 @@ pub(crate) fn parse(source: &MemberName, bytes: &[u8], max: u64) -> Option<Manif
     }
     let text = String::from_utf8_lossy(bytes);
     let dir = source.parent();
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i.saturating_add(1);
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        match parse_line(line, named) {
-            Some((algorithm, digest, listed)) => {
-                let listed = match listed {
-                    Some(listed) => listed,
-                    // A bare digest in `X.md5` covers `X`.
-                    None => match source.file_name().rsplit_once('.') {
-                        Some((stem, _)) if !stem.is_empty() => Cow::Borrowed(stem),
-                        _ => {
-                            manifest
-                                .bad_lines
-                                .push((line_no, "digest without a file name".to_owned()));
-                            continue;
-                        }
-                    },
-                };
-                manifest.entries.push(Entry {
-                    path: resolve(dir.as_ref(), &listed),
-                    algorithm,
-                    digest,
-                    line: line_no,
-                    size: None,
-                    mode: None,
-                });
-            }
-            None => manifest
-                .bad_lines
-                .push((line_no, line.chars().take(80).collect())),
-        }
+    let lines = Lines {
+        source,
+        named,
+        dir: dir.as_ref(),
+    };
+    // A 50,000-line SHA256SUMS is parsed in runs of whole lines, one per core.
+    let runs = line_runs(&text, RUN_BYTES);
+    for (entries, bad_lines) in in_parallel(&runs, 1, |&(first, run)| lines.parse(first, run))
+        .into_iter()
+        .flatten()
+    {
+        manifest.entries.extend(entries);
+        manifest.bad_lines.extend(bad_lines);
     }
     Some(manifest)
+}
+
+/// Bytes of manifest text per run of lines parsed on a thread of its own.
+const RUN_BYTES: usize = 1 << 20;
+
+/// `text` cut after a newline into runs of about `size` bytes or more,
+/// each with the number of its first line.
+fn line_runs(text: &str, size: usize) -> Vec<(usize, &str)> {
+    let mut runs = Vec::new();
+    let (mut rest, mut line) = (text, 1usize);
+    while !rest.is_empty() {
+        let cut = rest
+            .as_bytes()
+            .get(size..)
+            .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
+            .map_or(rest.len(), |at| size.saturating_add(at).saturating_add(1));
+        // After a newline (ASCII) or at the end: a character boundary.
+        let Some((run, tail)) = rest.split_at_checked(cut) else {
+            runs.push((line, rest));
+            break;
+        };
+        runs.push((line, run));
+        line = line.saturating_add(run.bytes().filter(|&b| b == b'\n').count());
+        rest = tail;
+    }
+    runs
+}
+
+/// What every line of one manifest is read against.
+struct Lines<'a> {
+    source: &'a MemberName,
+    named: Option<Algorithm>,
+    dir: Option<&'a MemberName>,
+}
+
+impl Lines<'_> {
+    /// The entries and unreadable lines of `run`, whose first line is `first`.
+    #[allow(clippy::type_complexity)]
+    fn parse(&self, first: usize, run: &str) -> (Vec<Entry>, Vec<(usize, String)>) {
+        let (mut entries, mut bad_lines) = (Vec::new(), Vec::new());
+        for (i, raw) in run.lines().enumerate() {
+            let line_no = first.saturating_add(i);
+            let line = raw.trim_end_matches('\r');
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            let Some((algorithm, digest, listed)) = parse_line(line, self.named) else {
+                bad_lines.push((line_no, line.chars().take(80).collect()));
+                continue;
+            };
+            let listed = match listed {
+                Some(listed) => listed,
+                // A bare digest in `X.md5` covers `X`.
+                None => match self.source.file_name().rsplit_once('.') {
+                    Some((stem, _)) if !stem.is_empty() => Cow::Borrowed(stem),
+                    _ => {
+                        bad_lines.push((line_no, "digest without a file name".to_owned()));
+                        continue;
+                    }
+                },
+            };
+            entries.push(Entry {
+                path: resolve(self.dir, &listed),
+                algorithm,
+                digest,
+                line: line_no,
+                size: None,
+                mode: None,
+            });
+        }
+        (entries, bad_lines)
+    }
 }
 
 /// One line: (algorithm, hex digest, listed name or `None` for a bare digest).
@@ -315,6 +367,29 @@ mod tests {
 
     fn name(s: &str) -> MemberName {
         MemberName::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_manifest_parsed_in_runs_keeps_every_line_and_its_number() {
+        let sha = "b".repeat(64);
+        let bad = 25_000;
+        let text: String = (1..=30_000)
+            .map(|n| match n {
+                n if n == bad => "not a line\r\n".to_owned(),
+                n => format!("{sha}  ./d/{n}.bin\n"),
+            })
+            .collect();
+        assert!(text.len() > 2 * RUN_BYTES, "more than one run");
+        let m = parse(&name("SHA256SUMS"), text.as_bytes(), u64::MAX).unwrap();
+        assert_eq!(m.bad_lines, vec![(bad, "not a line".to_owned())]);
+        assert_eq!(m.entries.len(), 29_999);
+        for e in &m.entries {
+            let listed = format!("d/{}.bin", e.line);
+            assert_eq!(e.path.as_ref().map(MemberName::as_str), Ok(listed.as_str()));
+        }
+        let runs = line_runs(&text, RUN_BYTES);
+        assert!(runs.len() >= 2);
+        assert_eq!(runs.iter().map(|(_, r)| r.len()).sum::<usize>(), text.len());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod fwkit_manifest;
 pub(crate) mod manifest;
 pub(crate) mod openpgp;
 mod options;
+mod parallel;
 pub(crate) mod pkcs7;
 pub(crate) mod safety;
 pub(crate) mod signature;

@@ -34,7 +34,7 @@ pub(crate) enum Admission {
 
 pub(crate) struct Tree {
     limits: Limits,
-    nodes: HashMap<MemberName, Node>,
+    nodes: foldhash::HashMap<MemberName, Node>,
     /// Symlinks and their targets, checked for chains at the end.
     links: Vec<(MemberName, String)>,
     entries: u64,
@@ -47,7 +47,7 @@ impl Tree {
     pub(crate) fn new(limits: Limits) -> Tree {
         Tree {
             limits,
-            nodes: HashMap::new(),
+            nodes: foldhash::HashMap::default(),
             links: Vec::new(),
             entries: 0,
             total: 0,

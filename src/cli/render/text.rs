@@ -239,7 +239,7 @@ fn passed_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
 /// first appears.
 fn groups(checks: &[Check]) -> Vec<Group<'_>> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    let mut index: foldhash::HashMap<GroupKey, usize> = foldhash::HashMap::default();
     for check in checks.iter().filter(|c| !c.outcome.is_failure()) {
         let source = member_source(&check.covers);
         let key = GroupKey {
