@@ -7,6 +7,7 @@
 use super::dell::{Component, DellComponent, Expect};
 use crate::error::{Error, Result, Setting};
 use crate::input::{walk_sorted, Step};
+use crate::model::VendorInfo;
 use crate::package::Package;
 use crate::verify::{hex, VerifyOptions};
 use serde::{Deserialize, Serialize};
@@ -86,9 +87,11 @@ fn entry(path: &Path, rel: String) -> Result<IndexEntry> {
     let (format, version) = match report {
         Ok(report) => (
             Some(report.format.name().to_owned()),
-            serde_json::to_value(&report.vendor)
-                .ok()
-                .and_then(|v| first_version(&v)),
+            report
+                .vendor
+                .iter()
+                .find_map(VendorInfo::release_version)
+                .map(str::to_owned),
         ),
         Err(_) => (None, None),
     };
@@ -99,18 +102,6 @@ fn entry(path: &Path, rel: String) -> Result<IndexEntry> {
         format,
         version,
     })
-}
-
-/// The first `version` (or `vendorVersion`) string in the vendor metadata.
-fn first_version(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::Object(map) => ["version", "vendor_version", "vendorVersion"]
-            .iter()
-            .find_map(|k| map.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
-            .or_else(|| map.values().find_map(first_version)),
-        serde_json::Value::Array(items) => items.iter().find_map(first_version),
-        _ => None,
-    }
 }
 
 /// The entries of a catalogue `text` fwkit wrote, as components, in order.

@@ -27,6 +27,23 @@ pub enum VendorInfo {
     Fwkit(FwkitRelease),
 }
 
+impl VendorInfo {
+    /// The version of the firmware the package installs, as this metadata
+    /// states it. `None` where it names none: a makeself header's version
+    /// is makeself's own, and a PE wrapper carries no firmware version.
+    pub fn release_version(&self) -> Option<&str> {
+        match self {
+            VendorInfo::HpComponent(c) => c.version.as_deref(),
+            VendorInfo::DellPackage(p) => p.vendor_version.as_deref(),
+            VendorInfo::HpeFwpkg(p) => p.devices.iter().find_map(|d| d.version.as_deref()),
+            VendorInfo::NetappSp(s) => s.version.as_deref(),
+            VendorInfo::Lvfs(r) => r.version.as_deref(),
+            VendorInfo::Fwkit(r) => Some(r.version.as_str()),
+            VendorInfo::Makeself(_) | VendorInfo::Pe(_) => None,
+        }
+    }
+}
+
 /// What a fwkit manifest says a package applies to (`fwkit pack
 /// --provides … --requires …`), under the manifest's signature.
 #[derive(Debug, Clone, Default, Serialize)]

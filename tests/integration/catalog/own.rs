@@ -37,6 +37,10 @@ fn a_signed_fwkit_catalogue_verifies_its_tree_and_catches_tampering() {
     fs::write(tree.join("README"), "release notes\n").unwrap();
     fwkit(root, ["keygen", "-o", "k", "--no-password"]).expect(0);
     fwkit(root, ["keygen", "-o", "other", "--no-password"]).expect(0);
+    // A package fwkit built, stating the version it installs.
+    #[rustfmt::skip]
+    fwkit(root, ["pack", "src", "-o", "tree/nic/own.zip", "--format", "zip", "--version", "2.10", "--sign", "k.key",
+        "--provides", "2d5b1c1e-8e55-4f7c-9b0e-6a1d2c3b4a59"]).expect(0);
     fwkit(
         root,
         [
@@ -53,7 +57,17 @@ fn a_signed_fwkit_catalogue_verifies_its_tree_and_catches_tampering() {
         .iter()
         .map(|e| e["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, ["README", "bmc.run", "nic/fw.zip"]);
+    assert_eq!(paths, ["README", "bmc.run", "nic/fw.zip", "nic/own.zip"]);
+    // The version an entry records is the one the package states for the
+    // firmware: fwkit's manifest says 2.10; a makeself header's version is
+    // makeself's own, so that entry records none.
+    let version = |path: &str| {
+        let entries = index["entries"].as_array().unwrap();
+        let entry = entries.iter().find(|e| e["path"] == path).unwrap();
+        entry["version"].as_str().map(str::to_owned)
+    };
+    assert_eq!(version("nic/own.zip").as_deref(), Some("2.10"));
+    assert_eq!(version("bmc.run"), None);
     if require_tool("minisign") {
         tool(
             root,
