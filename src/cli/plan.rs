@@ -106,8 +106,15 @@ pub(super) fn show(
     catalogue: Option<serde_json::Value>,
 ) -> Result<i32> {
     if let Some(junit) = &args.junit {
-        std::fs::write(junit, junit_xml(plan))
-            .with_context(|| format!("cannot write {}", junit.display()))?;
+        // Replaced whole (a CI job rewrites its report each run): a reader
+        // never sees half a report, and a failed write leaves the old one.
+        fwkit::write_file(
+            junit,
+            junit_xml(plan).as_bytes(),
+            0o644,
+            fwkit::Existing::Replace,
+        )
+        .with_context(|| format!("cannot write {}", junit.display()))?;
     }
     let mut out = std::io::stdout().lock();
     if args.show.quiet {

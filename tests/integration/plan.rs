@@ -306,7 +306,17 @@ fn requirements_on_the_system_are_checked() {
         r#"{{"system": {{"hwids": ["99999999-2222-3333-4444-555555555555"]}}, "devices": [{{"name": "MP", "guids": ["{GUID}"], "version": "1.2.10"}}]}}"#
     );
     fs::write(&inv, other).unwrap();
-    let doc = plan_json(tmp.path(), &args, 1);
+    let doc = plan_json(tmp.path(), &with_junit, 1);
+    // The JUnit report of the earlier run is replaced whole (written beside
+    // it, then renamed), and nothing is left beside it.
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert!(!xml.contains("failures=\"0\""), "{xml}");
+    let strays: Vec<_> = fs::read_dir(junit.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".fwkit-"))
+        .collect();
+    assert!(strays.is_empty(), "{strays:?}");
     let checks = doc["packages"][0]["checks"].as_array().unwrap();
     assert!(checks
         .iter()
