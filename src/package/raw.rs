@@ -32,13 +32,18 @@ impl Package {
     /// integrity data verifies as nothing; the CLI refuses it before.
     pub fn open_raw(path: impl AsRef<Path>) -> Result<Package> {
         let path = path.as_ref();
+        if path.is_dir() {
+            return Package::open(path);
+        }
         let opener: Arc<dyn Open> = Arc::new(FileSystem);
         let input = Input::open(&*opener, path)?;
         let head = input
             .read_at(0, HEAD_LEN as u64)
             .map_err(|e| Error::read(path, e))?;
-        if detect(&head).is_some() || path.is_dir() {
-            return Package::open(path);
+        if detect(&head).is_some() {
+            // The handle already open, not the path again: what was looked
+            // at is what is read.
+            return Package::from_input(input, opener);
         }
         Ok(Package {
             size: input.len(),
