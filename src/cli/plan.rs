@@ -119,16 +119,9 @@ pub(super) fn show(
     let mut out = std::io::stdout().lock();
     if args.show.quiet {
     } else if args.show.json {
-        let doc = serde_json::json!({
-            "schema": SCHEMA,
-            "command": "plan",
-            "outcome": outcome(plan),
-            "applicable": plan.applicable,
-            "devices": plan.devices,
-            "packages": plan.packages,
-            "policy": plan.policy,
-        });
-        let mut doc = doc;
+        let mut doc = json(plan);
+        doc["schema"] = SCHEMA.into();
+        doc["command"] = "plan".into();
         if let Some(catalogue) = catalogue {
             doc["catalogue"] = catalogue;
         }
@@ -138,6 +131,18 @@ pub(super) fn show(
         text(&mut out, plan)?;
     }
     Ok(if plan.applicable { 0 } else { 1 })
+}
+
+/// The plan as JSON: its outcome, devices, packages and policy checks
+/// (`fwkit plan --json`, and `plan` in `fwkit exec --inventory --json`).
+pub(super) fn json(plan: &Plan) -> serde_json::Value {
+    serde_json::json!({
+        "outcome": outcome(plan),
+        "applicable": plan.applicable,
+        "devices": plan.devices,
+        "packages": plan.packages,
+        "policy": plan.policy,
+    })
 }
 
 /// One word for the whole plan.

@@ -128,13 +128,7 @@ pub fn verified(handoff: &Handoff, shown: &mut Shown) {
 /// rules on stderr.
 pub fn planned(plan: &fwkit::plan::Plan, shown: &mut Shown) {
     if shown.json {
-        shown.plan = Some(serde_json::json!({
-            "outcome": crate::cli::plan::outcome(plan),
-            "applicable": plan.applicable,
-            "devices": plan.devices,
-            "packages": plan.packages,
-            "policy": plan.policy,
-        }));
+        shown.plan = Some(crate::cli::plan::json(plan));
         return;
     }
     if shown.quiet {
