@@ -288,6 +288,14 @@ pub(crate) fn read_capped(opener: &dyn Open, path: &Path, max: u64) -> Result<Ve
     input.read_at(0, max).map_err(|e| Error::read(path, e))
 }
 
+/// The whole file at `path`, a regular file, when it holds at most `max`
+/// bytes; `Ok(None)` when it holds more (one byte past `max` is read to
+/// tell): a catalogue, a signature or `.jcat` file beside one.
+pub(crate) fn read_whole(opener: &dyn Open, path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
+    let bytes = read_capped(opener, path, max.saturating_add(1))?;
+    Ok((u64::try_from(bytes.len()).unwrap_or(u64::MAX) <= max).then_some(bytes))
+}
+
 /// Directory sets and `fwkit pack` inputs: the one walk over a directory tree.
 /// One entry met by [`walk_sorted`].
 pub(crate) struct Found {

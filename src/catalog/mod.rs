@@ -392,15 +392,8 @@ fn verdict(report: &CatalogReport) -> Verdict {
 
 /// The catalogue's bytes, at most `max`; a larger file is an error that says so.
 fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::read(path, e))?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
-        return Err(too_large(path, max, "is"));
-    }
-    Ok(bytes)
+    crate::input::read_whole(&crate::input::FileSystem, path, max)?
+        .ok_or_else(|| too_large(path, max, "is"))
 }
 
 fn too_large(path: &Path, max: u64, what: &str) -> Error {

@@ -97,18 +97,15 @@ fn minisig_check(
     }
 }
 
-/// Read a detached signature file, at most [`MAX_SIGNATURE_FILE`] bytes.
-fn read_small(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SIGNATURE_FILE.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_SIGNATURE_FILE {
-        return Err(format!("larger than {MAX_SIGNATURE_FILE} bytes"));
+/// A file beside the catalogue (a signature, a `.jcat`), at most `max`
+/// bytes; why not, in words for a check's detail.
+fn read_small(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    match crate::input::read_whole(&crate::input::FileSystem, path, max) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(format!("larger than {max} bytes")),
+        Err(crate::error::Error::Read { source, .. }) => Err(format!("cannot read it: {source}")),
+        Err(e) => Err(e.to_string()),
     }
-    Ok(bytes)
 }
 
 /// An OpenPGP signature file `sign` over the catalogue's bytes: passed when
@@ -121,7 +118,7 @@ pub(super) fn openpgp_check(
     options: &CatalogOptions,
 ) -> Check {
     let name = sign.display().to_string();
-    match read_small(sign) {
+    match read_small(sign, MAX_SIGNATURE_FILE) {
         Ok(bytes) => openpgp_bytes_check(covers, &name, &bytes, raw, options),
         Err(why) => Check::new(CheckKind::Signature, covers, Outcome::NotRun).with_detail(format!(
             "{name}: not a readable OpenPGP signature ({why}); not verified; {HOW}"
@@ -319,16 +316,7 @@ fn digests_of(raw: &[u8]) -> Vec<(Algorithm, String)> {
 const MAX_JCAT_FILE: u64 = 16 << 20;
 
 fn jcat_file(path: &Path) -> Result<jcat::JcatFile, String> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_JCAT_FILE.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_JCAT_FILE {
-        return Err(format!("larger than {MAX_JCAT_FILE} bytes"));
-    }
-    jcat::parse(&bytes)
+    jcat::parse(&read_small(path, MAX_JCAT_FILE)?)
 }
 
 /// The checksums the `.jcat` beside LVFS metadata states for it, each
