@@ -174,14 +174,23 @@ impl Package {
         let input = match (&layout.container, &self.input) {
             (Container::Set(spec), _) => {
                 let opener = &*self.opener;
-                return set::scan(
+                let mut result = set::scan(
                     &SetPass {
                         spec,
                         options,
                         opener,
                     },
                     sink,
-                );
+                )?;
+                // A set is many files, not one range of bytes: a digest asked
+                // of it (`--sha256`) cannot run, which is a failure, never a
+                // silent pass.
+                result.checks.extend(digests.iter().map(|d| {
+                    verify::digest_check(d, None).with_detail(
+                        "a directory set is many files, not one: a digest of one file's bytes cannot be computed over it",
+                    )
+                }));
+                return Ok(result);
             }
             (_, Some(input)) => input,
             (_, None) => return Ok(ScanResult::default()),

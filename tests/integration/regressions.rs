@@ -465,3 +465,48 @@ fn an_outside_manifest_named_like_the_sets_own_is_still_checked() {
         run.stdout
     );
 }
+
+/// `fwkit verify DIR --sha256 HEX` opened the directory as a set, whose pass
+/// runs no digest over one range of bytes: the pinned digest was never
+/// computed, no check said so, and the set verified. It is now a check
+/// that could not run (with or without `--manifest`), and the set fails.
+#[test]
+fn a_sha256_pinned_on_a_directory_set_fails_closed() {
+    let tmp = TempDir::new().unwrap();
+    let set = tmp.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    std::fs::write(set.join("a.bin"), b"hi\n").unwrap();
+    let sha = crate::util::sha256_hex;
+    std::fs::write(set.join("SHA256SUMS"), format!("{}  a.bin\n", sha(b"hi\n"))).unwrap();
+    let pin = sha(b"hi\n");
+    let outside = tmp.path().join("outside.sha256");
+    std::fs::write(&outside, format!("{}  a.bin\n", sha(b"hi\n"))).unwrap();
+    let plain = ["verify", "--json", "set", "--sha256", pin.as_str()];
+    let with_manifest = [
+        "verify",
+        "--json",
+        "set",
+        "--sha256",
+        pin.as_str(),
+        "--manifest",
+        outside.to_str().unwrap(),
+    ];
+    for args in [&plain[..], &with_manifest[..]] {
+        let run = crate::util::fwkit(tmp.path(), args.iter().copied());
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let external = crate::util::checks_with(&doc, "external", None, "not-run");
+        assert_eq!(external.len(), 1, "{}", run.stdout);
+        assert!(
+            external[0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("directory set"),
+            "{}",
+            run.stdout
+        );
+    }
+    // Without the pin the same set verifies.
+    let run = crate::util::fwkit(tmp.path(), ["verify", "set"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
