@@ -106,15 +106,21 @@ pub(super) fn show(
     catalogue: Option<serde_json::Value>,
 ) -> Result<i32> {
     if let Some(junit) = &args.junit {
-        // Replaced whole (a CI job rewrites its report each run): a reader
-        // never sees half a report, and a failed write leaves the old one.
-        fwkit::write_file(
-            junit,
-            junit_xml(plan).as_bytes(),
-            0o644,
-            fwkit::Existing::Replace,
-        )
-        .with_context(|| format!("cannot write {}", junit.display()))?;
+        let xml = junit_xml(plan);
+        // A regular file (or none yet) is replaced whole (a CI job rewrites
+        // its report each run): a reader never sees half a report, and a
+        // failed write leaves the old one. Anything else (/dev/stdout, a
+        // pipe, a link) is written through, as named.
+        let regular = match std::fs::symlink_metadata(junit) {
+            Ok(meta) => meta.file_type().is_file(),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        let written = match regular {
+            true => fwkit::write_file(junit, xml.as_bytes(), 0o644, fwkit::Existing::Replace)
+                .map_err(anyhow::Error::from),
+            false => std::fs::write(junit, xml).map_err(anyhow::Error::from),
+        };
+        written.with_context(|| format!("cannot write {}", junit.display()))?;
     }
     let mut out = std::io::stdout().lock();
     if args.show.quiet {

@@ -317,6 +317,19 @@ fn requirements_on_the_system_are_checked() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".fwkit-"))
         .collect();
     assert!(strays.is_empty(), "{strays:?}");
+    // A report path that is a link is written through, the link kept.
+    let real = tmp.path().join("real.xml");
+    fs::write(&real, "").unwrap();
+    let link = tmp.path().join("link.xml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut through_link = args.to_vec();
+    through_link.extend([os("--junit"), link.as_os_str()]);
+    plan_json(tmp.path(), &through_link, 1);
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::read_to_string(&real).unwrap().contains("<testsuites"));
     let checks = doc["packages"][0]["checks"].as_array().unwrap();
     assert!(checks
         .iter()
