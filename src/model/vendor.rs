@@ -33,7 +33,10 @@ impl VendorInfo {
     /// is makeself's own, and a PE wrapper carries no firmware version.
     pub fn release_version(&self) -> Option<&str> {
         match self {
-            VendorInfo::HpComponent(c) => c.version.as_deref(),
+            VendorInfo::HpComponent(c) => c
+                .version
+                .as_deref()
+                .or_else(|| c.devices.iter().find_map(|d| d.version.as_deref())),
             VendorInfo::DellPackage(p) => p.vendor_version.as_deref(),
             VendorInfo::HpeFwpkg(p) => p.devices.iter().find_map(|d| d.version.as_deref()),
             VendorInfo::NetappSp(s) => s.version.as_deref(),

@@ -147,6 +147,10 @@ impl Policy {
         if let Some(out) = out {
             out.finish().map_err(Stop::Fatal)?;
         }
+        // A header that declared more than arrived does not keep the room.
+        if let Some(kept) = &mut kept {
+            kept.shrink_to_fit();
+        }
         let digests = self
             .algos
             .iter()
