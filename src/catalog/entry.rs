@@ -162,10 +162,14 @@ fn check_file(
                 format!("'{text}' is not 64 hex digits"),
             )),
         }
-    } else if let Some(sha1) = entry.dell.sha1.clone() {
-        weak_check(file, entry, Algorithm::Sha1, &sha1);
-    } else if let Some(md5) = entry.dell.hash_md5.clone() {
-        weak_check(file, entry, Algorithm::Md5, &md5);
+    } else if let Some(weak) = weak_digest(entry) {
+        mark_weak(entry, weak.0);
+        match expect {
+            // A package's weak digest is computed in its own pass (one
+            // read of the file, not two).
+            Expect::Package => options.stated = Some(weak),
+            Expect::PlainFile => weak_check(file, entry, weak),
+        }
     } else {
         let check = Check::new(
             CheckKind::Digest,
@@ -224,38 +228,89 @@ fn size_check(entry: &mut EntryReport, size: Option<u64>) {
     entry.checks.push(check);
 }
 
-/// The catalogue gives only MD5 (Dell) or SHA-1 (LVFS): checked, and the
-/// entry marked weak.
-fn weak_check(file: &File, entry: &mut EntryReport, algorithm: Algorithm, declared: &str) {
-    entry.weak = true;
-    let name = match algorithm {
+/// The digest the catalogue gives when it gives no SHA-256: SHA-1 (LVFS)
+/// or MD5 (Dell), lower-case.
+fn weak_digest(entry: &EntryReport) -> Option<(Algorithm, String)> {
+    let (algorithm, text) = match (&entry.dell.sha1, &entry.dell.hash_md5) {
+        (Some(sha1), _) => (Algorithm::Sha1, sha1),
+        (None, Some(md5)) => (Algorithm::Md5, md5),
+        (None, None) => return None,
+    };
+    Some((algorithm, text.trim().to_ascii_lowercase()))
+}
+
+fn weak_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
         Algorithm::Sha1 => "SHA-1",
         _ => "MD5",
-    };
-    let mut check = Check::new(
-        CheckKind::Digest,
-        format!("file {}", entry.path),
-        Outcome::NotRun,
-    );
+    }
+}
+
+/// The entry is weak: the catalogue gives only MD5 or SHA-1 for it.
+fn mark_weak(entry: &mut EntryReport, algorithm: Algorithm) {
+    entry.weak = true;
+    entry.warnings.push(format!(
+        "weak: the catalogue gives only an {} for this file; the package's own checks carry it",
+        weak_name(algorithm)
+    ));
+}
+
+/// The check of the catalogue's weak digest of `path`, given what was
+/// computed (`Err`: why it could not be).
+fn weak_digest_check(
+    path: &str,
+    (algorithm, declared): (Algorithm, String),
+    computed: std::result::Result<String, String>,
+) -> Check {
+    let mut check = Check::new(CheckKind::Digest, format!("file {path}"), Outcome::NotRun);
     check.algorithm = Some(algorithm);
-    check.expected = Some(declared.trim().to_ascii_lowercase());
-    let computed = digest_file(file, algorithm);
     match computed {
         Ok(computed) => {
-            check.outcome = if Some(&computed) == check.expected.as_ref() {
-                Outcome::Passed
-            } else {
-                Outcome::Failed
+            check.outcome = match computed == declared {
+                true => Outcome::Passed,
+                false => Outcome::Failed,
             };
             check.computed = Some(computed);
-            check.detail = Some(format!("weak: the catalogue gives {name} only"));
+            check.detail = Some(format!(
+                "weak: the catalogue gives {} only",
+                weak_name(algorithm)
+            ));
         }
-        Err(e) => check.detail = Some(format!("cannot read: {e}")),
+        Err(why) => check.detail = Some(why),
     }
-    entry.warnings.push(format!(
-        "weak: the catalogue gives only an {name} for this file; the package's own checks carry it"
-    ));
+    check.expected = Some(declared);
+    check
+}
+
+/// A file that is no package: its weak digest in a read of its own.
+fn weak_check(file: &File, entry: &mut EntryReport, weak: (Algorithm, String)) {
+    let computed = digest_file(file, weak.0).map_err(|e| format!("cannot read: {e}"));
+    let check = weak_digest_check(&entry.path, weak, computed);
     entry.checks.push(check);
+}
+
+/// A package's check as the catalogue entry shows it: its whole-file
+/// digests are the catalogue's (the SHA-256 pinned, or the weak one).
+fn catalogue_digest(path: &str, mut check: Check, options: &VerifyOptions) -> Check {
+    if check.kind != CheckKind::External {
+        return check;
+    }
+    match &options.stated {
+        Some(stated) if check.algorithm == Some(stated.0) => {
+            let computed = check.computed.take().ok_or_else(|| {
+                check
+                    .detail
+                    .take()
+                    .unwrap_or_else(|| "not computed".to_owned())
+            });
+            weak_digest_check(path, stated.clone(), computed)
+        }
+        _ if options.sha256.is_some() => {
+            check.covers = "whole file (the catalogue's SHA-256)".to_owned();
+            check
+        }
+        _ => check,
+    }
 }
 
 /// The digest of the whole opened file, read with positional reads.
@@ -286,15 +341,14 @@ fn package_check(
             entry.format = Some(report.format);
             entry.warnings.extend(report.warnings);
             entry.vendor = report.vendor;
-            // The caller's --sha256 here is the catalogue's: say so.
-            entry
-                .checks
-                .extend(report.checks.into_iter().map(|mut check| {
-                    if check.kind == CheckKind::External && options.sha256.is_some() {
-                        check.covers = "whole file (the catalogue's SHA-256)".to_owned();
-                    }
-                    check
-                }));
+            // The caller's digests here are the catalogue's: say so.
+            let path = entry.path.clone();
+            entry.checks.extend(
+                report
+                    .checks
+                    .into_iter()
+                    .map(|check| catalogue_digest(&path, check, options)),
+            );
             match report.verdict {
                 Verdict::Verified => Vec::new(),
                 Verdict::NotVerified { reasons } => reasons,
@@ -303,6 +357,9 @@ fn package_check(
         Err(e) => {
             if let Some(pin) = options.sha256 {
                 entry.checks.push(own_sha256(file, &entry.path, pin));
+            }
+            if let Some(weak) = options.stated.clone() {
+                weak_check(file, entry, weak);
             }
             let check = Check::new(
                 CheckKind::Structure,

@@ -86,6 +86,15 @@ impl Package {
         if let Some(sha256) = &options.sha256 {
             digests.push(verify::external_sha256(sha256, self.size));
         }
+        if let Some((algorithm, expected)) = &options.stated {
+            let covers = "whole file (a stated digest)";
+            digests.push(verify::external(
+                *algorithm,
+                expected.clone(),
+                covers,
+                self.size,
+            ));
+        }
         // A detached minisign signature signs the file's BLAKE2b-512: compute
         // it in the same pass instead of reading the file again afterwards.
         let detached = self.input.is_some()

@@ -46,12 +46,22 @@ pub(crate) fn digest_check(digest: &RangeDigest, computed: Option<String>) -> Ch
 
 /// The external whole-file SHA-256 as a range digest.
 pub(crate) fn external_sha256(sha256: &[u8; 32], len: u64) -> RangeDigest {
+    external(Algorithm::Sha256, hex(sha256), "whole file (--sha256)", len)
+}
+
+/// A digest of the whole file of `len` bytes that the caller states.
+pub(crate) fn external(
+    algorithm: Algorithm,
+    expected: String,
+    covers: &str,
+    len: u64,
+) -> RangeDigest {
     RangeDigest {
         range: (0, len),
         skip: Vec::new(),
-        algorithm: Algorithm::Sha256,
-        expected: hex(sha256),
-        covers: "whole file (--sha256)".to_owned(),
+        algorithm,
+        expected,
+        covers: covers.to_owned(),
         kind: CheckKind::External,
         suffix: Vec::new(),
     }

@@ -10,6 +10,11 @@ pub struct VerifyOptions {
     /// A SHA-256 of the whole file the caller trusts (e.g. from the vendor's
     /// download page). When given, it must match.
     pub sha256: Option<[u8; 32]>,
+    /// A digest of the whole file another source states in an algorithm
+    /// weaker than SHA-256 (a catalogue's MD5 or SHA-1): `(algorithm,
+    /// lower-case hex)`, checked in the same pass as every other digest,
+    /// as an external check. It never stands in for `sha256`.
+    pub stated: Option<(crate::model::Algorithm, String)>,
     /// Resource limits.
     pub limits: Limits,
     /// Progress receiver.
@@ -56,6 +61,7 @@ impl std::fmt::Debug for VerifyOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifyOptions")
             .field("sha256", &self.sha256.map(|d| crate::verify::hex(&d)))
+            .field("stated", &self.stated)
             .field("limits", &self.limits)
             .field("progress", &self.progress.is_some())
             .field("hash_members", &self.hash_members)

@@ -683,3 +683,41 @@ fn a_reader_that_goes_away_does_not_change_the_answer() {
         "every entry is missing: not verified"
     );
 }
+
+/// A catalogue's MD5 or SHA-1 of a package is computed in the package's own
+/// pass (`VerifyOptions::stated`), not in a read of its own first: the
+/// report carries it as an external check with that algorithm, and a wrong
+/// one fails the package.
+#[test]
+fn a_stated_weak_digest_is_checked_in_the_package_pass() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/signed/expander-2.10.scexe");
+    let bytes = fs::read(&sample).unwrap();
+    let verify = |md5: String| {
+        let options = fwkit::VerifyOptions {
+            stated: Some((fwkit::Algorithm::Md5, md5)),
+            ..fwkit::VerifyOptions::default()
+        };
+        fwkit::Package::open(&sample)
+            .unwrap()
+            .verify(&options)
+            .unwrap()
+    };
+    let external = |report: &fwkit::Report| -> Vec<fwkit::Check> {
+        report
+            .checks
+            .iter()
+            .filter(|c| c.kind == fwkit::CheckKind::External)
+            .cloned()
+            .collect()
+    };
+    let good = verify(md5_hex(&bytes));
+    let checks = external(&good);
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0].algorithm, Some(fwkit::Algorithm::Md5));
+    assert_eq!(checks[0].outcome, fwkit::Outcome::Passed);
+    assert_eq!(checks[0].range, Some((0, bytes.len() as u64)));
+    assert!(matches!(good.verdict, fwkit::Verdict::Verified));
+    let bad = verify(md5_hex(b"another file"));
+    assert_eq!(external(&bad)[0].outcome, fwkit::Outcome::Failed);
+    assert!(!matches!(bad.verdict, fwkit::Verdict::Verified));
+}
