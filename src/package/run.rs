@@ -195,9 +195,12 @@ impl Package {
                 // of it (`--sha256`) cannot run, which is a failure, never a
                 // silent pass.
                 result.checks.extend(digests.iter().map(|d| {
-                    verify::digest_check(d, None).with_detail(
+                    let mut check = verify::digest_check(d, None).with_detail(
                         "a directory set is many files, not one: a digest of one file's bytes cannot be computed over it",
-                    )
+                    );
+                    // No byte range of a file: a set has none.
+                    check.range = None;
+                    check
                 }));
                 return Ok(result);
             }
