@@ -4,7 +4,7 @@
 //! `--sha256`, over two Dell-like `.BIN`s (util::dell_bin over a GNU tar
 //! payload, as plan_vendors builds them), each for another systemID.
 
-use crate::plan_vendors::{tar_gz, PCI};
+use crate::plan_vendors::{dell_xml, tar_gz, PCI};
 use crate::util::{dell_bin, fwkit, os, prng, require_tool, sha256_hex, tool, Run};
 use serde_json::Value;
 use std::ffi::OsStr;
@@ -30,32 +30,12 @@ const B: Facts = Facts {
     system: "0C2D",
 };
 
-/// A Dell package XML for the test RAID controller (componentID 25227,
-/// PCI 1000:005d subsystem 1028:1f47).
+/// The test RAID controller's package XML (see `plan_vendors::dell_xml`)
+/// at `version`, for the one system `system`.
 fn package_xml(version: &str, system: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<SoftwareComponent schemaVersion="2.4" packageID="T3ST" releaseID="T3ST" vendorVersion="{version}" dellVersion="A00" packageType="LWXP">
-  <Name><Display lang="en"><![CDATA[fwkit test RAID controller firmware]]></Display></Name>
-  <ComponentType value="FRMW"><Display lang="en"><![CDATA[Firmware]]></Display></ComponentType>
-  <SupportedDevices>
-    <Device componentID="25227" embedded="1">
-      <Display lang="en"><![CDATA[Test RAID Mini]]></Display>
-      <PCIInfo deviceID="005D" vendorID="1000" subDeviceID="1F47" subVendorID="1028"/>
-    </Device>
-  </SupportedDevices>
-  <SupportedSystems>
-    <Brand key="3" prefix="PE">
-      <Display lang="en"><![CDATA[PowerEdge]]></Display>
-      <Model systemID="{system}" systemIDType="BIOS"><Display lang="en"><![CDATA[R750]]></Display></Model>
-    </Brand>
-  </SupportedSystems>
-</SoftwareComponent>
-"#
-    )
+    dell_xml("T3ST", version, &[(system, "R750")])
 }
 
-/// The catalogue's `SoftwareComponent` for a package of `data` bytes.
 fn component(index: usize, facts: &Facts, data: &[u8]) -> String {
     format!(
         r#"  <SoftwareComponent schemaVersion="3.0" packageID="PKG{index:04}" releaseID="REL{index:04}" path="{path}" dateTime="2026-11-02T10:00:00+00:00" releaseDate="November 02, 2026" vendorVersion="{version}" dellVersion="A00" packageType="LLXP" identifier="0b7e5a3c-1d2f-4e6a-9b8c-{index:012}" size="{size}" rebootRequired="true">

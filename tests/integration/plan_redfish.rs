@@ -123,7 +123,7 @@ fn inventory_from_a_redfish_firmware_inventory() {
             ("payload/fw.rom", &prng(7, 4096)),
         ],
     );
-    signed(dir, "Firmware_T3ST2.BIN", &dell_bin(DELL_XML, &payload));
+    signed(dir, "Firmware_T3ST2.BIN", &dell_bin(&DELL_XML, &payload));
     let doc = plan("Firmware_T3ST2.BIN", 1);
     assert!(
         doc["packages"][0]["checks"]

@@ -72,7 +72,7 @@ fn openpgp_fingerprints_in_policy_signers() {
         ],
     );
     let name = "Firmware_T3ST2_LN_25.5.9.0001_A00.BIN";
-    fs::write(dir.join(name), dell_bin(DELL_XML, &payload)).unwrap();
+    fs::write(dir.join(name), dell_bin(&DELL_XML, &payload)).unwrap();
     gpg.sign(dir, &fpr, name, &format!("{name}.sign"), &[]);
     fs::write(dir.join("inv.json"), dell_inventory("0639", PCI)).unwrap();
     let pkg = dir.join(name);
@@ -176,7 +176,7 @@ fn dell_signed_by_a(dir: &Path, gpg: &Gpg) -> (String, String, std::path::PathBu
         ],
     );
     let name = "Firmware_T3ST2_LN_25.5.9.0001_A00.BIN";
-    fs::write(dir.join(name), dell_bin(DELL_XML, &payload)).unwrap();
+    fs::write(dir.join(name), dell_bin(&DELL_XML, &payload)).unwrap();
     gpg.sign(dir, &a, name, &format!("{name}.sign"), &[]);
     fs::write(dir.join("inv.json"), dell_inventory("0639", PCI)).unwrap();
     (a, b, dir.join(name))

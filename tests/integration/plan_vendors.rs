@@ -71,8 +71,22 @@ fn check(doc: &Value, suffix: &str) -> Value {
         .clone()
 }
 
-pub(crate) const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<SoftwareComponent schemaVersion="2.4" packageID="T3ST2" releaseID="T3ST2" vendorVersion="25.5.9.0001" dellVersion="A00" packageType="LWXP">
+/// A Dell package XML for the test RAID controller (componentID 25227,
+/// PCI 1000:005d subsystem 1028:1f47): `vendorVersion` and the
+/// PowerEdge models (systemID, name) it supports.
+pub(crate) fn dell_xml(package: &str, version: &str, models: &[(&str, &str)]) -> String {
+    let models: String = models
+        .iter()
+        .map(|(id, name)| {
+            format!(
+                r#"
+      <Model systemID="{id}" systemIDType="BIOS"><Display lang="en"><![CDATA[{name}]]></Display></Model>"#
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<SoftwareComponent schemaVersion="2.4" packageID="{package}" releaseID="{package}" vendorVersion="{version}" dellVersion="A00" packageType="LWXP">
   <Name><Display lang="en"><![CDATA[fwkit test RAID controller firmware]]></Display></Name>
   <ComponentType value="FRMW"><Display lang="en"><![CDATA[Firmware]]></Display></ComponentType>
   <SupportedDevices>
@@ -83,13 +97,23 @@ pub(crate) const DELL_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </SupportedDevices>
   <SupportedSystems>
     <Brand key="3" prefix="PE">
-      <Display lang="en"><![CDATA[PowerEdge]]></Display>
-      <Model systemID="0639" systemIDType="BIOS"><Display lang="en"><![CDATA[R730]]></Display></Model>
-      <Model systemID="063A" systemIDType="BIOS"><Display lang="en"><![CDATA[R730xd]]></Display></Model>
+      <Display lang="en"><![CDATA[PowerEdge]]></Display>{models}
     </Brand>
   </SupportedSystems>
 </SoftwareComponent>
-"#;
+"#
+    )
+}
+
+/// The package XML most plan tests use: version 25.5.9.0001, for the
+/// R730 and R730xd.
+pub(crate) static DELL_XML: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    dell_xml(
+        "T3ST2",
+        "25.5.9.0001",
+        &[("0639", "R730"), ("063A", "R730xd")],
+    )
+});
 
 /// An inventory with Dell systemID `system` and one controller at
 /// 25.5.6.0009 identified by `ids` (JSON members of the device).
@@ -119,7 +143,7 @@ fn dell_bin_systems_and_devices_are_evaluated() {
     let pkg = signed(
         dir,
         "Firmware_T3ST2_LN_25.5.9.0001_A00.BIN",
-        &dell_bin(DELL_XML, &payload),
+        &dell_bin(&DELL_XML, &payload),
     );
     // The facts are read.
     let doc = fwkit(dir, [os("inspect"), pkg.as_os_str(), os("--json")])
