@@ -88,6 +88,29 @@ impl Mirror {
     fn root(&self) -> &Path {
         self.tmp.path()
     }
+    /// `Catalog.xml` as Dell ships it: `xml` in UTF-16LE with a BOM (made
+    /// by the real iconv), not gzipped.
+    fn utf16_catalogue(&self, xml: &str) -> PathBuf {
+        fs::write(self.root().join("plain.xml"), xml).unwrap();
+        let utf16 = tool(
+            self.root(),
+            "iconv",
+            &[
+                os("-f"),
+                os("UTF-8"),
+                os("-t"),
+                os("UTF-16"),
+                os("plain.xml"),
+            ],
+        );
+        assert!(
+            utf16.starts_with(&[0xff, 0xfe]),
+            "iconv writes UTF-16LE with a BOM"
+        );
+        let cat = self.root().join("Catalog.xml");
+        fs::write(&cat, utf16).unwrap();
+        cat
+    }
     fn dir(&self) -> PathBuf {
         self.root().join("mirror")
     }
@@ -255,24 +278,7 @@ fn a_good_mirror_verifies_and_its_facts_are_read() {
     if !require_tool("iconv") {
         return;
     }
-    fs::write(m.root().join("plain.xml"), manifest(&components)).unwrap();
-    let utf16 = tool(
-        m.root(),
-        "iconv",
-        &[
-            os("-f"),
-            os("UTF-8"),
-            os("-t"),
-            os("UTF-16"),
-            os("plain.xml"),
-        ],
-    );
-    assert!(
-        utf16.starts_with(&[0xff, 0xfe]),
-        "iconv writes UTF-16LE with a BOM"
-    );
-    let xml = m.root().join("Catalog.xml");
-    fs::write(&xml, utf16).unwrap();
+    let xml = m.utf16_catalogue(&manifest(&components));
     let run = m.verify(&xml, &["-v"]);
     run.expect(0);
     assert!(

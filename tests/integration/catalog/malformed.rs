@@ -62,21 +62,7 @@ fn utf16_characters_split_across_read_blocks_come_out_whole() {
         ));
     }
     xml.push_str("</Manifest>\n");
-    fs::write(m.root().join("plain.xml"), &xml).unwrap();
-    let utf16 = tool(
-        m.root(),
-        "iconv",
-        &[
-            os("-f"),
-            os("UTF-8"),
-            os("-t"),
-            os("UTF-16"),
-            os("plain.xml"),
-        ],
-    );
-    assert!(utf16.starts_with(&[0xff, 0xfe]));
-    let cat = m.root().join("Catalog.xml");
-    fs::write(&cat, &utf16).unwrap();
+    let cat = m.utf16_catalogue(&xml);
     let check = |cat: &std::path::Path| {
         let run = m.verify(cat, &["--json"]);
         run.expect(1); // the files are missing
