@@ -69,7 +69,7 @@ fn a_flasher_that_edits_its_file_is_reported() {
 }
 
 /// The directory the flasher wrote into `file` no longer exists.
-fn assert_gone(w: &Work, file: &str) {
+pub(super) fn assert_gone(w: &Work, file: &str) {
     let dir = fs::read_to_string(w.path(file)).expect("the flasher wrote its directory");
     let dir = dir.trim();
     assert!(dir.contains("fwkit-exec-"), "{dir}");

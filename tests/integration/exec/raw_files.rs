@@ -70,8 +70,7 @@ fn raw_image_as_files_is_a_read_only_file_in_a_private_directory() {
     );
     run.expect(124);
     assert!(run.stderr.contains("changed while"), "{}", run.stderr);
-    let dir = fs::read_to_string(w.path("dir.txt")).unwrap();
-    assert!(!Path::new(dir.trim()).exists(), "{dir} is left behind");
+    super::files::assert_gone(&w, "dir.txt");
 }
 
 #[test]
