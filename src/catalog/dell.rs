@@ -5,6 +5,7 @@
 //! `catalog::entry`.
 
 use crate::error::{Error, Result, Setting};
+use crate::model::PciIds;
 use quick_xml::events::{BytesStart, Event};
 use serde::Serialize;
 use std::io::BufRead;
@@ -56,8 +57,8 @@ pub struct DellDevice {
     pub component_id: Option<String>,
     /// `Display`.
     pub name: Option<String>,
-    /// Each `PCIInfo` as `vendorID:deviceID:subVendorID:subDeviceID`.
-    pub pci: Vec<String>,
+    /// Each `PCIInfo`, as a package's own XML gives it.
+    pub pci: Vec<PciIds>,
 }
 
 /// One entry: the raw `path` and what the component states.
@@ -325,15 +326,23 @@ impl<R: BufRead> Stream<R> {
                 return Ok(Some(Field::DeviceName));
             }
             [b"SupportedDevices", b"Device", b"PCIInfo"] => {
-                let mut ids = Vec::with_capacity(4);
-                for name in ["vendorID", "deviceID", "subVendorID", "subDeviceID"] {
-                    ids.push(attr(name.as_bytes())?.unwrap_or_default());
-                }
+                // Trimmed, an empty id absent: as a package's own XML is read.
+                let id = |name: &[u8]| -> Result<Option<String>> {
+                    Ok(attr(name)?
+                        .map(|v| v.trim().to_owned())
+                        .filter(|v| !v.is_empty()))
+                };
+                let ids = PciIds {
+                    vendor: id(b"vendorID")?,
+                    device: id(b"deviceID")?,
+                    subsystem_vendor: id(b"subVendorID")?,
+                    subsystem_device: id(b"subDeviceID")?,
+                };
                 if let Some(device) = facts.devices.last_mut() {
                     if full(device.pci.len()) {
                         return Err(self.too_much(&component.path, "over 4096 PCI ids"));
                     }
-                    device.pci.push(ids.join(":"));
+                    device.pci.push(ids);
                 }
             }
             [b"Cryptography", b"Hash"] if facts.sha256.is_none() => {

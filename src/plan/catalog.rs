@@ -258,7 +258,7 @@ fn catalogue_release(facts: &DellComponent) -> Option<Release> {
         pci: facts
             .devices
             .iter()
-            .flat_map(|d| d.pci.iter().map(|p| pci_ids(p)))
+            .flat_map(|d| d.pci.iter().cloned())
             .collect(),
         component_ids: facts
             .devices
@@ -267,21 +267,6 @@ fn catalogue_release(facts: &DellComponent) -> Option<Release> {
             .collect(),
         requires,
     })
-}
-
-/// `vendorID:deviceID:subVendorID:subDeviceID` as the catalogue reader
-/// writes it (an absent id empty).
-fn pci_ids(text: &str) -> PciIds {
-    let mut parts = text.split(':').map(|s| {
-        let s = s.trim();
-        (!s.is_empty()).then(|| s.to_owned())
-    });
-    PciIds {
-        vendor: parts.next().flatten(),
-        device: parts.next().flatten(),
-        subsystem_vendor: parts.next().flatten(),
-        subsystem_device: parts.next().flatten(),
-    }
 }
 
 /// The releases to plan and every disagreement between the catalogue's

@@ -262,7 +262,12 @@ fn a_good_mirror_verifies_and_its_facts_are_read() {
         assert_eq!(dell["name"], format!("Test Firmware {i}"));
         assert_eq!(dell["component_type"], "FRMW");
         assert_eq!(dell["system_ids"][0], "0A6B");
-        assert_eq!(dell["devices"][0]["pci"][0], "14E4:165F:1028:1F5B");
+        // PCI ids as a package's own XML gives them (`fwkit inspect`).
+        let pci = &dell["devices"][0]["pci"][0];
+        assert_eq!(pci["vendor"], "14E4");
+        assert_eq!(pci["device"], "165F");
+        assert_eq!(pci["subsystem_vendor"], "1028");
+        assert_eq!(pci["subsystem_device"], "1F5B");
         assert_eq!(dell["reboot_required"], "true");
         assert_eq!(dell["sha256"], sha256_hex(data));
     }
