@@ -214,9 +214,10 @@ pub fn verify(
     };
     let raw = read_capped(catalogue, max)?;
     let kind = kind(catalogue, &raw, max)?;
-    let mut checks = vec![signed::trust_check(catalogue, &raw, options)];
+    let jcat = signed::BesideJcat::read(catalogue);
+    let mut checks = vec![signed::trust_check(catalogue, &raw, options, jcat.as_ref())];
     if kind == "lvfs" {
-        checks.extend(signed::jcat_checks(catalogue, &raw));
+        checks.extend(signed::jcat_checks(catalogue, &raw, jcat.as_ref()));
     }
     let shard = options.shard;
     let keep = |path: &str| shard.is_none_or(|s| s.holds(path));

@@ -22,8 +22,45 @@ const MAX_SIGNATURE_FILE: u64 = 1 << 20;
 /// What to do when nothing makes the catalogue count.
 const HOW: &str = "pin it with --sha256, or give the signer's OpenPGP key with --key/--keyring and put its signature (.sign or .asc) beside it";
 
-/// The catalogue's trust check, over its bytes `raw`.
-pub(super) fn trust_check(path: &Path, raw: &[u8], options: &CatalogOptions) -> Check {
+/// The `.jcat` beside a catalogue, read and parsed once for both its
+/// checksums and its signatures (so both judge the same file).
+pub(super) struct BesideJcat {
+    path: PathBuf,
+    parsed: Result<jcat::JcatFile, String>,
+}
+
+impl BesideJcat {
+    /// The `.jcat` beside `catalogue`, if there is one.
+    pub(super) fn read(catalogue: &Path) -> Option<BesideJcat> {
+        let path = crate::sign::detached_path(catalogue, "jcat");
+        if !path.is_file() {
+            return None;
+        }
+        let parsed = read_small(&path, MAX_JCAT_FILE).and_then(|bytes| jcat::parse(&bytes));
+        Some(BesideJcat { path, parsed })
+    }
+
+    /// Its item for the file named `base`, or why there is none.
+    fn item(&self, base: &str) -> Result<&jcat::Item, String> {
+        let file = self
+            .parsed
+            .as_ref()
+            .map_err(|why| format!("not a JCat file: {why}"))?;
+        file.items
+            .iter()
+            .find(|i| i.id == base || i.alias_ids.iter().any(|a| a == base))
+            .ok_or_else(|| format!("it has no item for {base}"))
+    }
+}
+
+/// The catalogue's trust check, over its bytes `raw`; `jcat`: the `.jcat`
+/// beside it.
+pub(super) fn trust_check(
+    path: &Path,
+    raw: &[u8],
+    options: &CatalogOptions,
+    jcat: Option<&BesideJcat>,
+) -> Check {
     let covers = format!("catalogue {}", path.display());
     if let Some(pin) = options.sha256 {
         return pin_check(covers, raw, pin);
@@ -32,13 +69,12 @@ pub(super) fn trust_check(path: &Path, raw: &[u8], options: &CatalogOptions) -> 
     if minisig.is_file() {
         return minisig_check(covers, &minisig, raw, &options.keys);
     }
-    let jcat = crate::sign::detached_path(path, "jcat");
-    match openpgp_signature(path) {
-        Some(sign) => openpgp_check(covers, &sign, raw, options),
-        None if jcat.is_file() => jcat_signature_check(covers, &jcat, raw, options),
-        None => Check::new(CheckKind::Signature, covers, Outcome::NotRun).with_detail(format!(
-            "the catalogue is neither pinned (--sha256) nor signed: not verified; {HOW}"
-        )),
+    match (openpgp_signature(path), jcat) {
+        (Some(sign), _) => openpgp_check(covers, &sign, raw, options),
+        (None, Some(jcat)) => jcat_signature_check(covers, path, jcat, raw, options),
+        (None, None) => Check::new(CheckKind::Signature, covers, Outcome::NotRun).with_detail(
+            format!("the catalogue is neither pinned (--sha256) nor signed: not verified; {HOW}"),
+        ),
     }
 }
 
@@ -199,35 +235,24 @@ fn openpgp_bytes_check(
 /// signer made one.
 fn jcat_signature_check(
     covers: String,
-    jcat: &Path,
+    path: &Path,
+    jcat: &BesideJcat,
     raw: &[u8],
     options: &CatalogOptions,
 ) -> Check {
-    let file = match jcat_file(jcat) {
-        Ok(file) => file,
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let item = match jcat.item(&base) {
+        Ok(item) => item,
         Err(why) => {
             return Check::failed(
                 CheckKind::Signature,
                 covers,
-                format!("{}: not a JCat file: {why}", jcat.display()),
+                format!("{}: {why}", jcat.path.display()),
             )
         }
-    };
-    let base = jcat
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let base = base.strip_suffix(".jcat").unwrap_or(&base).to_owned();
-    let Some(item) = file
-        .items
-        .iter()
-        .find(|i| i.id == base || i.alias_ids.contains(&base))
-    else {
-        return Check::failed(
-            CheckKind::Signature,
-            covers,
-            format!("{}: it has no item for {base}", jcat.display()),
-        );
     };
     // The catalogue's trust material, not the packages' options.
     let verify = crate::verify::VerifyOptions {
@@ -247,7 +272,7 @@ fn jcat_signature_check(
         let (BlobKind::Signature(kind), Ok(data)) = (blob.kind(), &blob.data) else {
             continue;
         };
-        let what = format!("JCat {kind} signature in {}", jcat.display());
+        let what = format!("JCat {kind} signature in {}", jcat.path.display());
         // A GPG blob over the metadata itself: its bytes are here, so the
         // signature (trailer included) is checked over them.
         if kind == "gpg" && blob.target.is_none() {
@@ -266,7 +291,7 @@ fn jcat_signature_check(
         (false, true) => Outcome::Passed,
         (false, false) => Outcome::NotRun,
     };
-    summary(covers, &judged, outcome, (jcat, &base))
+    summary(covers, &judged, outcome, (&jcat.path, &base))
 }
 
 /// One check from the judged signature blobs of a `.jcat`, with the
@@ -315,44 +340,28 @@ fn digests_of(raw: &[u8]) -> Vec<(Algorithm, String)> {
 /// Most bytes of a `.jcat` file read.
 const MAX_JCAT_FILE: u64 = 16 << 20;
 
-fn jcat_file(path: &Path) -> Result<jcat::JcatFile, String> {
-    jcat::parse(&read_small(path, MAX_JCAT_FILE)?)
-}
-
 /// The checksums the `.jcat` beside LVFS metadata states for it, each
 /// checked over the metadata's bytes `raw`; its signatures listed, not
 /// judged by [`jcat_signature_check`]. A checksum alone does not make
 /// the metadata count: nothing protects the `.jcat` itself.
-pub(super) fn jcat_checks(path: &Path, raw: &[u8]) -> Vec<Check> {
-    let jcat = crate::sign::detached_path(path, "jcat");
-    if !jcat.is_file() {
+pub(super) fn jcat_checks(path: &Path, raw: &[u8], jcat: Option<&BesideJcat>) -> Vec<Check> {
+    let Some(jcat) = jcat else {
         return Vec::new();
-    }
-    let name = jcat.display().to_string();
-    let file = match jcat_file(&jcat) {
-        Ok(file) => file,
-        Err(why) => {
-            return vec![Check::failed(
-                CheckKind::Structure,
-                format!("JCat {name}"),
-                format!("not a JCat file: {why}"),
-            )]
-        }
     };
+    let name = jcat.path.display().to_string();
     let base = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(item) = file
-        .items
-        .iter()
-        .find(|i| i.id == base || i.alias_ids.contains(&base))
-    else {
-        return vec![Check::failed(
-            CheckKind::Structure,
-            format!("JCat {name}"),
-            format!("it has no item for {base}"),
-        )];
+    let item = match jcat.item(&base) {
+        Ok(item) => item,
+        Err(why) => {
+            return vec![Check::failed(
+                CheckKind::Structure,
+                format!("JCat {name}"),
+                why,
+            )]
+        }
     };
     let covers = format!("catalogue {} (checksum in {name})", path.display());
     let mut checks = Vec::new();
