@@ -161,15 +161,14 @@ fn verify_signer(
     info: &SignerInfo,
     signature: &Pkcs7,
     content: &Content<'_>,
-    (options, legacy): (&VerifyOptions, Legacy),
+    (anchors, legacy): (&[Certificate], Legacy),
 ) -> Result<(cms_signer::Signed, Vec<Certificate>), (Outcome, String)> {
     // A signature that does not embed its signer's certificate (what
     // `jcat-tool self-sign` makes) verifies with that certificate given as
     // an anchor; otherwise its signer is unknown, and it is not counted.
     let mut certs = cms_signer::certificates(&signature.data);
-    let anchors: Vec<Certificate> = options.anchors.iter().map(|a| a.cert.clone()).collect();
     if cms_signer::find_signer(&info.sid, &certs).is_none() {
-        match cms_signer::find_signer(&info.sid, &anchors) {
+        match cms_signer::find_signer(&info.sid, anchors) {
             Some(cert) => certs.push(cert.clone()),
             None => return Err((Outcome::Info, format!("PKCS#7 signature by {}, whose certificate is neither in the signature nor among the given anchors; not counted", sid_text(&info.sid)))),
         }
@@ -209,11 +208,12 @@ fn signer(
     content: &Content<'_>,
     (options, legacy): (&VerifyOptions, Legacy),
 ) -> (Outcome, String) {
-    let (signed, certs) = match verify_signer(info, signature, content, (options, legacy)) {
+    // The anchors' certificates, copied once for this signer info.
+    let anchors: Vec<Certificate> = options.anchors.iter().map(|a| a.cert.clone()).collect();
+    let (signed, certs) = match verify_signer(info, signature, content, (&anchors, legacy)) {
         Ok(found) => found,
         Err(judged) => return judged,
     };
-    let anchors: Vec<Certificate> = options.anchors.iter().map(|a| a.cert.clone()).collect();
     let digest_name = x509::digest_name(&info.digest_alg.oid).unwrap_or("unknown digest");
     let tbs = signed.cert.tbs_certificate();
     let mut facts = vec![
