@@ -10,9 +10,11 @@ use super::Layout;
 use crate::error::Result;
 use crate::extract::Sink;
 use crate::input::{Cursor, Input};
+use crate::model::MemberName;
 use crate::model::{Algorithm, Check, CheckKind, Layer, MemberKind, Outcome};
 use crate::pass::RESERVE_KEPT;
 use crate::pass::{parallel, Admitted, Capture, Content, Entry, Policy, ScanResult, Stop, Walk};
+use crate::verify::manifest::{self, Manifest};
 use crate::verify::VerifyOptions;
 use std::io::{self, Read};
 use std::sync::Mutex;
@@ -144,25 +146,7 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
             return Ok(walk.abandon(vec![check]));
         }
     };
-    // Local headers against the central directory, overlaps and unlisted
-    // headers: read on a thread of its own (its own cursor over the one
-    // handle) while the entries are admitted and the manifests learnt (no
-    // more than `--max-manifest` each); nothing is placed, and no other
-    // member read, before it has said yes.
-    let mut validator = archive.clone();
-    let consistent = std::thread::scope(|scope| {
-        let check = scope.spawn(move || validator.validate_header_consistency());
-        let listed = list(&mut archive, &mut walk);
-        if let Ok(Ok(listing)) = &listed {
-            learn_manifests(&mut archive, &listing.files, &mut walk);
-        }
-        let valid = check
-            .join()
-            .map_err(|_| "internal: the zip header check failed".to_owned())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        (listed, valid)
-    });
-    let (listed, valid) = consistent;
+    let (listed, valid) = list_checked(&mut archive, &mut walk);
     if let Err(why) = valid {
         // One failure, one reason: nothing of what was admitted is
         // reported (it was never read), as if the listing had not started.
@@ -206,6 +190,41 @@ pub(crate) fn scan(zp: &ZipPass<'_>, sink: &mut dyn Sink) -> Result<ScanResult> 
     let mut result = walk.finish(listing.checks);
     result.warnings.extend(warnings);
     Ok(result)
+}
+
+/// The entries admitted and the manifests learnt, and the header check's
+/// answer. Local headers against the central directory, overlaps and
+/// unlisted headers are read on a thread of its own (its own cursor over
+/// the one handle), the manifests (no more than `--max-manifest` each) on
+/// another, while the entries are admitted here; nothing is placed, and no
+/// other member read, before the header check has said yes.
+#[allow(clippy::type_complexity)]
+fn list_checked(
+    archive: &mut Archive,
+    walk: &mut Walk,
+) -> (
+    Result<std::result::Result<Listing, (String, Vec<Check>)>>,
+    std::result::Result<(), String>,
+) {
+    let mut validator = archive.clone();
+    let mut reader = archive.clone();
+    let max_manifest = walk.policy().max_manifest();
+    std::thread::scope(|scope| {
+        let check = scope.spawn(move || validator.validate_header_consistency());
+        let manifests = scope.spawn(move || read_manifests(&mut reader, max_manifest));
+        let listed = list(archive, walk);
+        // A manifest not learnt (the thread failed) leaves its members
+        // without the digests it asks for: their checks cannot run.
+        let manifests = manifests.join().unwrap_or_default();
+        if let Ok(Ok(listing)) = &listed {
+            learn_manifests(manifests, &listing.files, walk);
+        }
+        let valid = check
+            .join()
+            .map_err(|_| "internal: the zip header check failed".to_owned())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        (listed, valid)
+    })
 }
 
 /// The central directory read into the walk.
@@ -332,19 +351,29 @@ fn describe(
     Some((raw, entry))
 }
 
-/// Manifests first (they are small): the members they list are then hashed
-/// with the right algorithms in the one pass over the members.
-fn learn_manifests(archive: &mut Archive, files: &[(Admitted, usize)], walk: &mut Walk) {
-    for (admitted, index) in files {
-        let size = walk.members().get(admitted.index).map_or(0, |m| m.size);
-        if crate::verify::manifest::manifest_kind(&admitted.name).is_none()
-            || size > walk.policy().max_manifest()
-        {
-            continue;
-        }
-        let Ok(entry) = archive.by_index(*index) else {
+/// Every file entry with a manifest's name, of at most `max` bytes, read
+/// and parsed, by zip index. Manifests first (they are small): the members
+/// they list are then hashed with the right algorithms in the one pass.
+fn read_manifests(archive: &mut Archive, max: u64) -> Vec<(usize, Manifest)> {
+    // Names from the central directory held in memory: only entries named
+    // like a manifest are opened.
+    let named: Vec<(usize, MemberName)> = archive
+        .file_names_raw()
+        .enumerate()
+        .filter_map(|(index, raw)| {
+            let name = MemberName::parse(raw).ok()?;
+            manifest::manifest_kind(&name).map(|_| (index, name))
+        })
+        .collect();
+    let mut found = Vec::new();
+    for (index, name) in named {
+        let Ok(entry) = archive.by_index(index) else {
             continue;
         };
+        let size = entry.size();
+        if entry.is_dir() || size > max {
+            continue;
+        }
         // One byte past the size: the entry's reader reaches its end and
         // checks the CRC-32, so the manifest learnt is the one the stream
         // check vouches for (a mismatch is reported when it is read again).
@@ -352,7 +381,23 @@ fn learn_manifests(archive: &mut Archive, files: &[(Admitted, usize)], walk: &mu
         let mut bytes = Vec::with_capacity(reserve);
         let read = entry.take(size.saturating_add(1)).read_to_end(&mut bytes);
         if read.is_ok() && bytes.len() as u64 == size {
-            walk.learn(&admitted.name, &bytes);
+            if let Some(parsed) = manifest::parse(&name, &bytes, max) {
+                found.push((index, parsed));
+            }
+        }
+    }
+    found
+}
+
+/// Learn the manifests read meanwhile whose entries were admitted as files.
+fn learn_manifests(found: Vec<(usize, Manifest)>, files: &[(Admitted, usize)], walk: &mut Walk) {
+    for (index, manifest) in found {
+        let admitted = files
+            .binary_search_by_key(&index, |(_, i)| *i)
+            .ok()
+            .and_then(|at| files.get(at));
+        if admitted.is_some_and(|(a, _)| a.name == manifest.source) {
+            walk.learn_parsed(manifest);
         }
     }
 }

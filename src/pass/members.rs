@@ -403,6 +403,17 @@ impl Walk {
         }
     }
 
+    /// Learn a manifest parsed elsewhere (on another thread, while the
+    /// entries were admitted): as [`Walk::learn`], without the parse.
+    pub(crate) fn learn_parsed(&mut self, manifest: Manifest) {
+        if self.manifests.iter().any(|m| m.source == manifest.source) {
+            return;
+        }
+        self.policy
+            .want(manifest.entries.iter().map(|e| e.algorithm));
+        self.manifests.push(manifest);
+    }
+
     /// Learn a manifest from outside the package (`--manifest`): always
     /// kept, even when a member of the package has the same name. Returns
     /// whether `bytes` are a manifest.
