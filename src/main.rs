@@ -8,7 +8,8 @@ mod cli;
 use std::process::ExitCode;
 
 /// mimalloc for the many small allocations of a many-member package (see
-/// Cargo.toml): `bench/run.sh --many` zip verify 233 -> 175 ms.
+/// Cargo.toml): `bench/run.sh --many` zip verify took 233 ms with glibc's
+/// malloc and 175 ms with this one, the code otherwise the same.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
