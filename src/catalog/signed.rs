@@ -40,16 +40,23 @@ impl BesideJcat {
         Some(BesideJcat { path, parsed })
     }
 
-    /// Its item for the file named `base`, or why there is none.
-    fn item(&self, base: &str) -> Result<&jcat::Item, String> {
+    /// Its item for the catalogue at `path` (by file name) and that name,
+    /// or why there is none.
+    fn item_for(&self, path: &Path) -> Result<(&jcat::Item, String), String> {
+        let base = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let file = self
             .parsed
             .as_ref()
             .map_err(|why| format!("not a JCat file: {why}"))?;
-        file.items
+        let item = file
+            .items
             .iter()
-            .find(|i| i.id == base || i.alias_ids.iter().any(|a| a == base))
-            .ok_or_else(|| format!("it has no item for {base}"))
+            .find(|i| i.id == base || i.alias_ids.contains(&base))
+            .ok_or_else(|| format!("it has no item for {base}"))?;
+        Ok((item, base))
     }
 }
 
@@ -240,12 +247,8 @@ fn jcat_signature_check(
     raw: &[u8],
     options: &CatalogOptions,
 ) -> Check {
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let item = match jcat.item(&base) {
-        Ok(item) => item,
+    let (item, base) = match jcat.item_for(path) {
+        Ok(found) => found,
         Err(why) => {
             return Check::failed(
                 CheckKind::Signature,
@@ -349,12 +352,8 @@ pub(super) fn jcat_checks(path: &Path, raw: &[u8], jcat: Option<&BesideJcat>) ->
         return Vec::new();
     };
     let name = jcat.path.display().to_string();
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let item = match jcat.item(&base) {
-        Ok(item) => item,
+    let item = match jcat.item_for(path) {
+        Ok((item, _)) => item,
         Err(why) => {
             return vec![Check::failed(
                 CheckKind::Structure,
