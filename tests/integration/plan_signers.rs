@@ -60,22 +60,9 @@ fn openpgp_fingerprints_in_policy_signers() {
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path();
     let Some(gpg) = Gpg::new(dir) else { return };
-    let fpr = gpg.key(dir, "Dell-like <pgp@example.com>", "ed25519", &[]);
-    let other = gpg.key(dir, "Someone Else <else@example.com>", "ed25519", &[]);
-    gpg.export(dir, &fpr, "vendor.gpg", &[]);
+    let (fpr, other, pkg) = dell_signed_by_a(dir, &gpg);
     gpg.export(dir, &other, "else.gpg", &[]);
-    let payload = tar_gz(
-        dir,
-        &[
-            ("package.xml", DELL_XML.as_bytes()),
-            ("payload/fw.rom", &prng(0x9e, 8192)),
-        ],
-    );
     let name = "Firmware_T3ST2_LN_25.5.9.0001_A00.BIN";
-    fs::write(dir.join(name), dell_bin(&DELL_XML, &payload)).unwrap();
-    gpg.sign(dir, &fpr, name, &format!("{name}.sign"), &[]);
-    fs::write(dir.join("inv.json"), dell_inventory("0639", PCI)).unwrap();
-    let pkg = dir.join(name);
 
     // verify exposes the signer in a field of its own.
     let doc = fwkit(
